@@ -1,0 +1,68 @@
+#pragma once
+// The entry script inside the embedded interpreter: init() once, run(mini_batch) per attempt, shutdown() at the end.
+//
+// Interpreter lifetime: the caller owns one pybind11::scoped_interpreter (created with init_signal_handlers=false
+// so that Ctrl-C never becomes a KeyboardInterrupt inside run()); a PythonRunner must be destroyed before it.
+// All calls happen on the thread that created the interpreter (the process's main thread, where Python's signal
+// handlers run: the run() timeout is a SIGALRM turned into TimeoutError there).
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace prs {
+
+// What the runner needs to know; filled from JobConfig by the worker.
+struct RunnerSettings {
+  std::string entry_script;                    // absolute path of the .py file
+  std::string code_dir;                        // prepended to sys.path
+  std::vector<std::string> argv;               // sys.argv, argv[0] = entry script path
+  int timeout_seconds = 60;                    // run() is interrupted with TimeoutError after this; 0 = never
+  bool format_rows = true;                     // false with summary_only: rows are counted, not formatted
+  bool dataframe_header = false;               // also format a DataFrame's header line (RunOutcome::header)
+};
+
+// The outcome of one run(mini_batch) call.
+struct RunOutcome {
+  bool ok = false;              // run() returned a DataFrame, list, tuple or ndarray
+  bool timed_out = false;       // run() was interrupted by the timeout
+  std::uint64_t returned = 0;   // len() of what run() returned
+  std::uint64_t successes = 0;  // returned, capped at the number of inputs
+  std::string rows;             // the append_row bytes (empty with summary_only or when !ok)
+  std::string header;           // a DataFrame's header line, with dataframe_header (the master writes it once)
+  std::string error;            // the Python traceback (or the wrong-return message) when !ok
+  double seconds = 0;           // wall time of the call
+};
+
+// Raised by init() when the entry script cannot serve: import error, init() raised, no run() function.
+class EntryScriptError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;  // what(): the traceback or the reason
+};
+
+// The entry script's module and functions, cached; dies before the interpreter.
+class PythonRunner {
+ public:
+  explicit PythonRunner(RunnerSettings settings);
+  ~PythonRunner();
+  PythonRunner(const PythonRunner&) = delete;
+  PythonRunner& operator=(const PythonRunner&) = delete;
+
+  // Sets sys.path and sys.argv, imports the entry script from its path and calls init() if it has one.
+  // Throws EntryScriptError with the traceback.
+  void init();
+
+  // Calls run() with a list of path strings. Never throws for Python errors: they come back in the outcome.
+  RunOutcome run_files(const std::vector<std::string>& paths);
+
+  // Calls shutdown() if the script has one; returns the traceback if it raised, else "".
+  std::string shutdown();
+
+ private:
+  struct State;
+  RunnerSettings settings_;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace prs
