@@ -7,6 +7,7 @@
 // handlers run: the run() timeout is a SIGALRM turned into TimeoutError there).
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>

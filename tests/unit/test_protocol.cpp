@@ -1,3 +1,82 @@
 #include <catch2/catch.hpp>
 
-TEST_CASE("placeholder for protocol", "[protocol]") { SUCCEED(); }
+#include "prs/error.hpp"
+#include "prs/protocol.hpp"
+#include "prs/worker_channel.hpp"
+
+using namespace prs;
+
+TEST_CASE("a task survives encoding with its items", "[protocol]") {
+  TaskMsg t{42, 7, 3, {"/a/b c.png", "", std::string("nul\0inside", 10)}};
+  TaskMsg back = decode_task(encode(t));
+  CHECK(back.batch_id == 42);
+  CHECK(back.attempt_id == 7);
+  CHECK(back.attempt == 3);
+  CHECK(back.items == t.items);
+}
+
+TEST_CASE("a result survives encoding", "[protocol]") {
+  ResultMsg r;
+  r.attempt_id = 9;
+  r.status = AttemptStatus::timed_out;
+  r.returned = 12;
+  r.successes = 10;
+  r.row_bytes = 345;
+  r.header_bytes = 6;
+  r.seconds = 1.25;
+  r.error = "Traceback...\nTimeoutError: run() exceeded the timeout of 1 s\n";
+  ResultMsg back = decode_result(encode(r));
+  CHECK(back.attempt_id == 9);
+  CHECK(back.status == AttemptStatus::timed_out);
+  CHECK(back.returned == 12);
+  CHECK(back.successes == 10);
+  CHECK(back.row_bytes == 345);
+  CHECK(back.header_bytes == 6);
+  CHECK(back.seconds == 1.25);
+  CHECK(back.error == r.error);
+}
+
+TEST_CASE("ready, init_failed, commit and attempt messages survive encoding", "[protocol]") {
+  ReadyMsg ready = decode_ready(encode(ReadyMsg{"node-7", true}));
+  CHECK(ready.host == "node-7");
+  CHECK(ready.idle);
+  InitFailedMsg failed = decode_init_failed(encode(InitFailedMsg{"n1", "ImportError: no model"}));
+  CHECK(failed.host == "n1");
+  CHECK(failed.traceback == "ImportError: no model");
+  CommitMsg c = decode_commit(encode(CommitMsg{5, 1ull << 40, true}));
+  CHECK(c.attempt_id == 5);
+  CHECK(c.offset == 1ull << 40);
+  CHECK(c.with_header);
+  CHECK(decode_attempt(encode(AttemptMsg{77})).attempt_id == 77);
+}
+
+TEST_CASE("truncated and oversized messages are refused", "[protocol]") {
+  std::string bytes = encode(TaskMsg{1, 2, 1, {"x", "y"}});
+  CHECK_THROWS_WITH(decode_task(bytes.substr(0, bytes.size() - 1)), "protocol: truncated message");
+  CHECK_THROWS_WITH(decode_attempt(bytes), Catch::Contains("extra bytes"));
+}
+
+TEST_CASE("the worker channel hands tasks over in order and returns unstarted ones", "[protocol]") {
+  WorkerChannel ch;
+  ch.push_task(TaskMsg{1, 11, 1, {}});
+  ch.push_task(TaskMsg{2, 12, 1, {}});
+  ch.push_task(TaskMsg{3, 13, 1, {}});
+  auto first = ch.wait_task();
+  REQUIRE(first);
+  CHECK(first->attempt_id == 11);
+  auto rest = ch.take_queued();
+  REQUIRE(rest.size() == 2);
+  CHECK(rest[0].attempt_id == 12);
+  CHECK(rest[1].attempt_id == 13);
+  ch.close();
+  CHECK_FALSE(ch.wait_task());
+}
+
+TEST_CASE("the worker channel's events wait at most the given time", "[protocol]") {
+  WorkerChannel ch;
+  CHECK(ch.take_events(std::chrono::microseconds(1000)).empty());
+  ch.post({PythonEvent::Kind::init_ok, 0, {}, {}});
+  auto events = ch.take_events(std::chrono::microseconds(0));
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].kind == PythonEvent::Kind::init_ok);
+}

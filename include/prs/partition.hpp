@@ -1,0 +1,30 @@
+#pragma once
+// How the input items are cut into mini-batches, numbered densely in input order.
+#include <cstdint>
+
+namespace prs {
+
+// A contiguous range of input items: [first, first + count).
+struct ItemRange {
+  std::uint64_t first = 0;  // index of the first item
+  std::uint64_t count = 0;  // number of items
+};
+
+// Cuts item_count items into mini-batches of batch_size items (the last one may be shorter).
+class Partition {
+ public:
+  // Throws prs::Error when batch_size is 0.
+  Partition(std::uint64_t item_count, std::uint64_t batch_size);
+  // Number of items in all.
+  std::uint64_t item_count() const { return item_count_; }
+  // Number of mini-batches.
+  std::uint64_t batch_count() const;
+  // The items of mini-batch id (0-based, < batch_count()).
+  ItemRange batch(std::uint64_t id) const;
+
+ private:
+  std::uint64_t item_count_;
+  std::uint64_t batch_size_;
+};
+
+}  // namespace prs

@@ -1,0 +1,93 @@
+#pragma once
+// The master/worker protocol: one tag per message kind, the messages, and their byte encoding.
+//
+// A worker's life:  ready | init_failed  ->  (task -> result [-> commit -> written | discard])*  ->  stop.
+// The master keeps each worker fed ahead (prefetch), so a worker has its next task before its current one ends.
+// Rows never pass through the master: a result says how many bytes the worker holds, the master answers with
+// commit (write them at this offset of the shared output) or discard (a retried attempt's rows), and the
+// worker's written acknowledges that the bytes are in the file.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace prs {
+
+// MPI tags, one per message kind.
+enum class Tag : int {
+  ready = 1,    // worker -> master: init() done (or the worker is idle: a node's concurrency cap)
+  init_failed,  // worker -> master: the entry script cannot serve; traceback attached
+  task,         // master -> worker: run this attempt of a mini-batch
+  result,       // worker -> master: how an attempt ended
+  commit,       // master -> worker: write the attempt's rows at this offset
+  discard,      // master -> worker: drop the attempt's rows (it will be retried)
+  written,      // worker -> master: the committed rows are in the file
+  cancel,       // master -> worker: drop the tasks not yet started (each comes back as a cancelled result)
+  stop,         // master -> worker: no more work; call shutdown() and join the final collectives
+};
+
+// Human-readable tag name, for logs and errors.
+const char* tag_name(Tag tag);
+
+// How an attempt ended.
+enum class AttemptStatus : std::uint8_t { ok, failed, timed_out, cancelled };
+
+// Tag::ready
+struct ReadyMsg {
+  std::string host;   // the worker's host name
+  bool idle = false;  // beyond max_concurrency_per_instance on its node: takes no work
+};
+
+// Tag::init_failed
+struct InitFailedMsg {
+  std::string host;       // the worker's host name
+  std::string traceback;  // what the entry script raised, or why it cannot serve
+};
+
+// Tag::task
+struct TaskMsg {
+  std::uint64_t batch_id = 0;    // mini-batch number, dense in input order
+  std::uint64_t attempt_id = 0;  // unique over the job
+  std::uint32_t attempt = 0;     // 1 for the first try of this batch
+  std::vector<std::string> items;  // file paths
+};
+
+// Tag::result
+struct ResultMsg {
+  std::uint64_t attempt_id = 0;
+  AttemptStatus status = AttemptStatus::failed;
+  std::uint64_t returned = 0;      // len() of what run() returned
+  std::uint64_t successes = 0;     // returned, capped at the batch's item count
+  std::uint64_t row_bytes = 0;     // bytes the worker holds for this attempt
+  std::uint64_t header_bytes = 0;  // bytes of a DataFrame header line it can write before the rows
+  double seconds = 0;              // run() wall time
+  std::string error;               // traceback when not ok
+};
+
+// Tag::commit
+struct CommitMsg {
+  std::uint64_t attempt_id = 0;
+  std::uint64_t offset = 0;  // where the bytes go in the shared output
+  bool with_header = false;  // write the header line first (once per job)
+};
+
+// Tag::discard and Tag::written
+struct AttemptMsg {
+  std::uint64_t attempt_id = 0;
+};
+
+// Encoding: each message to and from a flat byte buffer (one MPI_BYTE message). decode_* throw prs::Fatal on a
+// truncated or malformed buffer.
+std::string encode(const ReadyMsg& m);
+std::string encode(const InitFailedMsg& m);
+std::string encode(const TaskMsg& m);
+std::string encode(const ResultMsg& m);
+std::string encode(const CommitMsg& m);
+std::string encode(const AttemptMsg& m);
+ReadyMsg decode_ready(const std::string& bytes);
+InitFailedMsg decode_init_failed(const std::string& bytes);
+TaskMsg decode_task(const std::string& bytes);
+ResultMsg decode_result(const std::string& bytes);
+CommitMsg decode_commit(const std::string& bytes);
+AttemptMsg decode_attempt(const std::string& bytes);
+
+}  // namespace prs

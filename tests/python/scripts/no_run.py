@@ -1,0 +1,5 @@
+"""An entry script without run(mini_batch)."""
+
+
+def init():
+    pass
