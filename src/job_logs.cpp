@@ -90,6 +90,7 @@ void JobLogs::write_result(const JobOutcome& o, const std::string& output_file) 
     << "  \"workers\": {\"started\": " << o.workers_started << ", \"retired\": " << o.workers_retired << "},\n"
     << "  \"output_bytes\": " << c.output_bytes << ",\n"
     << "  \"seconds\": " << o.seconds << ",\n"
+    << "  \"dispatch_seconds\": " << o.dispatch_seconds << ",\n"
     << "  \"run_seconds\": " << o.workers.run_micros / 1e6 << ",\n"
     << "  \"master_cpu_seconds\": " << o.master_cpu_seconds << "\n}\n";
   write_file(dir_ + "/job_summary.json", j.str());

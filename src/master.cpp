@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <iostream>
+#include <optional>
 #include <vector>
 
 #include "prs/mpi_comm.hpp"
@@ -76,6 +77,7 @@ class Master {
   bool stopping_ = false;
   bool warned_extra_rows_ = false;
   Clock::time_point start_ = Clock::now(), last_progress_ = start_;
+  std::optional<Clock::time_point> first_task_;
 };
 
 JobOutcome Master::run() {
@@ -101,7 +103,9 @@ JobOutcome Master::run() {
   outbox_.flush();
   report_progress(true);
   outcome_.counts = scheduler_.counts();
-  outcome_.seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+  auto end = Clock::now();
+  outcome_.seconds = std::chrono::duration<double>(end - start_).count();
+  if (first_task_) outcome_.dispatch_seconds = std::chrono::duration<double>(end - *first_task_).count();
   outcome_.master_cpu_seconds = cpu_seconds() - cpu0;
   return outcome_;
 }
@@ -180,6 +184,7 @@ void Master::feed() {
     t.items.reserve(range.count);
     for (std::uint64_t i = range.first; i < range.first + range.count; ++i) t.items.emplace_back(files_.at(i));
     outbox_.send(rank, Tag::task, encode(t));
+    if (!first_task_) first_task_ = Clock::now();
     ++workers_[rank].queued;
   }
   hungry_.swap(still_hungry);

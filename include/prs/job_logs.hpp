@@ -28,6 +28,7 @@ struct JobOutcome {
   int workers_started = 0;     // workers that ran init() successfully
   int workers_retired = 0;     // workers whose init() failed
   double seconds = 0;          // wall time of the master loop
+  double dispatch_seconds = 0;  // from the first task sent to the end (the loop without workers' start-up)
   double master_cpu_seconds = 0;  // CPU time rank 0 used in that time
 };
 
