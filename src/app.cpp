@@ -94,6 +94,9 @@ int run_mpi_job(const CliOptions& cli, const MpiSession& mpi) {
   }
   if (mpi.rank() != 0) setup.config = load_job_config(cli);
   NodeInfo node = discover_node();
+  if (mpi.rank() == 0 && node.node_count != setup.config.instance_count)
+    std::cerr << "prs_mpi: warning: resources.instance_count is " << setup.config.instance_count << " but the job runs on "
+              << node.node_count << (node.node_count == 1 ? " node" : " nodes") << "; the MPI ranks decide\n";
   AppendFile output;
   if (setup.config.output_action == OutputAction::append_row) output = AppendFile::open(setup.config.append_row_file);
   if (mpi.rank() == 0) return run_rank0(setup, mpi.size(), output);

@@ -76,6 +76,7 @@ class Master {
   JobOutcome outcome_;
   bool stopping_ = false;
   bool warned_extra_rows_ = false;
+  int idle_ranks_ = 0;
   Clock::time_point start_ = Clock::now(), last_progress_ = start_;
   std::optional<Clock::time_point> first_task_;
 };
@@ -127,6 +128,10 @@ void Master::on_ready(int rank, const ReadyMsg& m) {
   if (m.idle) {
     w.state = State::idle;
     logs_.master_note(where(rank) + " idle: max_concurrency_per_instance reached on its node");
+    if (++idle_ranks_ == 1)
+      std::cerr << "prs_mpi: warning: " << where(rank) << " and any other rank beyond max_concurrency_per_instance ("
+                << config_.max_concurrency_per_instance << ") on its node stay idle (listed in "
+                << logs_.dir() << "/sys/master_role.txt)\n";
     return;
   }
   w.state = State::active;

@@ -150,6 +150,22 @@ def test_script_sees_argv_environment_and_cwd():
     job.remove()
 
 
+def test_max_concurrency_per_instance_idles_extra_ranks():
+    script = "import os\ndef run(mini_batch):\n    return [os.environ['PRS_RANK'] for _ in mini_batch]\n"
+    job = Job("cap", script, items=8, batch=1, extra="max_concurrency_per_instance: 2\nresources: {instance_count: 3}\n")
+    proc = job.run(np=4)
+    expect_equal(proc.returncode, 0, "exit code", proc)
+    rows = job.rows()
+    expect_equal(len(rows), 8, "rows", proc)
+    expect(set(rows) <= {"1", "2"}, f"only the first two workers of the node work: {rows}", proc)
+    expect("rank 3 (" in proc.stderr and "beyond max_concurrency_per_instance (2) on its node stay idle" in proc.stderr,
+           "idle warning", proc)
+    expect("resources.instance_count is 3 but the job runs on 1 node; the MPI ranks decide" in proc.stderr,
+           "node count warning", proc)
+    expect_equal(job.summary()["workers"], {"started": 2, "retired": 0}, "workers")
+    job.remove()
+
+
 def test_dry_run_prints_the_plan_without_mpi():
     job = Job("dry", LIST_SCRIPT, items=11, batch=4)
     proc = job.run(np=0, args=["--dry-run"])
