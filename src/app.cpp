@@ -1,5 +1,6 @@
 #include "prs/app.hpp"
 
+#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -11,9 +12,13 @@
 #include "prs/file_list.hpp"
 #include "prs/job_end.hpp"
 #include "prs/job_logs.hpp"
+#include "prs/journal.hpp"
 #include "prs/master.hpp"
 #include "prs/mpi_comm.hpp"
 #include "prs/partition.hpp"
+#include "prs/resume.hpp"
+#include "prs/signals.hpp"
+#include "prs/walltime.hpp"
 #include "prs/worker.hpp"
 
 namespace fs = std::filesystem;
@@ -27,6 +32,9 @@ struct MasterSetup {
   JobConfig config;
   FileList files;
   std::optional<Partition> partition;
+  JournalState journal;         // fresh, or what --resume continues from
+  std::uint64_t output_size = 0;  // committed bytes already in the output
+  bool finished = false;        // --resume of a job that already ended: nothing to do
 };
 
 // Refuses to clobber an earlier job's output or journal unless --overwrite, which removes them.
@@ -34,64 +42,133 @@ void check_previous_run(const CliOptions& cli, const JobConfig& config) {
   for (const std::string& path : {config.append_row_file, journal_path(config)}) {
     if (path.empty() || !fs::exists(path)) continue;
     if (!cli.overwrite)
-      throw Error(config.job_name + ": " + path + " already exists (from an earlier run); use --overwrite to replace it");
+      throw Error(config.job_name + ": " + path +
+                  " already exists (from an earlier run); use --resume to continue that run or --overwrite to "
+                  "replace it");
     std::error_code ec;
     fs::remove(path, ec);
     if (ec) throw Error(path + ": cannot remove it for --overwrite: " + ec.message());
   }
 }
 
-void create_output_dirs(const JobConfig& config) {
-  for (const std::string& dir : config.output_dirs) {
+void create_dirs(const JobConfig& config) {
+  std::vector<std::string> dirs = config.output_dirs;
+  dirs.push_back(config.log_dir);
+  for (const std::string& dir : dirs) {
     std::error_code ec;
     fs::create_directories(dir, ec);
-    if (ec) throw Error(dir + ": cannot create the output folder: " + ec.message());
+    if (ec) throw Error(dir + ": cannot create the folder: " + ec.message());
   }
 }
 
+bool all_ended(const JournalState& state) {
+  for (const auto& end : state.ended)
+    if (!end) return false;
+  return true;
+}
+
 MasterSetup prepare_master(const CliOptions& cli) {
-  MasterSetup s{load_job_config(cli), {}, std::nullopt};
-  s.files = list_input_files(s.config.input_path);
+  MasterSetup s{load_job_config(cli)};
+  s.files = list_input_files(s.config);
   s.partition.emplace(s.files.size(), s.config.mini_batch_size);
-  check_previous_run(cli, s.config);
-  create_output_dirs(s.config);
+  PlanFingerprint plan = fingerprint_plan(s.config, s.files, *s.partition);
+  if (cli.resume) {
+    ResumePoint point = prepare_resume(s.config, plan, cli.retry_failed);
+    s.journal = std::move(point.state);
+    s.output_size = point.output_size;
+    s.finished = all_ended(s.journal);
+    if (point.removed_bytes > 0)
+      std::cout << "prs_mpi: removed " << point.removed_bytes << " bytes of rows no mini-batch committed" << std::endl;
+  } else {
+    check_previous_run(cli, s.config);
+    s.journal = fresh_journal(plan, s.partition->batch_count());
+  }
+  create_dirs(s.config);
   return s;
 }
 
-int run_rank0(MasterSetup& setup, int world_size, AppendFile& output) {
-  JobLogs logs(setup.config.log_dir);
-  JobOutcome outcome = run_master(setup.config, setup.files, *setup.partition, logs, world_size);
+StopSettings stop_settings(const CliOptions& cli, const JobConfig& config) {
+  StopSettings stop;
+  stop.first_task_creation_timeout = config.first_task_creation_timeout;
+  stop.progress_update_timeout = config.progress_update_timeout > 0
+                                     ? config.progress_update_timeout
+                                     : 3.0 * (config.timeout + config.task_overhead_timeout);
+  stop.drain_grace = std::min(config.timeout + 2.0, 60.0);
+  stop.drain_before = cli.drain_before ? *cli.drain_before : config.timeout + 30.0;
+  if (auto end = slurm_job_end()) {
+    stop.walltime_end = static_cast<double>(*end - std::time(nullptr));
+    std::cout << "prs_mpi: the Slurm allocation ends in " << format_duration(*stop.walltime_end)
+              << "; dispatching stops " << static_cast<long long>(stop.drain_before) << " s before" << std::endl;
+  }
+  return stop;
+}
+
+void print_ignored_keys(const JobConfig& config, JobLogs& logs) {
+  if (config.ignored_keys.empty()) return;
+  std::string line = "ignored (cloud-only):";
+  for (std::size_t i = 0; i < config.ignored_keys.size(); ++i) line += (i ? ", " : " ") + config.ignored_keys[i];
+  std::cout << "prs_mpi: " << line << std::endl;
+  logs.master_note(line);
+}
+
+// With ordered: true, a finished job's rows are put in mini-batch order (the journal is read back for the layout).
+void order_if_asked(const JobConfig& config) {
+  if (!config.ordered || config.append_row_file.empty()) return;
+  const std::string journal = journal_path(config);
+  order_output(config.append_row_file, journal, read_journal(journal));
+}
+
+int run_rank0(MasterSetup& setup, const CliOptions& cli, int world_size, AppendFile& output) {
+  JobLogs logs(setup.config.log_dir, cli.resume);
+  print_ignored_keys(setup.config, logs);
+  JobOutcome outcome;
+  {
+    JournalWriter journal = JournalWriter::create(journal_path(setup.config), setup.journal);
+    MasterPlan plan{setup.config, setup.files, *setup.partition, logs, journal, world_size};
+    plan.resume = cli.resume ? &setup.journal : nullptr;
+    plan.output_size = setup.output_size;
+    plan.retry_failed = cli.retry_failed;
+    plan.stop = stop_settings(cli, setup.config);
+    outcome = run_master(plan);
+  }  // the journal is flushed and synced here
   JobEnd end = end_job_collectively({}, static_cast<int>(outcome.code), output);
   outcome.workers = end.totals;
-  if (end.totals.bytes_written != outcome.counts.output_bytes)
-    throw Fatal("output check: workers wrote " + std::to_string(end.totals.bytes_written) + " bytes, " +
-                std::to_string(outcome.counts.output_bytes) + " were committed");
+  if (outcome.code == ExitCode::succeeded) order_if_asked(setup.config);
   logs.write_result(outcome, setup.config.append_row_file);
-  const JobCounts& c = outcome.counts;
-  if (outcome.code == ExitCode::succeeded) std::cout << "prs_mpi: succeeded: ";
-  else std::cout << "prs_mpi: failed: " << outcome.reason << "\nprs_mpi: ";
-  std::cout << c.items_succeeded << " of " << c.items << " items succeeded in " << c.batches
-            << " mini-batches; results: "
-            << (setup.config.append_row_file.empty() ? "not written (summary_only)" : setup.config.append_row_file)
-            << "; logs: " << setup.config.log_dir << std::endl;
+  print_outcome(outcome, setup.config.append_row_file, setup.config.log_dir);
   return end.exit_code;
+}
+
+// Rank 0 prepares (and reports bad input) before any worker starts: 0 go, 2 bad input, 4 nothing to do.
+int prepare_on_rank0(const CliOptions& cli, const MpiSession& mpi, MasterSetup& setup) {
+  std::string error;
+  int status = 0;
+  if (mpi.rank() == 0) {
+    try {
+      setup = prepare_master(cli);
+      if (setup.finished) status = 4;
+    } catch (const Error& e) {
+      error = e.what();
+      status = 2;
+    }
+  }
+  status = broadcast_int(status);
+  if (mpi.rank() != 0) return status;
+  if (status == 2) std::cerr << "prs_mpi: error: " << error << std::endl;
+  if (status == 4) {
+    order_if_asked(setup.config);
+    std::cout << "prs_mpi: nothing to resume: every mini-batch of this job already ended; the output is "
+              << (setup.config.append_row_file.empty() ? "not written (summary_only)" : setup.config.append_row_file)
+              << std::endl;
+  }
+  return status;
 }
 
 int run_mpi_job(const CliOptions& cli, const MpiSession& mpi) {
   MasterSetup setup;
-  std::string error;
-  if (mpi.rank() == 0) {
-    try {
-      setup = prepare_master(cli);
-    } catch (const Error& e) {
-      error = e.what();
-    }
-  }
-  error = broadcast_string(error);  // workers start nothing when rank 0 found a problem
-  if (!error.empty()) {
-    if (mpi.rank() == 0) std::cerr << "prs_mpi: error: " << error << std::endl;
-    return static_cast<int>(ExitCode::usage);
-  }
+  int status = prepare_on_rank0(cli, mpi, setup);
+  if (status == 2) return static_cast<int>(ExitCode::usage);
+  if (status == 4) return static_cast<int>(ExitCode::succeeded);
   if (mpi.rank() != 0) setup.config = load_job_config(cli);
   NodeInfo node = discover_node();
   if (mpi.rank() == 0 && node.node_count != setup.config.instance_count)
@@ -99,7 +176,7 @@ int run_mpi_job(const CliOptions& cli, const MpiSession& mpi) {
               << node.node_count << (node.node_count == 1 ? " node" : " nodes") << "; the MPI ranks decide\n";
   AppendFile output;
   if (setup.config.output_action == OutputAction::append_row) output = AppendFile::open(setup.config.append_row_file);
-  if (mpi.rank() == 0) return run_rank0(setup, mpi.size(), output);
+  if (mpi.rank() == 0) return run_rank0(setup, cli, mpi.size(), output);
   return run_worker(setup.config, node, mpi.rank(), output);
 }
 
@@ -108,11 +185,12 @@ int run_mpi_job(const CliOptions& cli, const MpiSession& mpi) {
 int run_app(const CliOptions& cli, int& argc, char**& argv) {
   if (cli.dry_run) {
     JobConfig config = load_job_config(cli);
-    FileList files = list_input_files(config.input_path);
+    FileList files = list_input_files(config);
     print_plan(std::cout, config, files, Partition(files.size(), config.mini_batch_size));
     return 0;
   }
   MpiSession mpi(argc, argv);
+  install_drain_handlers();  // after MPI_Init (it sets handlers of its own), before Python: no signal kills a rank
   if (mpi.size() < 2) {
     std::cerr << "prs_mpi: error: a job needs a master and at least one worker: start it under MPI with 2 or more "
                  "ranks (mpirun -np 4 prs_mpi "

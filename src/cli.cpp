@@ -2,6 +2,9 @@
 #include "prs/cli.hpp"
 
 #include <boost/program_options.hpp>
+#include <cctype>
+#include <charconv>
+#include <climits>
 #include <iostream>
 
 #include "prs/error.hpp"
@@ -19,10 +22,17 @@ po::options_description named_options() {
   options.add_options()
       ("set", po::value<std::vector<std::string>>()->value_name("KEY=VALUE"),
        "override a setting; repeatable; KEY is a job file key (mini_batch_size, retry_settings.timeout, "
-       "task.entry_script, ...) or a program_arguments setting (error_threshold, allowed_failed_percent, ...); "
-       "wins over program_arguments, which win over the job file")
+       "task.entry_script, a v1 name such as run_max_try, ...) or a program_arguments setting (error_threshold, "
+       "allowed_failed_percent, ...); overrides the job file and program_arguments")
+      ("job", po::value<std::string>()->value_name("NAME"),
+       "the parallel job to run from a pipeline file (type: pipeline) that has several")
       ("dry-run", "validate the job and print the settings and the partition plan; one process, no mpirun needed")
       ("overwrite", "replace an existing output and journal")
+      ("resume", "continue an interrupted or failed job, reusing its committed results (not with --overwrite)")
+      ("retry-failed", "with --resume: run the mini-batches that failed again")
+      ("ordered", "write the rows in input order (as ordered: true in the job file)")
+      ("drain-before", po::value<std::string>()->value_name("SECONDS"),
+       "stop dispatching this many seconds before the Slurm allocation ends, to finish and flush in time")
       ("log-dir", po::value<std::string>()->value_name("DIR"), "write the logs there instead of logs/ beside the output")
       ("help,h", "print this help and exit")
       ("version", "print the version and exit");
@@ -32,8 +42,10 @@ po::options_description named_options() {
 void print_help(const po::options_description& options) {
   std::cout << usage_line << "\n"
             << "       mpirun -np N prs_mpi JOB.yml [options]     (rank 0 schedules, the other ranks run the script)\n\n"
-            << "Runs a parallel job (the v2 parallel job YAML): the entry script's init() once per worker, run() on\n"
-            << "every mini-batch of input_data, shutdown() at the end.\n\n"
+            << "Runs a parallel job (the v2 parallel job YAML, its v1 ParallelRunConfig names, or the parallel job of a\n"
+            << "pipeline YAML): the entry script's init() once per worker, run() on every mini-batch of input_data,\n"
+            << "shutdown() at the end. Keys that only mean something on the cloud (compute, environment, ...) are\n"
+            << "ignored and listed.\n\n"
             << options << "\n"
             << "Exit codes:\n"
             << "  0  succeeded\n"
@@ -45,9 +57,9 @@ void print_help(const po::options_description& options) {
 // Runs Boost's parser and turns its exceptions into one-line prs::Error messages.
 po::variables_map parse_arguments(int argc, const char* const* argv, const po::options_description& options) {
   po::options_description all;
-  all.add(options).add_options()("job", po::value<std::vector<std::string>>(), "the job YAML");
+  all.add(options).add_options()("job-file", po::value<std::vector<std::string>>(), "the job YAML");
   po::positional_options_description positional;
-  positional.add("job", -1);
+  positional.add("job-file", -1);
   const int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
   po::variables_map values;
   try {
@@ -63,8 +75,8 @@ po::variables_map parse_arguments(int argc, const char* const* argv, const po::o
 
 // The one job file; throws when there is none or more than one.
 std::string job_file_of(const po::variables_map& values) {
-  if (values.count("job") == 0) throw Error(std::string("no job file given; ") + usage_line);
-  const auto& jobs = values["job"].as<std::vector<std::string>>();
+  if (values.count("job-file") == 0) throw Error(std::string("no job file given; ") + usage_line);
+  const auto& jobs = values["job-file"].as<std::vector<std::string>>();
   if (jobs.size() > 1) {
     throw Error("more than one job file given (" + jobs[0] + ", " + jobs[1] + "); give exactly one");
   }
@@ -83,6 +95,32 @@ std::vector<std::string> sets_of(const po::variables_map& values) {
     }
   }
   return sets;
+}
+
+// --drain-before SECONDS: a whole number of seconds > 0.
+int drain_before_of(const std::string& text) {
+  int seconds = 0;
+  const char* end = text.data() + text.size();
+  const auto [stop, error] = std::from_chars(text.data(), end, seconds);
+  const bool digits_only = !text.empty() && std::isdigit(static_cast<unsigned char>(text[0])) != 0;
+  if (!digits_only || error != std::errc() || stop != end || seconds < 1) {
+    throw Error("--drain-before: must be a whole number of seconds in [1, " + std::to_string(INT_MAX) + "], got " +
+                (text.empty() ? std::string("nothing") : text));
+  }
+  return seconds;
+}
+
+// The options for interruption and resumption (--resume, --retry-failed, --ordered, --drain-before).
+void read_run_options(const po::variables_map& values, CliOptions& cli) {
+  cli.resume = values.count("resume") != 0;
+  cli.retry_failed = values.count("retry-failed") != 0;
+  cli.ordered = values.count("ordered") != 0;
+  if (cli.resume && cli.overwrite) throw Error("--resume and --overwrite exclude each other");
+  if (values.count("drain-before") != 0) cli.drain_before = drain_before_of(values["drain-before"].as<std::string>());
+  if (values.count("job") != 0) {
+    cli.pipeline_job = values["job"].as<std::string>();
+    if (cli.pipeline_job->empty()) throw Error("--job: expected the name of a job in the pipeline, got nothing");
+  }
 }
 
 }  // namespace
@@ -107,6 +145,7 @@ std::optional<CliOptions> parse_cli(int argc, const char* const* argv) {
     cli.log_dir = values["log-dir"].as<std::string>();
     if (cli.log_dir->empty()) throw Error("--log-dir: expected a folder, got nothing");
   }
+  read_run_options(values, cli);
   return cli;
 }
 

@@ -1,7 +1,6 @@
-// The job YAML: reading, known keys, --set, inputs and outputs, paths. Scalar conversion is in config_values.cpp.
+// The job: reading it, --set, and resolving input, code, output, environment and folders. The YAML is read in
+// config_yaml.cpp, scalar settings converted in config_values.cpp, inputs and outputs in config_ports.cpp.
 #include "prs/config.hpp"
-
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -10,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "prs/config_keys.hpp"
 #include "prs/config_values.hpp"
 #include "prs/error.hpp"
 #include "prs/shell_split.hpp"
@@ -31,111 +31,6 @@ using config_detail::shown;
 using config_detail::Sources;
 using config_detail::substitute;
 
-// A key a job file may hold, and what its value must be; "*" stands for any one name. Sections (task, inputs.NAME)
-// are the prefixes of these keys. This list alone decides which keys are unknown.
-struct KnownKey {
-  const char* pattern;
-  const char* expected;  // for "must be ..., got a map"
-};
-
-const KnownKey known_keys[] = {
-    {"type", "a string"},
-    {"name", "a string"},
-    {"inputs.*.type", "a string"},
-    {"inputs.*.path", "a path"},
-    {"outputs.*.type", "a string"},
-    {"outputs.*.path", "a path"},
-    {"input_data", "a path or ${{inputs.NAME}}"},
-    {"mini_batch_size", "a count of files"},
-    {"resources.instance_count", "a whole number"},
-    {"max_concurrency_per_instance", "a whole number"},
-    {"mini_batch_error_threshold", "a whole number"},
-    {"retry_settings.max_retries", "a whole number"},
-    {"retry_settings.timeout", "a whole number"},
-    {"logging_level", "INFO, WARNING or DEBUG"},
-    {"environment_variables.*", "a string"},
-    {"output_action", "append_row or summary_only"},
-    {"task.type", "a string"},
-    {"task.code", "a path"},
-    {"task.entry_script", "a path"},
-    {"task.program_arguments", "a string"},
-    {"task.append_row_to", "a path"},
-};
-
-std::vector<std::string> segments(const std::string& key) {
-  std::vector<std::string> parts(1);
-  for (char c : key) {
-    if (c == '.') {
-      parts.emplace_back();
-    } else {
-      parts.back() += c;
-    }
-  }
-  return parts;
-}
-
-// Whether the key's segments match the pattern's first ones (the whole pattern when `whole`).
-bool matches(const KnownKey& known, const std::string& key, bool whole) {
-  const std::vector<std::string> pattern = segments(known.pattern);
-  const std::vector<std::string> parts = segments(key);
-  if (whole ? pattern.size() != parts.size() : pattern.size() <= parts.size()) return false;
-  for (std::size_t i = 0; i < parts.size(); ++i) {
-    if (pattern[i] != "*" && pattern[i] != parts[i]) return false;
-  }
-  return true;
-}
-
-// The known key a scalar may be given for, or nullptr.
-const KnownKey* leaf_key(const std::string& key) {
-  for (const KnownKey& known : known_keys) {
-    if (matches(known, key, true)) return &known;
-  }
-  return nullptr;
-}
-
-bool is_section(const std::string& key) {
-  return std::any_of(std::begin(known_keys), std::end(known_keys),
-                     [&](const KnownKey& known) { return matches(known, key, false); });
-}
-
-// What a YAML node holds, for "got ...".
-std::string node_kind(const YAML::Node& node) {
-  if (node.IsMap()) return "a map";
-  if (node.IsSequence()) return "a list";
-  return shown(node.IsScalar() ? node.Scalar() : "");
-}
-
-void read_map(const YAML::Node& map, const std::string& prefix, const std::string& job_name,
-              std::vector<RawValue>& values);
-
-// Reads one key of the job file (and a section's keys); fails on an unknown key or a value of the wrong shape.
-void read_entry(const YAML::Node& key_node, const YAML::Node& node, const std::string& key,
-                const std::string& job_name, std::vector<RawValue>& values) {
-  const int line = (node.IsScalar() ? node.Mark().line : key_node.Mark().line) + 1;  // yaml-cpp counts from 0
-  const std::string where = job_name + ":" + std::to_string(line);
-  RawValue value{key, "", where, key, where};
-  if (const RawValue* earlier = find(values, key)) fail(value, "given twice (also at " + earlier->where + ")");
-  if (const KnownKey* leaf = leaf_key(key)) {
-    if (!node.IsScalar()) fail(value, std::string("must be ") + leaf->expected + ", got " + node_kind(node));
-    value.text = node.Scalar();
-  } else if (is_section(key)) {
-    if (!node.IsMap() && !node.IsNull()) fail(value, "must be a map of keys, got " + node_kind(node));
-    value.is_section = true;
-  } else {
-    fail(value, "unknown key; remove it or check its spelling");
-  }
-  values.push_back(value);
-  if (node.IsMap()) read_map(node, key, job_name, values);
-}
-
-void read_map(const YAML::Node& map, const std::string& prefix, const std::string& job_name,
-              std::vector<RawValue>& values) {
-  for (const auto& item : map) {
-    const std::string name = item.first.Scalar();
-    read_entry(item.first, item.second, prefix.empty() ? name : prefix + "." + name, job_name, values);
-  }
-}
-
 std::string read_text(const std::string& path) {
   std::error_code ignored;
   if (fs::is_directory(path, ignored)) throw Error(path + ": cannot read the job file: " + std::strerror(EISDIR));
@@ -150,28 +45,9 @@ std::string read_text(const std::string& path) {
   return text;
 }
 
-// The job file's keys and scalars, in file order.
-std::vector<RawValue> read_yaml(const std::string& text, const std::string& job_name) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    throw Error(job_name + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
-                ": invalid YAML: " + e.msg);
-  }
-  if (root.IsNull()) throw Error(job_name + ": the job file is empty; it needs type: parallel, inputs, task...");
-  if (!root.IsMap()) {
-    throw Error(job_name + ":" + std::to_string(root.Mark().line + 1) + ": the job file must be a map of keys " +
-                "(type: parallel, inputs: ..., task: ...), got " + node_kind(root));
-  }
-  std::vector<RawValue> values;
-  read_map(root, "", job_name, values);
-  return values;
-}
-
-// Puts each --set over the job file's key, or returns it when it names one of prs_mpi's program arguments.
-std::vector<RawValue> apply_sets(const std::vector<std::string>& sets, std::vector<RawValue>& file) {
-  std::vector<RawValue> argument_sets;
+// Puts each --set over the job file's values: it replaces every place that gives the same setting (a v1 name
+// counts as its v2 key), silently.
+void apply_sets(const std::vector<std::string>& sets, std::vector<RawValue>& file) {
   for (const std::string& set : sets) {
     const std::size_t equals = set.find('=');
     if (equals == std::string::npos || equals == 0) {
@@ -179,17 +55,19 @@ std::vector<RawValue> apply_sets(const std::vector<std::string>& sets, std::vect
     }
     const std::string key = set.substr(0, equals);
     RawValue value{key, set.substr(equals + 1), "--set " + set, key, "--set", true};
-    if (leaf_key(key) != nullptr) {
-      config_detail::put(file, value);
-    } else if (const char* knob = config_detail::knob_named(key)) {
-      value.key = knob;
-      argument_sets.push_back(value);
-    } else {
-      fail(value, "unknown setting; give a job file key (mini_batch_size, retry_settings.timeout, ...) "
-                  "or a program_arguments setting (error_threshold, allowed_failed_percent, ...)");
+    const config_keys::KeyInfo info = config_keys::job_key(key);
+    if (info.role == config_keys::Role::leaf) {
+      value.key = info.canonical;
+      value.counts_tries = info.counts_tries;
+    } else if (!config_keys::is_knob(key)) {
+      const std::string suggestion = config_keys::closest_setting(key);
+      fail(value, !suggestion.empty()
+                      ? "unknown setting; did you mean " + suggestion + "?"
+                      : "unknown setting; give a job file key (mini_batch_size, retry_settings.timeout, ...) "
+                        "or a program_arguments setting (error_threshold, allowed_failed_percent, ...)");
     }
+    config_detail::put(file, value);
   }
-  return argument_sets;
 }
 
 // A stand-in for a missing key, located at its section (or the file).
@@ -211,9 +89,9 @@ void check_job_types(const std::vector<RawValue>& file, const std::string& job_n
 
 std::string parent_of(const std::string& path) { return fs::path(path).parent_path().string(); }
 
-// Splits task.program_arguments and reads prs_mpi's own settings from it; --set of those names wins.
+// Splits task.program_arguments and reads prs_mpi's own settings from it; they must agree with the job file's.
 std::optional<ResolvedSetting> read_program_arguments(Sources& sources, const std::vector<Port>& ports,
-                                                      const std::vector<RawValue>& argument_sets, JobConfig& config) {
+                                                      JobConfig& config) {
   std::optional<ResolvedSetting> resolved;
   if (const RawValue* arguments = find(sources.file, "task.program_arguments")) {
     const std::string text = substitute(*arguments, ports);
@@ -225,7 +103,7 @@ std::optional<ResolvedSetting> read_program_arguments(Sources& sources, const st
     sources.knobs = config_detail::read_knobs(config.program_arguments, *arguments);
     resolved = ResolvedSetting{"task.program_arguments", text, arguments->origin};
   }
-  for (const RawValue& set : argument_sets) config_detail::put(sources.knobs, set);
+  config_detail::check_argument_conflicts(sources);
   return resolved;
 }
 
@@ -237,14 +115,30 @@ void resolve_input_data(const Sources& sources, const std::vector<Port>& ports, 
          "is required; bind it to one of the inputs, e.g. input_data: ${{inputs.input_data}}");
   }
   const Port* port = bound_port(*value, ports);
+  const RawValue* located = value;  // the value listing errors point at: the input's path when bound to one
+  std::error_code ignored;
   if (port != nullptr && port->group == "inputs") {
-    config.input_path = port->path;  // its existence was checked with the inputs
+    config.input_path = port->path;  // its existence (or its glob's folder) was checked with the inputs
+    if (const RawValue* path = find(sources.file, "inputs." + port->name + ".path")) located = path;
   } else {
     config.input_path = local_path(*value, substitute(*value, ports), job_dir);
-    std::error_code ignored;
-    if (!fs::exists(config.input_path, ignored)) fail(*value, config.input_path + " does not exist");
+    const bool glob = !fs::exists(config.input_path, ignored) && config_detail::has_glob_characters(config.input_path);
+    const std::string must_exist = glob ? config_detail::glob_base(config.input_path) : config.input_path;
+    if (!fs::exists(must_exist, ignored)) fail(*value, must_exist + " does not exist");
+    if (glob && !fs::is_directory(must_exist, ignored)) fail(*value, must_exist + " is not a folder");
   }
   config.input_kind = InputKind::file_list;
+  if (port != nullptr && port->type == "path_list") {
+    config.input_form = InputForm::path_list;
+  } else if (fs::is_directory(config.input_path, ignored)) {
+    config.input_form = InputForm::folder;
+  } else if (fs::exists(config.input_path, ignored)) {
+    config.input_form = InputForm::file;
+  } else {
+    config.input_form = InputForm::glob;
+  }
+  config.input_location = located->where + ": " + located->shown_key;
+  config.input_as_written = located->text;
   config.resolved.push_back({"input_data", config.input_path, value->origin});
 }
 
@@ -291,6 +185,10 @@ void resolve_output(const Sources& sources, const std::vector<Port>& ports, cons
     fail(*action, "must be append_row or summary_only, got " + shown(action->text));
   }
   const RawValue* append = find(sources.file, "task.append_row_to");
+  if (append == nullptr && action != nullptr && action->text == "append_row") {
+    fail(*action, "append_row needs task.append_row_to: the file or folder the rows go to, "
+                  "e.g. append_row_to: ${{outputs.NAME}}");
+  }
   const bool summary_only = append == nullptr || (action != nullptr && action->text == "summary_only");
   config.output_action = summary_only ? OutputAction::summary_only : OutputAction::append_row;
   config.resolved.push_back(
@@ -339,6 +237,15 @@ void add_port_settings(const Sources& sources, const std::vector<Port>& ports, J
   }
 }
 
+// --ordered sets ordered: true whatever the job file says.
+void apply_ordered_option(const CliOptions& cli, JobConfig& config) {
+  if (!cli.ordered) return;
+  config.ordered = true;
+  for (ResolvedSetting& setting : config.resolved) {
+    if (setting.key == "ordered") setting = {"ordered", "true", "--ordered"};
+  }
+}
+
 }  // namespace
 
 JobConfig load_job_config(const CliOptions& cli) {
@@ -346,13 +253,18 @@ JobConfig load_job_config(const CliOptions& cli) {
   config.job_name = cli.job_file;
   config.job_file = absolute_in(fs::current_path().string(), cli.job_file);
   const std::string job_dir = parent_of(config.job_file);
+  config_detail::JobFile job = config_detail::read_job_file(read_text(cli.job_file), config.job_name, cli.pipeline_job);
+  config.pipeline_job = job.pipeline_job;
+  config.ignored_keys = std::move(job.ignored);
   Sources sources;
-  sources.file = read_yaml(read_text(cli.job_file), config.job_name);
-  const std::vector<RawValue> argument_sets = apply_sets(cli.sets, sources.file);
+  sources.file = std::move(job.values);
+  apply_sets(cli.sets, sources.file);
   check_job_types(sources.file, config.job_name);
+  config_detail::merge_repeated(sources.file);
   const std::vector<Port> ports = read_ports(sources.file, job_dir);
-  const std::optional<ResolvedSetting> arguments = read_program_arguments(sources, ports, argument_sets, config);
+  const std::optional<ResolvedSetting> arguments = read_program_arguments(sources, ports, config);
   config_detail::apply_settings(sources, config);
+  apply_ordered_option(cli, config);
   resolve_input_data(sources, ports, job_dir, config);
   add_port_settings(sources, ports, config);
   resolve_code(sources, ports, job_dir, config);
@@ -361,6 +273,12 @@ JobConfig load_job_config(const CliOptions& cli) {
   resolve_environment(sources, ports, config);
   resolve_folders(cli, ports, job_dir, config);
   return config;
+}
+
+std::string ignored_keys_line(const JobConfig& config) {
+  std::string line;
+  for (const std::string& key : config.ignored_keys) line += (line.empty() ? "ignored (cloud-only): " : ", ") + key;
+  return line;
 }
 
 std::string journal_path(const JobConfig& config) { return config.log_dir + "/journal.bin"; }

@@ -1,4 +1,4 @@
-// The job's values: scalar conversion and ranges, program-argument settings, inputs/outputs and ${{...}} bindings.
+// The job's scalar settings: conversion and ranges, program-argument settings, values given twice.
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 
+#include "prs/config_keys.hpp"
 #include "prs/config_values.hpp"
 #include "prs/error.hpp"
 #include "prs/size.hpp"
@@ -65,6 +66,21 @@ bool to_bool(const RawValue& value) {
 
 std::string shown_bool(bool flag) { return flag ? "True" : "False"; }
 
+// A job-file flag of ours (ordered): YAML's true or false.
+std::string to_yaml_bool(const RawValue& value, bool& flag) {
+  std::string lower = value.text;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower != "true" && lower != "false") fail(value, "must be true or false, got " + shown(value.text));
+  flag = lower == "true";
+  return lower;
+}
+
+// retry_settings.max_retries, or run_max_try (v1: tries = retries + 1, in [1, int max]).
+std::string apply_max_retries(JobConfig& config, const RawValue& value) {
+  config.max_retries = value.counts_tries ? to_small_int(value, from_one) - 1 : to_small_int(value, from_zero);
+  return std::to_string(config.max_retries);
+}
+
 std::string to_logging_level(const RawValue& value) {
   std::string upper = value.text;
   for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -105,88 +121,70 @@ std::string apply_mini_batch_size(JobConfig& config, const RawValue& value) {
 // Converts one value into config and returns it as --dry-run shows it.
 using Apply = std::string (*)(JobConfig&, const RawValue&);
 
-// One scalar setting: its job-file key and/or program-argument name, what is shown when unset, its conversion.
+// One scalar setting: its key (job-file key or program-argument name), whether program_arguments may give it, what
+// is shown when unset, its conversion.
 struct Setting {
-  const char* yaml_key;       // nullptr when only a program argument
-  const char* knob;           // nullptr when only a job-file key
+  const char* key;
+  bool knob;                  // also read from program_arguments (--key)
   const char* default_shown;  // nullptr: not listed when unset
   Apply apply;
 };
 
 // The table of scalar settings, in the order --dry-run lists them.
 const Setting settings[] = {
-    {"name", nullptr, nullptr, [](JobConfig&, const RawValue& v) { return v.text; }},
-    {"mini_batch_size", nullptr, "10", apply_mini_batch_size},
-    {"resources.instance_count", nullptr, "1",
+    {"name", false, nullptr, [](JobConfig&, const RawValue& v) { return v.text; }},
+    {"mini_batch_size", false, "10", apply_mini_batch_size},
+    {"resources.instance_count", false, "1",
      [](JobConfig& c, const RawValue& v) { return std::to_string(c.instance_count = to_small_int(v, from_one)); }},
-    {"max_concurrency_per_instance", nullptr, "0",
+    {"max_concurrency_per_instance", false, "0",
      [](JobConfig& c, const RawValue& v) {
        return std::to_string(c.max_concurrency_per_instance = to_small_int(v, from_one));
      }},
-    {"mini_batch_error_threshold", nullptr, "-1",
+    {"mini_batch_error_threshold", false, "-1",
      [](JobConfig& c, const RawValue& v) { return std::to_string(c.mini_batch_error_threshold = to_int(v, from_minus_one)); }},
-    {"retry_settings.max_retries", nullptr, "2",
-     [](JobConfig& c, const RawValue& v) { return std::to_string(c.max_retries = to_small_int(v, from_zero)); }},
-    {"retry_settings.timeout", nullptr, "60",
+    {"retry_settings.max_retries", false, "2", apply_max_retries},
+    {"retry_settings.timeout", false, "60",
      [](JobConfig& c, const RawValue& v) { return std::to_string(c.timeout = to_small_int(v, seconds)); }},
-    {"logging_level", "logging_level", "INFO",
-     [](JobConfig& c, const RawValue& v) { return c.logging_level = to_logging_level(v); }},
-    {nullptr, "error_threshold", "-1",
+    {"logging_level", true, "INFO", [](JobConfig& c, const RawValue& v) { return c.logging_level = to_logging_level(v); }},
+    {"error_threshold", true, "-1",
      [](JobConfig& c, const RawValue& v) { return std::to_string(c.error_threshold = to_int(v, from_minus_one)); }},
-    {nullptr, "allowed_failed_percent", "100",
+    {"allowed_failed_percent", true, "100",
      [](JobConfig& c, const RawValue& v) { return std::to_string(c.allowed_failed_percent = to_small_int(v, percent)); }},
-    {nullptr, "task_overhead_timeout", "600",
+    {"task_overhead_timeout", true, "600",
      [](JobConfig& c, const RawValue& v) { return std::to_string(c.task_overhead_timeout = to_small_int(v, seconds)); }},
-    {nullptr, "progress_update_timeout", "0",
+    {"progress_update_timeout", true, "0",
      [](JobConfig& c, const RawValue& v) {
        return std::to_string(c.progress_update_timeout = to_small_int(v, seconds));
      }},
-    {nullptr, "first_task_creation_timeout", "600",
+    {"first_task_creation_timeout", true, "600",
      [](JobConfig& c, const RawValue& v) {
        return std::to_string(c.first_task_creation_timeout = to_small_int(v, seconds));
      }},
-    {nullptr, "resource_monitor_interval", "600",
+    {"resource_monitor_interval", true, "600",
      [](JobConfig& c, const RawValue& v) {
        return std::to_string(c.resource_monitor_interval = to_small_int(v, from_zero));
      }},
-    {nullptr, "copy_logs_to_parent", "False",
+    {"copy_logs_to_parent", true, "False",
      [](JobConfig& c, const RawValue& v) { return shown_bool(c.copy_logs_to_parent = to_bool(v)); }},
-    {nullptr, "append_row_file_name", "parallel_run_step.txt", [](JobConfig&, const RawValue& v) { return to_file_name(v); }},
-    {nullptr, "append_row_dataframe_header", "False",
+    {"append_row_file_name", true, "parallel_run_step.txt", [](JobConfig&, const RawValue& v) { return to_file_name(v); }},
+    {"append_row_dataframe_header", true, "False",
      [](JobConfig& c, const RawValue& v) { return shown_bool(c.append_row_dataframe_header = to_bool(v)); }},
+    {"ordered", false, "false", [](JobConfig& c, const RawValue& v) { return to_yaml_bool(v, c.ordered); }},
 };
 
-// The value that wins for a setting: --set, then program_arguments, then the job file.
+const Setting* setting_for(const std::string& key) {
+  for (const Setting& setting : settings) {
+    if (key == setting.key) return &setting;
+  }
+  return nullptr;
+}
+
+// The value that wins for a setting: --set, then program_arguments, then the job file (once they agree).
 const RawValue* pick(const Sources& sources, const Setting& setting) {
-  const RawValue* in_file = setting.yaml_key != nullptr ? find(sources.file, setting.yaml_key) : nullptr;
+  const RawValue* in_file = find(sources.file, setting.key);
   if (in_file != nullptr && in_file->from_set) return in_file;
-  const RawValue* in_arguments = setting.knob != nullptr ? find(sources.knobs, setting.knob) : nullptr;
+  const RawValue* in_arguments = setting.knob ? find(sources.knobs, setting.key) : nullptr;
   return in_arguments != nullptr ? in_arguments : in_file;
-}
-
-std::string trimmed(const std::string& text) {
-  const std::size_t begin = text.find_first_not_of(" \t");
-  if (begin == std::string::npos) return "";
-  return text.substr(begin, text.find_last_not_of(" \t") - begin + 1);
-}
-
-// The port that "inputs.NAME" or "outputs.NAME" (the inside of a ${{...}}) names; fails naming the declared ones.
-const Port& port_for(const RawValue& value, const std::string& inner, const std::vector<Port>& ports) {
-  const std::size_t dot = inner.find('.');
-  const std::string group = inner.substr(0, dot);
-  if (dot == std::string::npos || (group != "inputs" && group != "outputs")) {
-    fail(value, "${{" + inner + "}}: unknown binding; use ${{inputs.NAME}} or ${{outputs.NAME}}");
-  }
-  const std::string name = inner.substr(dot + 1);
-  std::string declared;
-  for (const Port& port : ports) {
-    if (port.group != group) continue;
-    if (port.name == name) return port;
-    declared += (declared.empty() ? "" : ", ") + port.name;
-  }
-  const std::string what = group == "inputs" ? "input" : "output";
-  fail(value, "${{" + inner + "}}: no " + what + " named " + name +
-                  (declared.empty() ? "; no " + group + " are declared" : "; declared " + group + ": " + declared));
 }
 
 // An argument that argparse would take for an option rather than a value ("-1" is a value).
@@ -194,80 +192,32 @@ bool looks_like_option(const std::string& argument) {
   return argument.size() > 1 && argument[0] == '-' && std::isdigit(static_cast<unsigned char>(argument[1])) == 0;
 }
 
-// Whether path exists as what the port type says; fails naming the path otherwise.
-void check_input_exists(const RawValue& value, const Port& port) {
-  std::error_code ignored;
-  const fs::file_status status = fs::status(port.path, ignored);
-  if (!fs::exists(status)) fail(value, port.path + " does not exist");
-  if (port.type == "uri_folder" && !fs::is_directory(status)) {
-    fail(value, port.path + " is not a folder; use type: uri_file for one file");
+// What a value means, for comparing two places that give the same setting: its converted value for a scalar
+// setting (run_max_try 3 -> 2, debug -> DEBUG), its normalised text for a path.
+std::string meaning(const RawValue& value) {
+  if (const Setting* setting = setting_for(value.key)) {
+    JobConfig scratch;
+    return setting->apply(scratch, value);
   }
-  if (port.type == "uri_file" && !fs::is_regular_file(status)) {
-    fail(value, port.path + " is not a file; use type: uri_folder for a folder");
-  }
+  std::string path = fs::path(value.text).lexically_normal().string();
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  return path;
 }
 
-void check_port_type(const RawValue& type, const std::string& group) {
-  if (type.text == "uri_folder" || type.text == "uri_file") return;
-  if (group == "inputs" && type.text == "mltable") {
-    fail(type, "tabular input (type: mltable) is not supported yet; use uri_folder or uri_file");
-  }
-  fail(type, "must be uri_folder or uri_file, got " + shown(type.text));
-}
-
-// One input or output: type (default uri_folder) and absolute path (outputs default to <job dir>/outputs/NAME).
-Port read_port(const std::vector<RawValue>& file, const std::string& group, const std::string& name,
-               const std::string& job_dir) {
-  const std::string key = group + "." + name;
-  const RawValue* type = find(file, key + ".type");
-  const RawValue* path = find(file, key + ".path");
-  if (type != nullptr) check_port_type(*type, group);
-  Port port{group, name, type != nullptr ? type->text : "uri_folder", ""};
-  if (path != nullptr) {
-    port.path = local_path(*path, path->text, job_dir);
-  } else if (group == "outputs") {
-    port.path = absolute_in(job_dir, "outputs/" + name);
-  } else {
-    const RawValue* section = find(file, key);
-    fail(section != nullptr ? *section : *type, "needs a path: the folder or file to read");
-  }
-  if (group == "inputs") check_input_exists(*path, port);
-  return port;
+// Fails at the later of two places that give the same setting when they mean different values.
+void check_same(const RawValue& first, const RawValue& second) {
+  const std::string first_meaning = meaning(first);
+  const std::string second_meaning = meaning(second);
+  if (first_meaning == second_meaning) return;
+  const bool second_is_later = second.line >= first.line;
+  const RawValue& later = second_is_later ? second : first;
+  const RawValue& earlier = second_is_later ? first : second;
+  fail(later, "gives " + later.key + " = " + (second_is_later ? second_meaning : first_meaning) + ", but " +
+                  earlier.where + " (" + earlier.shown_key + ") gives " +
+                  (second_is_later ? first_meaning : second_meaning) + "; keep one of them");
 }
 
 }  // namespace
-
-// Base / path, normalised, without a trailing '/'.
-std::string absolute_in(const std::string& base, const std::string& path) {
-  std::string result = (fs::path(base) / path).lexically_normal().string();
-  while (result.size() > 1 && result.back() == '/') result.pop_back();
-  return result;
-}
-
-// The absolute path a path value names (relative to base); fails on an empty or cloud location.
-std::string local_path(const RawValue& value, const std::string& text, const std::string& base) {
-  if (text.empty()) fail(value, "must be a path, got nothing");
-  if (text.find("://") != std::string::npos || text.rfind("azureml:", 0) == 0) {
-    fail(value, "must be a local path, got " + text);
-  }
-  return absolute_in(base, text);
-}
-
-// Every declared input and output, in file order.
-std::vector<Port> read_ports(const std::vector<RawValue>& file, const std::string& job_dir) {
-  std::vector<Port> ports;
-  for (const RawValue& value : file) {
-    for (const std::string group : {"inputs", "outputs"}) {
-      if (value.key.rfind(group + ".", 0) != 0) continue;
-      const std::size_t start = group.size() + 1;
-      const std::string name = value.key.substr(start, value.key.find('.', start) - start);
-      const bool seen = std::any_of(ports.begin(), ports.end(),
-                                    [&](const Port& port) { return port.group == group && port.name == name; });
-      if (!seen) ports.push_back(read_port(file, group, name, job_dir));
-    }
-  }
-  return ports;
-}
 
 std::string shown(const std::string& text) { return text.empty() ? "nothing" : text; }
 
@@ -283,20 +233,18 @@ const RawValue* find(const std::vector<RawValue>& values, const std::string& key
 }
 
 void put(std::vector<RawValue>& values, const RawValue& value) {
+  bool placed = false;
+  std::vector<RawValue> kept;
   for (RawValue& existing : values) {
-    if (existing.key == value.key) {
-      existing = value;
-      return;
+    if (existing.key != value.key) {
+      kept.push_back(std::move(existing));
+    } else if (!placed) {
+      kept.push_back(value);
+      placed = true;
     }
   }
-  values.push_back(value);
-}
-
-const char* knob_named(const std::string& name) {
-  for (const Setting& setting : settings) {
-    if (setting.knob != nullptr && name == setting.knob) return setting.knob;
-  }
-  return nullptr;
+  if (!placed) kept.push_back(value);
+  values = std::move(kept);
 }
 
 std::vector<RawValue> read_knobs(const std::vector<std::string>& arguments, const RawValue& program_arguments) {
@@ -306,10 +254,16 @@ std::vector<RawValue> read_knobs(const std::vector<std::string>& arguments, cons
     if (argument.rfind("--", 0) != 0) continue;
     const std::size_t equals = argument.find('=');
     const std::string written = argument.substr(0, equals);
-    const char* knob = knob_named(written.substr(2));
-    if (knob == nullptr) continue;
-    RawValue value{knob, "", program_arguments.where, program_arguments.shown_key + ": " + written,
-                   "program_arguments (" + program_arguments.origin + ")"};
+    const config_keys::KnobMatch match = config_keys::match_knob(written.substr(2));
+    RawValue value{match.knob, "", program_arguments.where, program_arguments.shown_key + ": " + written,
+                   "program_arguments (" + program_arguments.origin + ")", program_arguments.from_set};
+    value.line = program_arguments.line;
+    if (!match.ambiguous.empty()) {
+      std::string candidates;
+      for (const std::string& knob : match.ambiguous) candidates += (candidates.empty() ? "--" : ", --") + knob;
+      fail(value, "ambiguous; could be " + candidates);
+    }
+    if (match.knob.empty()) continue;  // the script's own argument
     if (equals != std::string::npos) {
       value.text = argument.substr(equals + 1);
     } else if (i + 1 < arguments.size() && !looks_like_option(arguments[i + 1])) {
@@ -322,15 +276,37 @@ std::vector<RawValue> read_knobs(const std::vector<std::string>& arguments, cons
   return knobs;
 }
 
+void merge_repeated(std::vector<RawValue>& file) {
+  std::vector<RawValue> kept;
+  for (RawValue& value : file) {
+    const RawValue* earlier = find(kept, value.key);
+    if (earlier == nullptr) {
+      kept.push_back(std::move(value));
+    } else if (!earlier->is_section && !value.is_section) {
+      check_same(*earlier, value);
+    }
+  }
+  file = std::move(kept);
+}
+
+void check_argument_conflicts(const Sources& sources) {
+  for (const Setting& setting : settings) {
+    if (!setting.knob) continue;
+    const RawValue* in_file = find(sources.file, setting.key);
+    const RawValue* in_arguments = find(sources.knobs, setting.key);
+    if (in_file == nullptr || in_arguments == nullptr || in_file->from_set || in_arguments->from_set) continue;
+    check_same(*in_file, *in_arguments);
+  }
+}
+
 void apply_settings(const Sources& sources, JobConfig& config) {
   for (const Setting& setting : settings) {
     const RawValue* value = pick(sources, setting);
     if (value == nullptr && setting.default_shown == nullptr) continue;
-    const std::string key = setting.yaml_key != nullptr ? setting.yaml_key : setting.knob;
     if (value != nullptr) {
-      config.resolved.push_back({key, setting.apply(config, *value), value->origin});
+      config.resolved.push_back({setting.key, setting.apply(config, *value), value->origin});
     } else {
-      config.resolved.push_back({key, setting.default_shown, "default"});
+      config.resolved.push_back({setting.key, setting.default_shown, "default"});
     }
   }
 }
@@ -340,28 +316,6 @@ const std::string& resolved_value(const JobConfig& config, const std::string& ke
     if (setting.key == key) return setting.value;
   }
   throw Fatal("internal error: setting " + key + " was not resolved");
-}
-
-std::string substitute(const RawValue& value, const std::vector<Port>& ports) {
-  const std::string& text = value.text;
-  std::string result;
-  std::size_t from = 0;
-  for (std::size_t open = text.find("${{"); open != std::string::npos; open = text.find("${{", from)) {
-    const std::size_t close = text.find("}}", open + 3);
-    if (close == std::string::npos) fail(value, "unterminated ${{ in: " + text);
-    result.append(text, from, open - from);
-    result += port_for(value, trimmed(text.substr(open + 3, close - open - 3)), ports).path;
-    from = close + 2;
-  }
-  return result.append(text, from);
-}
-
-const Port* bound_port(const RawValue& value, const std::vector<Port>& ports) {
-  const std::string text = trimmed(value.text);
-  const bool one_binding = text.size() > 5 && text.compare(0, 3, "${{") == 0 &&
-                           text.compare(text.size() - 2, 2, "}}") == 0 && text.find("}}") == text.size() - 2;
-  if (!one_binding) return nullptr;
-  return &port_for(value, trimmed(text.substr(3, text.size() - 5)), ports);
 }
 
 }  // namespace prs::config_detail

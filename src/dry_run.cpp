@@ -18,12 +18,16 @@ void print_batch(std::ostream& out, const FileList& files, std::uint64_t id, Ite
 }  // namespace
 
 void print_plan(std::ostream& out, const JobConfig& config, const FileList& files, const Partition& partition) {
-  out << "job: " << config.job_file << "\nsettings:\n";
+  out << "job: " << config.job_file << "\n";
+  if (!config.pipeline_job.empty()) out << "pipeline job: " << config.pipeline_job << "\n";
+  out << "settings:\n";
   std::size_t width = 0;
   for (const auto& s : config.resolved) width = std::max(width, s.key.size());
   for (const auto& s : config.resolved)
     out << "  " << std::left << std::setw(static_cast<int>(width)) << s.key << " = " << s.value << "  (" << s.origin
         << ")\n";
+  const std::string ignored = ignored_keys_line(config);
+  if (!ignored.empty()) out << ignored << "\n";
   out << "output: "
       << (config.output_action == OutputAction::summary_only ? "summary_only (rows counted, not written)"
                                                               : config.append_row_file)

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <iostream>
 #include <sstream>
 
 namespace fs = std::filesystem;
@@ -10,8 +11,8 @@ namespace prs {
 
 namespace {
 
-std::ofstream open_log(const std::string& path) {
-  std::ofstream out(path, std::ios::app);
+std::ofstream open_log(const std::string& path, bool append) {
+  std::ofstream out(path, append ? std::ios::app : std::ios::trunc);
   if (!out) throw Error(path + ": cannot write the log file");
   return out;
 }
@@ -27,6 +28,13 @@ void write_file(const std::string& path, const std::string& text) {
   fs::rename(tmp, path);
 }
 
+// "succeeded", "failed: REASON" or "interrupted: REASON; resumable with --resume".
+std::string verdict(const JobOutcome& o) {
+  if (o.code == ExitCode::succeeded) return "succeeded";
+  if (o.code == ExitCode::interrupted) return "interrupted: " + o.reason + "; resumable with --resume";
+  return "failed: " + o.reason;
+}
+
 std::string counts_text(const JobOutcome& o) {
   const JobCounts& c = o.counts;
   std::ostringstream s;
@@ -34,7 +42,8 @@ std::string counts_text(const JobOutcome& o) {
     << " failed, " << (c.batches - c.batches_succeeded - c.batches_failed) << " not processed\n"
     << "items: " << c.items << " in all, " << c.items_succeeded << " succeeded, " << c.items_failed << " failed\n"
     << "attempts: " << c.attempts << " (" << c.retries << " retried, " << o.workers.timeouts << " timed out)\n"
-    << "workers: " << o.workers_started << " started, " << o.workers_retired << " retired after init() failed\n"
+    << "workers: " << o.workers_started << " started, " << o.workers_retired << " retired after init() failed, "
+    << o.workers_given_up << " given up after run() ignored the timeout\n"
     << "time: " << format_duration(o.seconds) << "\n";
   return s.str();
 }
@@ -48,14 +57,14 @@ std::string format_duration(double seconds) {
   return buf;
 }
 
-JobLogs::JobLogs(std::string dir) : dir_(std::move(dir)) {
+JobLogs::JobLogs(std::string dir, bool append) : dir_(std::move(dir)) {
   std::error_code ec;
   for (const char* sub : {"user", "sys"}) {
     fs::create_directories(fs::path(dir_) / sub, ec);
     if (ec) throw Error(dir_ + ": cannot create the logs folder: " + ec.message());
   }
-  errors_ = open_log(dir_ + "/user/error.txt");
-  master_ = open_log(dir_ + "/sys/master_role.txt");
+  errors_ = open_log(dir_ + "/user/error.txt", append);
+  master_ = open_log(dir_ + "/sys/master_role.txt", append);
 }
 
 void JobLogs::entry_script_error(const std::string& heading, const std::string& traceback) {
@@ -68,8 +77,7 @@ void JobLogs::master_note(const std::string& line) { master_ << line << '\n' << 
 
 void JobLogs::write_result(const JobOutcome& o, const std::string& output_file) {
   std::ostringstream r;
-  if (o.code == ExitCode::succeeded) r << "succeeded\n";
-  else r << "failed: " << o.reason << "\n";
+  r << verdict(o) << "\n";
   r << counts_text(o);
   if (!output_file.empty()) r << "output: " << output_file << "\n";
   if (o.counts.batches_failed > 0 || o.workers_retired > 0 || o.code != ExitCode::succeeded)
@@ -78,7 +86,8 @@ void JobLogs::write_result(const JobOutcome& o, const std::string& output_file) 
 
   const JobCounts& c = o.counts;
   std::ostringstream j;
-  j << "{\n  \"status\": \"" << (o.code == ExitCode::succeeded ? "succeeded" : "failed") << "\",\n"
+  const char* status = o.code == ExitCode::succeeded ? "succeeded" : o.code == ExitCode::interrupted ? "interrupted" : "failed";
+  j << "{\n  \"status\": \"" << status << "\",\n"
     << "  \"exit_code\": " << static_cast<int>(o.code) << ",\n"
     << "  \"mini_batches\": {\"total\": " << c.batches << ", \"succeeded\": " << c.batches_succeeded
     << ", \"failed\": " << c.batches_failed << "},\n"
@@ -87,13 +96,21 @@ void JobLogs::write_result(const JobOutcome& o, const std::string& output_file) 
     << "  \"attempts\": {\"total\": " << c.attempts << ", \"retried\": " << c.retries
     << ", \"cancelled\": " << c.cancelled << ", \"run_calls\": " << o.workers.attempts_run
     << ", \"failed\": " << o.workers.attempts_failed << ", \"timed_out\": " << o.workers.timeouts << "},\n"
-    << "  \"workers\": {\"started\": " << o.workers_started << ", \"retired\": " << o.workers_retired << "},\n"
+    << "  \"workers\": {\"started\": " << o.workers_started << ", \"retired\": " << o.workers_retired
+    << ", \"given_up\": " << o.workers_given_up << "},\n"
     << "  \"output_bytes\": " << c.output_bytes << ",\n"
     << "  \"seconds\": " << o.seconds << ",\n"
     << "  \"dispatch_seconds\": " << o.dispatch_seconds << ",\n"
     << "  \"run_seconds\": " << o.workers.run_micros / 1e6 << ",\n"
     << "  \"master_cpu_seconds\": " << o.master_cpu_seconds << "\n}\n";
   write_file(dir_ + "/job_summary.json", j.str());
+}
+
+void print_outcome(const JobOutcome& o, const std::string& output_file, const std::string& log_dir) {
+  const JobCounts& c = o.counts;
+  std::cout << "prs_mpi: " << verdict(o) << "\nprs_mpi: " << c.items_succeeded << " of " << c.items
+            << " items succeeded in " << c.batches << " mini-batches; results: "
+            << (output_file.empty() ? "not written (summary_only)" : output_file) << "; logs: " << log_dir << std::endl;
 }
 
 }  // namespace prs

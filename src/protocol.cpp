@@ -18,6 +18,7 @@ const char* tag_name(Tag tag) {
     case Tag::written: return "written";
     case Tag::cancel: return "cancel";
     case Tag::stop: return "stop";
+    case Tag::gave_up: return "gave_up";
   }
   return "unknown";
 }

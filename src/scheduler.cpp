@@ -12,14 +12,20 @@ Scheduler::Scheduler(const Partition& partition, int max_retries, Thresholds thr
       thresholds_(thresholds),
       dataframe_header_(dataframe_header),
       tries_(partition.batch_count(), 0),
-      last_worker_(partition.batch_count(), -1) {
+      last_worker_(partition.batch_count(), -1),
+      ended_(partition.batch_count(), false) {
   counts_.batches = partition.batch_count();
   counts_.items = partition.item_count();
+  unscheduled_ = partition.batch_count();
 }
 
 std::optional<Attempt> Scheduler::next_for(int worker) {
   if (auto b = take_retry(worker, true)) return dispatch(*b, worker);
-  if (next_new_ < partition_.batch_count()) return dispatch(next_new_++, worker);
+  while (next_new_ < partition_.batch_count() && ended_[next_new_]) ++next_new_;  // done in an earlier run
+  if (next_new_ < partition_.batch_count()) {
+    --unscheduled_;
+    return dispatch(next_new_++, worker);
+  }
   if (auto b = take_retry(worker, false)) return dispatch(*b, worker);
   return std::nullopt;
 }
@@ -44,9 +50,7 @@ Attempt Scheduler::dispatch(std::uint64_t batch_id, int worker) {
 
 const Attempt& Scheduler::attempt(std::uint64_t attempt_id) const {
   auto it = attempts_.find(attempt_id);
-  if (it != attempts_.end()) return it->second;
-  it = writing_.find(attempt_id);
-  if (it == writing_.end()) throw Fatal("scheduler: unknown attempt " + std::to_string(attempt_id));
+  if (it == attempts_.end()) throw Fatal("scheduler: unknown attempt " + std::to_string(attempt_id));
   return it->second;
 }
 
@@ -77,16 +81,32 @@ Verdict Scheduler::judge(const ResultMsg& r) {
 }
 
 Verdict Scheduler::end_batch(const Attempt& a, const ResultMsg& r, bool succeeded) {
-  std::uint64_t items = batch_items(a.batch_id);
-  std::uint64_t ok_items = r.status == AttemptStatus::ok ? r.successes : 0;
-  ++batches_ended_;
-  ++(succeeded ? counts_.batches_succeeded : counts_.batches_failed);
-  counts_.items_succeeded += ok_items;
-  counts_.items_failed += items - ok_items;
+  BatchEnd end;
+  end.succeeded = succeeded;
+  end.attempts = a.number;
+  end.items_ok = r.status == AttemptStatus::ok ? r.successes : 0;
+  count_end(a.batch_id, end);
   Verdict v = r.status == AttemptStatus::ok ? place_rows(r) : Verdict{};
   v.batch_ended = true;
-  if (v.action == Verdict::Action::commit) writing_.emplace(a.attempt_id, a);
+  end.with_header = v.with_header;
+  if (v.action == Verdict::Action::commit) {
+    end.offset = v.offset;
+    end.length = r.row_bytes + (v.with_header ? r.header_bytes : 0);
+    end.header_length = v.with_header ? static_cast<std::uint32_t>(r.header_bytes) : 0;
+    writing_.emplace(a.attempt_id, Committed{a.batch_id, end});
+  } else {
+    v.ended_now = end;
+  }
   return v;
+}
+
+void Scheduler::count_end(std::uint64_t batch, const BatchEnd& end) {
+  if (batch >= next_new_ && !ended_[batch]) --unscheduled_;  // ended before this run dispatched it
+  ended_[batch] = true;
+  ++batches_ended_;
+  ++(end.succeeded ? counts_.batches_succeeded : counts_.batches_failed);
+  counts_.items_succeeded += end.items_ok;
+  counts_.items_failed += batch_items(batch) - end.items_ok;
 }
 
 Verdict Scheduler::place_rows(const ResultMsg& r) {
@@ -104,19 +124,51 @@ Verdict Scheduler::place_rows(const ResultMsg& r) {
   return v;
 }
 
-void Scheduler::on_written(std::uint64_t attempt_id) {
-  if (writing_.erase(attempt_id) == 0) throw Fatal("scheduler: unexpected write of attempt " + std::to_string(attempt_id));
+Committed Scheduler::on_written(std::uint64_t attempt_id) {
+  auto it = writing_.find(attempt_id);
+  if (it == writing_.end()) throw Fatal("scheduler: unexpected write of attempt " + std::to_string(attempt_id));
+  Committed c = it->second;
+  writing_.erase(it);
+  return c;
 }
 
-void Scheduler::requeue_worker(int worker) {
+std::vector<std::uint64_t> Scheduler::take_back_worker(int worker) {
+  std::vector<std::uint64_t> batches;
   for (auto it = attempts_.begin(); it != attempts_.end();) {
     if (it->second.worker != worker) {
       ++it;
       continue;
     }
-    retry_queue_.push_back(it->second.batch_id);
+    std::uint64_t b = it->second.batch_id;
+    --tries_[b];
+    --counts_.attempts;
+    retry_queue_.push_front(b);
+    batches.push_back(b);
     it = attempts_.erase(it);
   }
+  return batches;
+}
+
+std::vector<std::uint64_t> Scheduler::restore(const JournalState& state, std::uint64_t output_bytes,
+                                              bool retry_failed) {
+  std::vector<std::uint64_t> exhausted;
+  auto limit = static_cast<std::uint32_t>(max_retries_) + 1;
+  for (std::uint64_t b = 0; b < state.batch_count && b < tries_.size(); ++b) {
+    const auto& end = state.ended[b];
+    bool failed = end ? !end->succeeded : state.tries[b] >= limit;
+    if (retry_failed && failed) continue;  // a fresh set of attempts
+    tries_[b] = state.tries[b];
+    counts_.attempts += state.tries[b];
+    if (end) {
+      count_end(b, *end);
+      header_placed_ = header_placed_ || end->with_header;
+    } else if (failed) {
+      count_end(b, BatchEnd{false, false, state.tries[b], 0, 0, 0, 0});
+      exhausted.push_back(b);
+    }
+  }
+  counts_.output_bytes = output_bytes;
+  return exhausted;
 }
 
 bool Scheduler::finished() const { return batches_ended_ == partition_.batch_count() && writing_.empty(); }

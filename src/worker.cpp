@@ -3,7 +3,9 @@
 #include <pybind11/embed.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <iostream>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -22,20 +24,23 @@ namespace {
 // The MPI side of a worker: receives tasks and verdicts, reports outcomes, writes committed rows.
 class WorkerComm {
  public:
-  WorkerComm(WorkerChannel& channel, AppendFile& output, std::string host, bool idle)
-      : channel_(channel), output_(output), host_(std::move(host)), idle_(idle) {}
+  WorkerComm(WorkerChannel& channel, AppendFile& output, std::string host, bool idle, double give_up_after)
+      : channel_(channel), output_(output), host_(std::move(host)), idle_(idle), give_up_after_(give_up_after) {}
 
   // The protocol loop, then the final collectives; returns the job's exit code.
   int run();
 
  private:
   void handle(const Message& m);
-  void on_task(TaskMsg t) { channel_.push_task(std::move(t)); }
+  void on_task(TaskMsg t);
   void on_commit(const CommitMsg& m);
   void on_discard(const AttemptMsg& m) { held_.erase(m.attempt_id); }
   void on_cancel();
   void on_event(PythonEvent& e);
   void on_outcome(std::uint64_t attempt_id, RunOutcome& o);
+  void give_up_if_stuck();
+  void send_cancelled(std::uint64_t attempt_id);
+  [[noreturn]] void leave_without_python(int exit_code);
 
   struct Held {
     std::string header, rows;
@@ -44,6 +49,8 @@ class WorkerComm {
   AppendFile& output_;
   std::string host_;
   bool idle_;
+  double give_up_after_;  // seconds a run() may take past which its worker gives it up; 0 = never
+  std::optional<std::uint64_t> given_up_;  // the attempt given up on
   bool stopped_ = false;
   Outbox outbox_;
   std::unordered_map<std::uint64_t, Held> held_;  // rows of attempts waiting for commit or discard
@@ -64,10 +71,55 @@ int WorkerComm::run() {
     auto events = channel_.take_events(progress ? std::chrono::microseconds(0) : backoff.next());
     for (auto& e : events) on_event(e);
     if (progress || !events.empty()) backoff.reset();
+    give_up_if_stuck();
     outbox_.progress();
   }
   outbox_.flush();
-  return end_job_collectively(totals_, 0, output_).exit_code;
+  int exit_code = end_job_collectively(totals_, 0, output_).exit_code;
+  PythonState python = channel_.state();
+  if (python == PythonState::init || python == PythonState::task) leave_without_python(exit_code);
+  return exit_code;
+}
+
+// Python is stuck (a run() or init() that never returns): the collectives are done, so leave without it.
+void WorkerComm::leave_without_python(int exit_code) {
+  std::cout.flush();
+  std::cerr.flush();
+  MPI_Finalize();
+  std::_Exit(exit_code);
+}
+
+void WorkerComm::on_task(TaskMsg t) {
+  if (given_up_) return send_cancelled(t.attempt_id);  // sent before the master knew
+  channel_.push_task(std::move(t));
+}
+
+void WorkerComm::send_cancelled(std::uint64_t attempt_id) {
+  ResultMsg r;
+  r.attempt_id = attempt_id;
+  r.status = AttemptStatus::cancelled;
+  outbox_.send(0, Tag::result, encode(r));
+}
+
+// A run() that outlived its timeout by the grace period ignored the TimeoutError (stuck in C, signals blocked):
+// hand its queued tasks back, report the attempt as timed out and take no more work.
+void WorkerComm::give_up_if_stuck() {
+  if (given_up_ || give_up_after_ <= 0) return;
+  auto running = channel_.running();
+  if (!running || running->second < give_up_after_) return;
+  given_up_ = running->first;
+  on_cancel();
+  ResultMsg r;
+  r.attempt_id = running->first;
+  r.status = AttemptStatus::timed_out;
+  r.seconds = running->second;
+  r.error = "run() is still running " + std::to_string(static_cast<int>(running->second)) +
+            " s after it started, past its timeout and the grace period (stuck in C code or with signals blocked); "
+            "this worker is given up and its mini-batch goes to another worker\n";
+  ++totals_.attempts_run;
+  ++totals_.attempts_failed;
+  ++totals_.timeouts;
+  outbox_.send(0, Tag::gave_up, encode(r));
 }
 
 void WorkerComm::handle(const Message& m) {
@@ -96,12 +148,7 @@ void WorkerComm::on_commit(const CommitMsg& m) {
 }
 
 void WorkerComm::on_cancel() {
-  for (const TaskMsg& t : channel_.take_queued()) {
-    ResultMsg r;
-    r.attempt_id = t.attempt_id;
-    r.status = AttemptStatus::cancelled;
-    outbox_.send(0, Tag::result, encode(r));
-  }
+  for (const TaskMsg& t : channel_.take_queued()) send_cancelled(t.attempt_id);
 }
 
 void WorkerComm::on_event(PythonEvent& e) {
@@ -115,6 +162,7 @@ void WorkerComm::on_event(PythonEvent& e) {
 }
 
 void WorkerComm::on_outcome(std::uint64_t attempt_id, RunOutcome& o) {
+  if (given_up_ == attempt_id) return;  // reported when it was given up
   ResultMsg r;
   r.attempt_id = attempt_id;
   r.status = o.ok ? AttemptStatus::ok : o.timed_out ? AttemptStatus::timed_out : AttemptStatus::failed;
@@ -170,6 +218,7 @@ void serve_python(const JobConfig& config, WorkerChannel& channel, const std::st
   } catch (const EntryScriptError& e) {
     channel.post({PythonEvent::Kind::init_failed, 0, {}, e.what()});
     while (channel.wait_task()) {}  // retired: no task comes; wait for stop
+    channel.set_state(PythonState::done);
     return;
   }
   channel.post({PythonEvent::Kind::init_ok, 0, {}, {}});
@@ -177,9 +226,16 @@ void serve_python(const JobConfig& config, WorkerChannel& channel, const std::st
     PythonEvent e{PythonEvent::Kind::outcome, task->attempt_id, runner.run_files(task->items), {}};
     channel.post(std::move(e));
   }
+  channel.set_state(PythonState::shutdown);
   std::string error = runner.shutdown();
   if (!error.empty()) std::cerr << "prs_mpi: " << where << ": shutdown() raised:\n" << error;
   channel.post({PythonEvent::Kind::shutdown_done, 0, {}, error});
+  channel.set_state(PythonState::done);
+}
+
+// A run() gets its timeout, then this grace period to honour the TimeoutError, before its worker gives it up.
+double give_up_after(const JobConfig& config) {
+  return config.timeout + std::clamp(0.1 * config.timeout, 2.0, 60.0);
 }
 
 }  // namespace
@@ -187,9 +243,10 @@ void serve_python(const JobConfig& config, WorkerChannel& channel, const std::st
 int run_worker(const JobConfig& config, const NodeInfo& node, int rank, AppendFile& output) {
   bool idle = node.worker_slot >= active_workers_on_node(config, node);
   WorkerChannel channel;
-  WorkerComm comm(channel, output, node.host, idle);
+  WorkerComm comm(channel, output, node.host, idle, give_up_after(config));
   int exit_code = 1;
   if (idle) {
+    channel.set_state(PythonState::done);  // no Python on an idle rank
     std::thread t = start_comm_thread(comm, exit_code);
     t.join();
     return exit_code;

@@ -27,16 +27,38 @@ void WorkerChannel::close() {
 
 std::optional<TaskMsg> WorkerChannel::wait_task() {
   std::unique_lock<std::mutex> lock(mutex_);
+  state_ = PythonState::idle;
   task_ready_.wait(lock, [this] { return closed_ || !tasks_.empty(); });
   if (tasks_.empty()) return std::nullopt;
   TaskMsg task = std::move(tasks_.front());
   tasks_.pop_front();
+  state_ = PythonState::task;
+  running_attempt_ = task.attempt_id;
+  running_since_ = std::chrono::steady_clock::now();
   return task;
+}
+
+void WorkerChannel::set_state(PythonState state) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  state_ = state;
+}
+
+PythonState WorkerChannel::state() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return state_;
+}
+
+std::optional<std::pair<std::uint64_t, double>> WorkerChannel::running() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (state_ != PythonState::task) return std::nullopt;
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - running_since_).count();
+  return std::make_pair(running_attempt_, seconds);
 }
 
 void WorkerChannel::post(PythonEvent event) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (event.kind == PythonEvent::Kind::outcome) state_ = PythonState::idle;
     events_.push_back(std::move(event));
   }
   event_ready_.notify_one();

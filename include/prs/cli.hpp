@@ -1,5 +1,6 @@
 #pragma once
-// The command line: prs_mpi JOB.yml [--set key=value]... [--dry-run] [--overwrite] [--help] [--version].
+// The command line: prs_mpi JOB.yml [--set key=value]... [--job NAME] [--dry-run] [--overwrite | --resume]
+// [--retry-failed] [--ordered] [--drain-before SECONDS] [--log-dir DIR] [--help] [--version].
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +14,11 @@ struct CliOptions {
   bool dry_run = false;                // validate and print the plan, one process, no MPI
   bool overwrite = false;              // replace an existing output and journal
   std::optional<std::string> log_dir;  // --log-dir, else logs/ beside the output
+  std::optional<std::string> pipeline_job;  // --job NAME: the parallel job of a pipeline file to run
+  bool resume = false;                      // continue an interrupted job, reusing its committed results
+  bool retry_failed = false;                // with --resume: run the failed mini-batches again
+  bool ordered = false;                     // rows in input order (as ordered: true in the job file)
+  std::optional<int> drain_before;          // --drain-before SECONDS: stop dispatching that long before walltime
 };
 
 // Parses argv; returns nullopt after printing --help or --version. Throws prs::Error on bad usage.

@@ -1,9 +1,11 @@
 #pragma once
-// The job YAML (the seeds' v2 parallel job), resolved and validated into one JobConfig.
+// The job YAML (the seeds' v2 parallel job, its v1 ParallelRunConfig names, or a pipeline's parallel job), resolved and
+// validated into one JobConfig.
 //
-// Sources, by precedence: --set over task.program_arguments over the YAML. Relative paths are relative to the job
-// file; ${{inputs.X}} / ${{outputs.X}} resolve to absolute paths everywhere. Every error is a prs::Error whose text is
-// "job.yml:12: retry_settings.timeout: must be in (0, 259200], got -5".
+// Sources: the YAML and task.program_arguments must agree when both give a setting (as must two names of one
+// setting); --set overrides both silently. Relative paths are relative to the job file; ${{inputs.X}} /
+// ${{outputs.X}} resolve to absolute paths everywhere. Cloud-only keys are accepted and listed in ignored_keys.
+// Every error is a prs::Error whose text is "job.yml:12: retry_settings.timeout: must be in (0, 259200], got -5".
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -15,6 +17,9 @@ namespace prs {
 
 // What run() receives and how input_data is cut into mini-batches.
 enum class InputKind { file_list };
+
+// How the file list is given: a folder (listed recursively), one file, a glob, or a text file of paths.
+enum class InputForm { folder, file, glob, path_list };
 
 // What happens to the rows run() returns.
 enum class OutputAction { append_row, summary_only };
@@ -30,9 +35,14 @@ struct ResolvedSetting {
 struct JobConfig {
   std::string job_file;  // absolute path of the YAML
   std::string job_name;  // file name of the YAML, as used in messages ("job.yml")
+  std::string pipeline_job;               // the job run from a pipeline file (jobs.NAME), else empty
+  std::vector<std::string> ignored_keys;  // cloud-only keys, "compute (job.yml:74)", in file order
 
   InputKind input_kind = InputKind::file_list;
-  std::string input_path;              // absolute; a folder (listed recursively) or one file
+  InputForm input_form = InputForm::folder;
+  std::string input_path;        // absolute: the folder, the file, the glob pattern or the path-list file
+  std::string input_location;    // where listing errors point: "job.yml:3: inputs.input_data.path"
+  std::string input_as_written;  // the path as the job gives it: "./data/**/*.png", "paths.txt"
   std::uint64_t mini_batch_size = 10;  // files per mini-batch
 
   int instance_count = 1;                // nodes the job expects
@@ -61,6 +71,7 @@ struct JobConfig {
   bool append_row_dataframe_header = false;  // write a DataFrame header once at the top
   std::vector<std::string> output_dirs;     // folders to create before init(): outputs and the append file's parent
   std::string log_dir;                      // absolute: --log-dir, else logs/ beside the output
+  bool ordered = false;                     // rows in input order (ordered: true or --ordered)
 
   std::vector<ResolvedSetting> resolved;  // every setting with its origin, in a stable order
 };
@@ -68,6 +79,9 @@ struct JobConfig {
 // Reads, resolves and validates the job file with the command line's overrides.
 // Checks that the input path and the entry script exist. Throws prs::Error.
 JobConfig load_job_config(const CliOptions& cli);
+
+// "ignored (cloud-only): compute (job.yml:74), task.environment (job.yml:105)", or empty when nothing was ignored.
+std::string ignored_keys_line(const JobConfig& config);
 
 // The journal's path for a job (it records committed mini-batches; see --resume).
 std::string journal_path(const JobConfig& config);

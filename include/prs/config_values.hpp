@@ -1,9 +1,11 @@
 #pragma once
-// Internal to config.cpp and config_values.cpp: the job's raw values with their origins, and their conversion.
+// Internal to the config_*.cpp files: the job's raw values with their origins, and their conversion.
 //
-// config.cpp reads the YAML and the --set options into RawValues and resolves the structure (inputs, outputs, paths);
-// config_values.cpp converts scalar settings, reads prs_mpi's own settings from program_arguments and substitutes
-// ${{inputs.X}} / ${{outputs.X}} bindings.
+// config_yaml.cpp reads the YAML (a parallel job, or the parallel job of a pipeline) into RawValues with canonical
+// keys; config.cpp applies --set and resolves the structure (input, code, output, folders); config_values.cpp
+// converts scalar settings, reads prs_mpi's own settings from program_arguments and finds values given twice;
+// config_ports.cpp resolves inputs/outputs and substitutes ${{inputs.X}} / ${{outputs.X}} bindings.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,28 +15,40 @@ namespace prs::config_detail {
 
 // One value as the user wrote it, with where it came from.
 struct RawValue {
-  std::string key;          // dotted job-file key ("retry_settings.timeout") or program-argument name ("error_threshold")
-  std::string text;         // the scalar's text; empty for a section
-  std::string where;        // error location: "job.yml:12", "job.yml" or "--set retry_settings.timeout=-5"
-  std::string shown_key;    // the key as errors name it: "task.program_arguments: --error_threshold"
-  std::string origin;       // ResolvedSetting::origin: "job.yml:12", "--set", "program_arguments (job.yml:30)"
-  bool from_set = false;    // given with --set
-  bool is_section = false;  // a YAML map (task, inputs.x, ...), kept for its line
+  std::string key;            // canonical dotted key ("retry_settings.max_retries", also for run_max_try) or setting
+  std::string text;           // the scalar's text; empty for a section
+  std::string where;          // error location: "job.yml:12", "job.yml" or "--set retry_settings.timeout=-5"
+  std::string shown_key;      // the key as written and as errors name it: "run_max_try", "task.program_arguments: --x"
+  std::string origin;         // ResolvedSetting::origin: "job.yml:12", "--set", "program_arguments (job.yml:30)"
+  bool from_set = false;      // given with --set (or read from a program_arguments given with --set)
+  bool is_section = false;    // a YAML map (task, inputs.x, ...), kept for its line
+  int line = 0;               // line in the job file, for "the later place" of two conflicting values; 0 for --set
+  bool counts_tries = false;  // run_max_try: the text is a number of tries, max_retries + 1
 };
 
 // The job's values by source, before conversion.
 struct Sources {
-  std::vector<RawValue> file;   // YAML leaves and sections in file order; --set of job-file keys replaced or appended
-  std::vector<RawValue> knobs;  // prs_mpi's settings read from program_arguments; --set of their names over them
+  std::vector<RawValue> file;   // YAML leaves and sections in file order; --set of any setting replaced or appended
+  std::vector<RawValue> knobs;  // prs_mpi's settings read from program_arguments
+};
+
+// What a job file holds for the one parallel job to run.
+struct JobFile {
+  std::vector<RawValue> values;      // the parallel job's keys and sections, in file order
+  std::vector<std::string> ignored;  // "compute (job.yml:74)", in file order
+  std::string pipeline_job;          // the chosen job of a pipeline file, else empty
 };
 
 // A declared input or output, resolved.
 struct Port {
   std::string group;  // "inputs" or "outputs"
   std::string name;   // the name bindings use: ${{inputs.NAME}}
-  std::string type;   // uri_folder or uri_file
-  std::string path;   // absolute
+  std::string type;   // uri_folder, uri_file or path_list
+  std::string path;   // absolute; for a glob, the absolute pattern
 };
+
+// Reads the job file's text: a parallel job, or the parallel job of a pipeline (the one `job` names when several).
+JobFile read_job_file(const std::string& text, const std::string& job_name, const std::optional<std::string>& job);
 
 // The text as errors show it after "got": "nothing" when empty.
 std::string shown(const std::string& text);
@@ -45,6 +59,12 @@ std::string absolute_in(const std::string& base, const std::string& path);
 // The absolute path a path value names (relative to base); fails on an empty or cloud ("azureml:", "https://") one.
 std::string local_path(const RawValue& value, const std::string& text, const std::string& base);
 
+// Whether a path is a glob: holds '*', '?' or '['.
+bool has_glob_characters(const std::string& path);
+
+// The folder a glob's walk starts from: its longest leading run of components without glob characters.
+std::string glob_base(const std::string& pattern);
+
 // Every declared input and output, in file order, with absolute paths; inputs must exist as their type says.
 std::vector<Port> read_ports(const std::vector<RawValue>& file, const std::string& job_dir);
 
@@ -54,15 +74,20 @@ std::vector<Port> read_ports(const std::vector<RawValue>& file, const std::strin
 // The value with this key, or nullptr.
 const RawValue* find(const std::vector<RawValue>& values, const std::string& key);
 
-// Replaces the value with the same key (keeping its place) or appends it.
+// Replaces the values with the same key by this one (at the first one's place) or appends it.
 void put(std::vector<RawValue>& values, const RawValue& value);
 
-// The canonical name of one of prs_mpi's program-argument settings ("error_threshold"), or nullptr if `name` is none.
-// The one place where argument names are looked up.
-const char* knob_named(const std::string& name);
-
-// prs_mpi's settings found in the split program_arguments (`--name value` or `--name=value`; the last one wins).
+// prs_mpi's settings found in the split program_arguments (`--name value` or `--name=value`, a name also as a unique
+// prefix; the last one wins). Fails on an ambiguous prefix or a setting without a value.
 std::vector<RawValue> read_knobs(const std::vector<std::string>& arguments, const RawValue& program_arguments);
+
+// Keeps one value per key of the job file; fails when a setting is given twice (under two names) with different
+// values, at the later place.
+void merge_repeated(std::vector<RawValue>& file);
+
+// Fails when program_arguments and the job file give a setting different values, at the later place.
+// A setting given with --set is not checked: --set wins silently.
+void check_argument_conflicts(const Sources& sources);
 
 // Converts every scalar setting (counts, ranges, flags, levels) into config, appending to config.resolved.
 void apply_settings(const Sources& sources, JobConfig& config);

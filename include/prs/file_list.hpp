@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "prs/config.hpp"
+
 namespace prs {
 
 // The input files of a job, sorted bytewise.
@@ -15,6 +17,8 @@ class FileList {
   void add(std::string_view path);
   // Sorts the paths bytewise (deterministic runs) and compacts the arena.
   void sort();
+  // Removes repeated paths; call after sort().
+  void unique();
   // Number of paths.
   std::size_t size() const { return offsets_.size(); }
   // The i-th path (valid until the next add or sort).
@@ -31,5 +35,18 @@ class FileList {
 // Lists a uri_folder recursively (regular files, symlinks to regular files) or takes one uri_file; sorted.
 // Throws prs::Error when the folder holds no file or cannot be read.
 FileList list_input_files(const std::string& path);
+
+// The regular files an absolute glob pattern matches, sorted. '*', '?' and '[...]' match within one path component
+// and not a leading '.' (as a shell does); "**" as a whole component matches zero or more folders. The walk starts
+// at the longest leading folder without glob characters. Throws prs::Error "LOCATION: AS_WRITTEN matches no file".
+FileList list_glob(const std::string& pattern, const std::string& location, const std::string& as_written);
+
+// The files a path list names: one path per line, relative to the list's folder unless absolute; blank lines and
+// lines starting with '#' skipped; sorted, repeated paths removed. Every path must be a regular file, else
+// prs::Error "AS_WRITTEN:LINE: PATH does not exist" (as_written: the list's name as the job gives it).
+FileList list_path_list(const std::string& list_file, const std::string& as_written);
+
+// The job's input files, listed as its input form says (folder, file, glob or path list). Rank 0 only.
+FileList list_input_files(const JobConfig& config);
 
 }  // namespace prs

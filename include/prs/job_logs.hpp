@@ -27,6 +27,7 @@ struct JobOutcome {
   WorkerTotals workers;        // the workers' counters
   int workers_started = 0;     // workers that ran init() successfully
   int workers_retired = 0;     // workers whose init() failed
+  int workers_given_up = 0;    // workers whose run() ignored the timeout past the grace period
   double seconds = 0;          // wall time of the master loop
   double dispatch_seconds = 0;  // from the first task sent to the end (the loop without workers' start-up)
   double master_cpu_seconds = 0;  // CPU time rank 0 used in that time
@@ -35,8 +36,8 @@ struct JobOutcome {
 // Writes the logs folder of one job (rank 0 only).
 class JobLogs {
  public:
-  // Creates dir, dir/user and dir/sys. Throws prs::Error naming the folder.
-  explicit JobLogs(std::string dir);
+  // Creates dir, dir/user and dir/sys; appends to the logs of an earlier run when resuming. Throws prs::Error.
+  JobLogs(std::string dir, bool append);
   // The folder.
   const std::string& dir() const { return dir_; }
   // Appends an entry-script error (traceback) to user/error.txt.
@@ -51,6 +52,9 @@ class JobLogs {
   std::ofstream errors_;
   std::ofstream master_;
 };
+
+// The verdict on the console (rank 0): one line, plus the reason when the job did not succeed.
+void print_outcome(const JobOutcome& outcome, const std::string& output_file, const std::string& log_dir);
 
 // "1:02:03" for a number of seconds.
 std::string format_duration(double seconds);

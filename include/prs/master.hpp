@@ -1,17 +1,32 @@
 #pragma once
-// Rank 0: hands out mini-batches over MPI, places committed rows in the shared output, enforces thresholds.
-// It never starts Python and never reads input data. Mirrors worker.hpp: each message kind has one handler here
-// and one there.
+// Rank 0: hands out mini-batches over MPI, places committed rows in the shared output, journals every batch,
+// enforces thresholds and stop rules (signals, walltime, timeouts). It never starts Python and never reads input
+// data. Mirrors worker.hpp: each message kind has one handler here and one there.
 #include "prs/config.hpp"
 #include "prs/file_list.hpp"
 #include "prs/job_logs.hpp"
+#include "prs/journal.hpp"
 #include "prs/partition.hpp"
+#include "prs/stop_rules.hpp"
 
 namespace prs {
 
+// What the master works from.
+struct MasterPlan {
+  const JobConfig& config;
+  const FileList& files;
+  const Partition& partition;
+  JobLogs& logs;
+  JournalWriter& journal;
+  int world_size = 2;
+  const JournalState* resume = nullptr;  // with --resume: what the journal says
+  std::uint64_t output_size = 0;         // committed bytes already in the output
+  bool retry_failed = false;             // --retry-failed
+  StopSettings stop;                     // timeouts, drain grace, walltime
+};
+
 // Runs the master loop until every worker has been told to stop; returns the verdict and the master's counts
 // (the workers' counters are added by the final collectives).
-JobOutcome run_master(const JobConfig& config, const FileList& files, const Partition& partition, JobLogs& logs,
-                      int world_size);
+JobOutcome run_master(const MasterPlan& plan);
 
 }  // namespace prs

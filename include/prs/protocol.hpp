@@ -1,7 +1,7 @@
 #pragma once
 // The master/worker protocol: one tag per message kind, the messages, and their byte encoding.
 //
-// A worker's life:  ready | init_failed  ->  (task -> result [-> commit -> written | discard])*  ->  stop.
+// A worker's life:  ready | init_failed  ->  (task -> result [-> commit -> written | discard])*  [-> gave_up]  ->  stop.
 // The master keeps each worker fed ahead (prefetch), so a worker has its next task before its current one ends.
 // Rows never pass through the master: a result says how many bytes the worker holds, the master answers with
 // commit (write them at this offset of the shared output) or discard (a retried attempt's rows), and the
@@ -23,6 +23,7 @@ enum class Tag : int {
   written,      // worker -> master: the committed rows are in the file
   cancel,       // master -> worker: drop the tasks not yet started (each comes back as a cancelled result)
   stop,         // master -> worker: no more work; call shutdown() and join the final collectives
+  gave_up,      // worker -> master: run() ignored the timeout past a grace period; this worker takes no more work
 };
 
 // Human-readable tag name, for logs and errors.
@@ -51,7 +52,7 @@ struct TaskMsg {
   std::vector<std::string> items;  // file paths
 };
 
-// Tag::result
+// Tag::result and Tag::gave_up
 struct ResultMsg {
   std::uint64_t attempt_id = 0;
   AttemptStatus status = AttemptStatus::failed;

@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "prs/journal.hpp"
 #include "prs/partition.hpp"
 #include "prs/protocol.hpp"
 
@@ -35,6 +36,13 @@ struct Verdict {
   bool with_header = false;     // with commit: the worker writes the header line first
   bool batch_ended = false;     // the batch succeeded or failed for good
   bool retried = false;         // the batch goes back to the queue for another attempt
+  std::optional<BatchEnd> ended_now;  // the batch ended with nothing to write: journal it now
+};
+
+// A batch whose rows were written: what the journal records.
+struct Committed {
+  std::uint64_t batch_id = 0;
+  BatchEnd end;
 };
 
 // Job-wide counts, as reported in job_result.txt.
@@ -54,15 +62,21 @@ class Scheduler {
   std::optional<Attempt> next_for(int worker);
   // Records how an attempt ended and says what to do with its rows. Throws prs::Fatal for an unknown attempt.
   Verdict on_result(const ResultMsg& result);
-  // Records that a committed attempt's rows are in the file.
-  void on_written(std::uint64_t attempt_id);
-  // Takes back the attempts of a worker that will never answer (init failed late, given up); they are re-queued.
-  void requeue_worker(int worker);
+  // Records that a committed attempt's rows are in the file; returns what the journal records for its batch.
+  Committed on_written(std::uint64_t attempt_id);
+  // Takes back the unanswered attempts of a worker (given up, or a drain that stops waiting); returns their
+  // batches, which go back to the queue.
+  std::vector<std::uint64_t> take_back_worker(int worker);
+
+  // Continues from a journal (--resume): ended batches are skipped with their counts kept, attempts go on from
+  // their tries, and a batch whose attempts are all used ends as failed (returned, to be journaled) unless
+  // retry_failed, which gives failed batches a fresh set of attempts. output_bytes: the output's committed size.
+  std::vector<std::uint64_t> restore(const JournalState& state, std::uint64_t output_bytes, bool retry_failed);
 
   // The threshold exceeded so far, as a sentence naming it and the counts; nullopt while within limits.
   std::optional<std::string> exceeded_threshold() const;
   // Every batch has been dispatched at least once.
-  bool all_scheduled() const { return next_new_ == partition_.batch_count(); }
+  bool all_scheduled() const { return unscheduled_ == 0; }
   // Every batch ended and every committed write is acknowledged.
   bool finished() const;
   // Attempts dispatched and not yet answered, plus writes not yet acknowledged.
@@ -82,6 +96,7 @@ class Scheduler {
   std::optional<std::uint64_t> take_retry(int worker, bool other_worker_only);
   Verdict end_batch(const Attempt& a, const ResultMsg& r, bool succeeded);
   Verdict place_rows(const ResultMsg& r);
+  void count_end(std::uint64_t batch, const BatchEnd& end);
 
   Partition partition_;
   int max_retries_;
@@ -89,11 +104,13 @@ class Scheduler {
   bool dataframe_header_;
   bool header_placed_ = false;
   std::uint64_t next_new_ = 0;                        // first batch never dispatched
+  std::uint64_t unscheduled_ = 0;                     // batches neither dispatched nor ended
   std::deque<std::uint64_t> retry_queue_;             // batches waiting for another attempt
   std::vector<std::uint32_t> tries_;                  // attempts dispatched per batch (cancelled ones excluded)
   std::vector<int> last_worker_;                      // where each batch last ran
   std::unordered_map<std::uint64_t, Attempt> attempts_;  // in flight, by attempt id
-  std::unordered_map<std::uint64_t, Attempt> writing_;   // committed, write not yet acknowledged
+  std::unordered_map<std::uint64_t, Committed> writing_;  // by attempt id: committed, write not yet acknowledged
+  std::vector<bool> ended_;                           // per batch
   std::uint64_t next_attempt_id_ = 1;
   std::uint64_t batches_ended_ = 0;
   JobCounts counts_;

@@ -22,9 +22,19 @@ struct PythonEvent {
   std::string text;              // init_failed: the traceback; shutdown_done: what shutdown() raised, if anything
 };
 
+// What the Python thread is doing; the MPI thread reads it to give up on a stuck run() and to know whether the
+// process can end normally.
+enum class PythonState { init, idle, task, shutdown, done };
+
 // Thread-safe queues between the MPI thread and the Python thread.
 class WorkerChannel {
  public:
+  // Python thread: says what it does now (wait_task() sets idle and task itself).
+  void set_state(PythonState state);
+  // MPI thread: what Python does now.
+  PythonState state();
+  // MPI thread: the attempt Python runs and for how long (seconds); nullopt when not in a task.
+  std::optional<std::pair<std::uint64_t, double>> running();
   // MPI thread: queues a task for Python.
   void push_task(TaskMsg task);
   // MPI thread: removes and returns the tasks Python has not started.
@@ -45,6 +55,9 @@ class WorkerChannel {
   std::deque<TaskMsg> tasks_;
   std::vector<PythonEvent> events_;
   bool closed_ = false;
+  PythonState state_ = PythonState::init;
+  std::uint64_t running_attempt_ = 0;
+  std::chrono::steady_clock::time_point running_since_;
 };
 
 }  // namespace prs

@@ -17,7 +17,7 @@ CASES = [
     ("task:", "mini_batch_error_threshold: -2\ntask:",
      "job.yml:9: mini_batch_error_threshold: must be in [-1, 2147483647], got -2"),
     ("task:", "logging_level: LOUD\ntask:", "job.yml:9: logging_level: must be INFO, WARNING or DEBUG, got LOUD"),
-    ("task:", "mini_batch_sise: 3\ntask:", "job.yml:9: mini_batch_sise: unknown key; remove it or check its spelling"),
+    ("task:", "mini_batch_sise: 3\ntask:", "job.yml:9: mini_batch_sise: unknown key; did you mean mini_batch_size?"),
     ("${{inputs.input_data}}", "${{inputs.input_dat}}",
      "job.yml:6: input_data: ${{inputs.input_dat}}: no input named input_dat; declared inputs: input_data"),
     ("path: ./data", "path: ./missing", "job.yml:3: inputs.input_data.path: {dir}/missing does not exist"),

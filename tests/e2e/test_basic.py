@@ -26,12 +26,12 @@ def test_list_rows_once_each_with_counters():
     expect_equal(s["mini_batches"], {"total": 5, "succeeded": 5, "failed": 0}, "mini-batches", proc)
     expect_equal(s["items"], {"total": 23, "succeeded": 23, "failed": 0}, "items", proc)
     expect_equal(s["attempts"]["run_calls"], 5, "run() calls")
-    expect_equal(s["workers"], {"started": 3, "retired": 0}, "workers")
+    expect_equal(s["workers"], {"started": 3, "retired": 0, "given_up": 0}, "workers")
     expect_equal(s["output_bytes"], os.path.getsize(job.path("out/predictions.txt")), "output bytes")
     result = job.read("out/logs/job_result.txt")
     expect(result.startswith("succeeded\n"), result)
     expect("items: 23 in all, 23 succeeded, 0 failed" in result, result)
-    expect("prs_mpi: succeeded: 23 of 23 items succeeded in 5 mini-batches" in proc.stdout, "summary line", proc)
+    expect("prs_mpi: succeeded\nprs_mpi: 23 of 23 items succeeded in 5 mini-batches" in proc.stdout, "summary", proc)
     job.remove()
 
 
@@ -124,7 +124,8 @@ def test_existing_output_is_refused_unless_overwrite():
     before = job.read("out/predictions.txt")
     proc = job.run(np=2)
     expect_equal(proc.returncode, 2, "second run without --overwrite", proc)
-    expect(f"{job.path('out/predictions.txt')} already exists (from an earlier run); use --overwrite to replace it"
+    expect(f"{job.path('out/predictions.txt')} already exists (from an earlier run); use --resume to continue that run or --overwrite to "
+           "replace it"
            in proc.stderr, "message names the file and --overwrite", proc)
     expect_equal(job.read("out/predictions.txt"), before, "output untouched")
     proc = job.run(np=3, args=["--overwrite"])
@@ -162,7 +163,7 @@ def test_max_concurrency_per_instance_idles_extra_ranks():
            "idle warning", proc)
     expect("resources.instance_count is 3 but the job runs on 1 node; the MPI ranks decide" in proc.stderr,
            "node count warning", proc)
-    expect_equal(job.summary()["workers"], {"started": 2, "retired": 0}, "workers")
+    expect_equal(job.summary()["workers"], {"started": 2, "retired": 0, "given_up": 0}, "workers")
     job.remove()
 
 

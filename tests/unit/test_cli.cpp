@@ -56,6 +56,11 @@ TEST_CASE("cli: a job file alone gives the defaults", "[cli]") {
   CHECK_FALSE(cli->dry_run);
   CHECK_FALSE(cli->overwrite);
   CHECK_FALSE(cli->log_dir);
+  CHECK_FALSE(cli->pipeline_job);
+  CHECK_FALSE(cli->resume);
+  CHECK_FALSE(cli->retry_failed);
+  CHECK_FALSE(cli->ordered);
+  CHECK_FALSE(cli->drain_before);
 }
 
 TEST_CASE("cli: every option, in any order around the job file", "[cli]") {
@@ -77,6 +82,7 @@ TEST_CASE("cli: --help prints usage, options and exit codes and returns nothing"
     CHECK_FALSE(help.returned_options);
     CHECK(help.text.rfind("usage: prs_mpi JOB.yml [--set key=value]... [--dry-run] [--overwrite] [--log-dir DIR]\n", 0) == 0);
     for (const char* expected : {"--set KEY=VALUE", "--dry-run", "--overwrite", "--log-dir DIR", "--version",
+                                 "--job NAME", "--resume", "--retry-failed", "--ordered", "--drain-before SECONDS",
                                  "Exit codes:\n  0  succeeded\n  1  job failed", "  2  bad configuration or usage\n",
                                  "  3  interrupted, resumable\n"}) {
       CHECK(help.text.find(expected) != std::string::npos);
@@ -111,4 +117,43 @@ TEST_CASE("cli: usage errors are one line pointing at --help", "[cli]") {
   CHECK(error_of({"job.yml", "--log-dir", ""}) == "--log-dir: expected a folder, got nothing");
   CHECK(error_of({"job.yml", "--log-dir"}) ==
         "the required argument for option '--log-dir' is missing; see prs_mpi --help");
+}
+
+TEST_CASE("cli: --job, --resume, --retry-failed, --ordered and --drain-before", "[cli]") {
+  const auto cli = parse({"pipeline.yml", "--job", "batch_prediction", "--resume", "--retry-failed", "--ordered",
+                          "--drain-before", "120"});
+  REQUIRE(cli);
+  CHECK(cli->pipeline_job == std::optional<std::string>("batch_prediction"));
+  CHECK(cli->resume);
+  CHECK(cli->retry_failed);
+  CHECK(cli->ordered);
+  CHECK(cli->drain_before == std::optional<int>(120));
+  CHECK(parse({"job.yml", "--job=score"})->pipeline_job == std::optional<std::string>("score"));
+  CHECK(parse({"job.yml", "--drain-before=1"})->drain_before == std::optional<int>(1));
+  CHECK(parse({"job.yml", "--drain-before", "2147483647"})->drain_before == std::optional<int>(2147483647));
+  CHECK(parse({"job.yml", "--overwrite", "--ordered"})->overwrite);
+}
+
+TEST_CASE("cli: errors of --job, --resume and --drain-before", "[cli]") {
+  CHECK(error_of({"job.yml", "--resume", "--overwrite"}) == "--resume and --overwrite exclude each other");
+  CHECK(error_of({"--overwrite", "job.yml", "--resume"}) == "--resume and --overwrite exclude each other");
+  CHECK(error_of({"job.yml", "--drain-before", "0"}) ==
+        "--drain-before: must be a whole number of seconds in [1, 2147483647], got 0");
+  CHECK(error_of({"job.yml", "--drain-before=-5"}) ==
+        "--drain-before: must be a whole number of seconds in [1, 2147483647], got -5");
+  CHECK(error_of({"job.yml", "--drain-before", "1.5"}) ==
+        "--drain-before: must be a whole number of seconds in [1, 2147483647], got 1.5");
+  CHECK(error_of({"job.yml", "--drain-before", "soon"}) ==
+        "--drain-before: must be a whole number of seconds in [1, 2147483647], got soon");
+  CHECK(error_of({"job.yml", "--drain-before", "2147483648"}) ==
+        "--drain-before: must be a whole number of seconds in [1, 2147483647], got 2147483648");
+  CHECK(error_of({"job.yml", "--drain-before", ""}) ==
+        "--drain-before: must be a whole number of seconds in [1, 2147483647], got nothing");
+  CHECK(error_of({"job.yml", "--drain-before"}) ==
+        "the required argument for option '--drain-before' is missing; see prs_mpi --help");
+  CHECK(error_of({"job.yml", "--job"}) == "the required argument for option '--job' is missing; see prs_mpi --help");
+  CHECK(error_of({"job.yml", "--job", ""}) == "--job: expected the name of a job in the pipeline, got nothing");
+  CHECK(error_of({"job.yml", "--job", "a", "--job", "b"}) ==
+        "option '--job' cannot be specified more than once; see prs_mpi --help");
+  CHECK(error_of({"job.yml", "--resume=yes"}).rfind("option '--resume' does not take any arguments", 0) == 0);
 }

@@ -197,7 +197,7 @@ TEST_CASE("a lost worker's attempts go back to the queue", "[scheduler]") {
   Scheduler s = make(2, 1, 2);
   auto a = s.next_for(1);
   s.next_for(2);
-  s.requeue_worker(1);
+  CHECK(s.take_back_worker(1) == std::vector<std::uint64_t>{a->batch_id});
   CHECK(s.in_flight() == 1);
   auto again = s.next_for(2);
   REQUIRE(again);

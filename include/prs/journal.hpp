@@ -1,0 +1,103 @@
+#pragma once
+// The journal: what rank 0 knows of a job's mini-batches, on disk, so that --resume after kill -9 loses and
+// duplicates nothing.
+//
+// An append-only file of fixed-size, checksummed records after a header. A mini-batch's rows count as committed only
+// once its "ended" record is in the journal, and that record is written only after the worker acknowledged that the
+// rows are in the output. Records are written in groups (once per pass of the master's loop) with one write(2), so
+// process death at any instant leaves a journal whose last record may be torn: the reader drops it. A "dispatched"
+// record (with the worker's rank) is written before its task is sent and a "resulted" record when the worker
+// answers, so after a crash each worker's oldest unanswered attempt is the one it was running: that one counts as an
+// attempt (a batch that kills its worker ends up failed instead of crashing every resume), the ones still queued
+// behind it do not.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace prs {
+
+// What --resume compares: a change in any part refuses to resume, naming it.
+struct PlanFingerprint {
+  std::uint64_t listing = 0;   // input paths, sizes and modification times
+  std::uint64_t partition = 0;  // mini_batch_size and the number of mini-batches
+  std::uint64_t output = 0;    // output file, output_action, header setting
+  std::uint64_t script = 0;    // the entry script's path and content
+};
+
+// A change to the output the journal describes, finished idempotently when the journal is next opened:
+// truncate the output to truncate_to, then append the file `tail` (deleted afterwards).
+struct PendingRewrite {
+  std::uint64_t truncate_to = 0;
+  std::string tail;  // path of the bytes to append
+};
+
+// How a mini-batch ended for good.
+struct BatchEnd {
+  bool succeeded = false;
+  bool with_header = false;   // its region starts with the DataFrame header line
+  std::uint32_t attempts = 0;  // the attempt that ended it
+  std::uint64_t offset = 0;   // its rows in the output: [offset, offset + length)
+  std::uint64_t length = 0;
+  std::uint64_t items_ok = 0;  // successful items
+  std::uint32_t header_length = 0;  // with with_header: bytes of the header line at the region's start
+};
+
+// Everything a journal says.
+struct JournalState {
+  PlanFingerprint plan;
+  std::uint64_t batch_count = 0;
+  std::optional<PendingRewrite> pending;
+  std::vector<std::uint32_t> tries;             // attempts started per batch (abandoned ones taken back)
+  std::vector<std::optional<BatchEnd>> ended;  // per batch
+  std::uint64_t records = 0;                   // whole records read
+  bool torn_tail = false;                      // a partial or damaged last record was dropped
+};
+
+// Appends records to a journal; writes happen in flush(), syncs in sync_if_due().
+class JournalWriter {
+ public:
+  // Creates (replacing) a journal with its header and the given state's records. Throws prs::Error naming the path.
+  static JournalWriter create(const std::string& path, const JournalState& state);
+  JournalWriter() = default;
+  JournalWriter(JournalWriter&& other) noexcept;
+  JournalWriter& operator=(JournalWriter&& other) noexcept;
+  JournalWriter(const JournalWriter&) = delete;
+  JournalWriter& operator=(const JournalWriter&) = delete;
+  ~JournalWriter();  // flushes; never throws
+
+  // Records that an attempt of a batch was sent to a worker.
+  void dispatched(std::uint64_t batch, std::uint32_t attempt, int worker);
+  // Records that the worker answered for the batch's attempt (it no longer runs it).
+  void resulted(std::uint64_t batch);
+  // Takes back an attempt that never ran to its end (cancelled, or interrupted by a drain).
+  void abandoned(std::uint64_t batch);
+  // Records that a batch ended; its rows (if any) are in the output.
+  void ended(std::uint64_t batch, const BatchEnd& end);
+  // Writes the buffered records with one write(2). Throws prs::Fatal on a write error.
+  void flush();
+  // fsyncs when the last sync is older than the interval (bounds what a crash of the node can lose).
+  void sync_if_due(double interval_seconds = 5.0);
+  // Bytes written so far (header included).
+  std::uint64_t bytes() const { return written_ + buffer_.size(); }
+
+ private:
+  void add(std::uint8_t kind, std::uint64_t batch, const BatchEnd& end);
+  int fd_ = -1;
+  std::string path_;
+  std::string buffer_;
+  std::uint64_t written_ = 0;
+  double last_sync_ = 0;
+};
+
+// Reads a journal, dropping a torn last record. Throws prs::Error when it is missing, not a journal, or damaged
+// before its last record.
+JournalState read_journal(const std::string& path);
+
+// A new, empty state for a plan.
+JournalState fresh_journal(const PlanFingerprint& plan, std::uint64_t batch_count);
+
+// Finishes a pending rewrite of the output (idempotent: a missing tail file means it was done). Throws prs::Error.
+void finish_pending_rewrite(const std::string& output, const PendingRewrite& pending);
+
+}  // namespace prs

@@ -1,0 +1,157 @@
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "prs/error.hpp"
+#include "prs/journal.hpp"
+#include "prs/resume.hpp"
+
+namespace fs = std::filesystem;
+using namespace prs;
+
+namespace {
+
+struct Fixture {
+  fs::path dir = fs::temp_directory_path() / ("prs_test_resume_" + std::to_string(::getpid()));
+  JobConfig config;
+  PlanFingerprint plan{11, 22, 33, 44};
+
+  Fixture() {
+    fs::remove_all(dir);
+    fs::create_directories(dir / "logs");
+    config.job_name = "job.yml";
+    config.append_row_file = (dir / "out.txt").string();
+    config.log_dir = (dir / "logs").string();
+    config.max_retries = 2;
+  }
+  ~Fixture() { fs::remove_all(dir); }
+
+  void write_output(const std::string& text) const { std::ofstream(config.append_row_file) << text; }
+  std::string output() const {
+    std::ifstream in(config.append_row_file);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+  // A journal with these ended batches (offset, length) out of n.
+  void journal(std::uint64_t n, const std::vector<std::pair<std::uint64_t, BatchEnd>>& ends,
+               const std::vector<std::uint32_t>& tries = {}) const {
+    JournalState s = fresh_journal(plan, n);
+    for (const auto& [b, e] : ends) {
+      s.ended[b] = e;
+      s.tries[b] = e.attempts;
+    }
+    for (std::size_t b = 0; b < tries.size(); ++b) s.tries[b] = std::max(s.tries[b], tries[b]);
+    JournalWriter::create(journal_path(config), s);
+  }
+};
+
+BatchEnd region(std::uint64_t offset, std::uint64_t length, bool ok = true) {
+  BatchEnd e;
+  e.succeeded = ok;
+  e.attempts = 1;
+  e.offset = offset;
+  e.length = length;
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("resume drops bytes no batch committed and moves later rows down", "[resume]") {
+  Fixture f;
+  // batch 0 at 0..4, batch 2 at 9..13; 4..9 is a torn write of batch 1, 13.. a half row of batch 3
+  f.write_output("aaaaXXXXXccccdd");
+  f.journal(4, {{0, region(0, 4)}, {2, region(9, 4)}});
+  ResumePoint p = prepare_resume(f.config, f.plan, false);
+  CHECK(f.output() == "aaaacccc");
+  CHECK(p.output_size == 8);
+  CHECK(p.removed_bytes == 7);
+  REQUIRE(p.state.ended[2]);
+  CHECK(p.state.ended[2]->offset == 4);
+  JournalState back = read_journal(journal_path(f.config));  // the journal says the same
+  CHECK(back.ended[2]->offset == 4);
+  // The journal was rewritten before the output changed; its pending rewrite is finished: the tail file is gone.
+  REQUIRE(back.pending);
+  CHECK_FALSE(fs::exists(back.pending->tail));
+}
+
+TEST_CASE("resume of an intact output only cuts a torn tail", "[resume]") {
+  Fixture f;
+  f.write_output("aaaabbbbcc");
+  f.journal(3, {{0, region(0, 4)}, {1, region(4, 4)}});
+  ResumePoint p = prepare_resume(f.config, f.plan, false);
+  CHECK(f.output() == "aaaabbbb");
+  CHECK(p.removed_bytes == 2);
+}
+
+TEST_CASE("resume keeps attempts, and --retry-failed forgets failed batches and their rows", "[resume]") {
+  Fixture f;
+  f.write_output("aaaabb");
+  f.journal(3, {{0, region(0, 4)}, {1, region(4, 2, false)}}, {0, 0, 3});
+  ResumePoint kept = prepare_resume(f.config, f.plan, false);
+  CHECK(kept.state.tries[2] == 3);
+  CHECK(kept.state.ended[1]);
+  CHECK(f.output() == "aaaabb");
+  ResumePoint retried = prepare_resume(f.config, f.plan, true);
+  CHECK_FALSE(retried.state.ended[1]);
+  CHECK(retried.state.tries[1] == 0);
+  CHECK(retried.state.tries[2] == 0);
+  CHECK(f.output() == "aaaa");
+}
+
+TEST_CASE("resume refuses a changed plan and names what changed", "[resume]") {
+  Fixture f;
+  f.write_output("");
+  f.journal(1, {});
+  PlanFingerprint changed = f.plan;
+  changed.listing = 99;
+  changed.script = 98;
+  CHECK_THROWS_WITH(prepare_resume(f.config, changed, false),
+                    "job.yml: cannot --resume: the input files (added, removed or modified) and the entry script "
+                    "changed since the interrupted run; use --overwrite to start over");
+}
+
+TEST_CASE("resume without a journal says there is nothing to resume", "[resume]") {
+  Fixture f;
+  CHECK_THROWS_WITH(prepare_resume(f.config, f.plan, false),
+                    "job.yml: nothing to resume: no journal at " + journal_path(f.config) + "; run without --resume");
+}
+
+TEST_CASE("a crash between the journal and the output rewrite is finished by the next resume", "[resume]") {
+  Fixture f;
+  f.write_output("aaaaXXbb");
+  std::string tail = f.config.append_row_file + ".prs-tail.test";
+  std::ofstream(tail) << "bb";
+  JournalState s = fresh_journal(f.plan, 2);
+  s.ended[0] = region(0, 4);
+  s.ended[1] = region(4, 2);  // already the new layout
+  s.pending = PendingRewrite{4, tail};
+  JournalWriter::create(journal_path(f.config), s);
+  ResumePoint p = prepare_resume(f.config, f.plan, false);
+  CHECK(f.output() == "aaaabb");
+  CHECK(p.output_size == 6);
+  CHECK_FALSE(fs::exists(tail));
+}
+
+TEST_CASE("ordering puts rows in batch order and the header first", "[resume]") {
+  Fixture f;
+  f.write_output("b1\nHDR\na0\nc2\n");  // batch 1 committed first; batch 0's commit carried the header
+  JournalState s = fresh_journal(f.plan, 3);
+  s.ended[1] = region(0, 3);
+  s.ended[2] = region(10, 3);
+  BatchEnd with_header = region(3, 7);  // "HDR\na0\n"
+  with_header.with_header = true;
+  with_header.header_length = 4;
+  s.ended[0] = with_header;
+  JournalWriter::create(journal_path(f.config), s);
+  JournalState ordered = order_output(f.config.append_row_file, journal_path(f.config), s);
+  CHECK(f.output() == "HDR\na0\nb1\nc2\n");
+  CHECK(ordered.ended[0]->offset == 0);
+  CHECK(ordered.ended[0]->length == 7);
+  CHECK(ordered.ended[1]->offset == 7);
+  CHECK(ordered.ended[2]->offset == 10);
+  JournalState again = order_output(f.config.append_row_file, journal_path(f.config), ordered);
+  CHECK(f.output() == "HDR\na0\nb1\nc2\n");
+  CHECK(again.ended[1]->offset == 7);
+}
