@@ -3,7 +3,8 @@
 
 Prints, for each worker count:
   - batches per second from the first task sent to the end (job_summary.json: dispatch_seconds), and
-  - the master's CPU share while every worker sleeps inside run() (rank 0 must not spin a core while it waits).
+  - the master's CPU share while every worker sleeps inside run() (rank 0 must not spin a core while it waits),
+  - the journal's share of the dispatch time (its write(2) and fsync(2) calls, measured inside rank 0).
 When mpi4py is installed (python3-mpi4py), the same no-op tasks through mpi4py.futures run side by side, in the
 same session, so the figures compare on the same noisy machine. Writes benchmarks/results/smoke_dispatch.json and,
 when matplotlib is installed, smoke_dispatch.png.
@@ -124,18 +125,21 @@ def main():
     prs = os.path.join(args.build, "prs_mpi")
     print(f"{os.cpu_count()} cores; {args.batches} no-op mini-batches of 1 item; oversubscribed where needed")
     print(f"{'workers':>7} {'prs_mpi batches/s':>18} {'mpi4py.futures tasks/s':>23} {'ratio':>6} "
-          f"{'master CPU while workers sleep':>31}")
+          f"{'master CPU while workers sleep':>31} {'journal share':>14}")
     results = []
     for w in (int(x) for x in args.workers.split(",")):
         fast = run_prs(prs, w, args.batches, 0)
         rate = fast["mini_batches"]["total"] / fast["dispatch_seconds"]
+        journal = fast["journal_seconds"] / fast["dispatch_seconds"]
         sleepy = run_prs(prs, w, 4 * w, 1.0)  # every worker asleep in run() for ~4 s
         share = sleepy["master_cpu_seconds"] / sleepy["seconds"]
         other = run_mpi4py(w, args.batches)
         ratio = f"{rate / other:6.2f}" if other else "   n/a"
-        print(f"{w:>7} {rate:>18,.0f} {other or float('nan'):>23,.0f} {ratio} {100 * share:>30.2f}%")
+        print(f"{w:>7} {rate:>18,.0f} {other or float('nan'):>23,.0f} {ratio} {100 * share:>30.2f}% "
+              f"{100 * journal:>13.2f}%")
         results.append({"workers": w, "prs_batches_per_s": rate, "mpi4py_tasks_per_s": other,
-                        "master_cpu_share_while_sleeping": share, "sleep_job_seconds": sleepy["seconds"]})
+                        "master_cpu_share_while_sleeping": share, "sleep_job_seconds": sleepy["seconds"],
+                        "journal_share_of_dispatch": journal, "journal_bytes": fast["journal_bytes"]})
     out_dir = os.path.join(ROOT, "benchmarks", "results")
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "smoke_dispatch.json"), "w") as f:

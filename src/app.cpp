@@ -104,9 +104,8 @@ StopSettings stop_settings(const CliOptions& cli, const JobConfig& config) {
 }
 
 void print_ignored_keys(const JobConfig& config, JobLogs& logs) {
-  if (config.ignored_keys.empty()) return;
-  std::string line = "ignored (cloud-only):";
-  for (std::size_t i = 0; i < config.ignored_keys.size(); ++i) line += (i ? ", " : " ") + config.ignored_keys[i];
+  std::string line = ignored_keys_line(config);
+  if (line.empty()) return;
   std::cout << "prs_mpi: " << line << std::endl;
   logs.master_note(line);
 }
@@ -189,8 +188,9 @@ int run_app(const CliOptions& cli, int& argc, char**& argv) {
     print_plan(std::cout, config, files, Partition(files.size(), config.mini_batch_size));
     return 0;
   }
+  install_drain_handlers();  // as early as can be: a drain signal during start-up must not kill a rank
   MpiSession mpi(argc, argv);
-  install_drain_handlers();  // after MPI_Init (it sets handlers of its own), before Python: no signal kills a rank
+  install_drain_handlers();  // again after MPI_Init, which may set handlers of its own; before Python
   if (mpi.size() < 2) {
     std::cerr << "prs_mpi: error: a job needs a master and at least one worker: start it under MPI with 2 or more "
                  "ranks (mpirun -np 4 prs_mpi "

@@ -102,7 +102,9 @@ void JobLogs::write_result(const JobOutcome& o, const std::string& output_file) 
     << "  \"seconds\": " << o.seconds << ",\n"
     << "  \"dispatch_seconds\": " << o.dispatch_seconds << ",\n"
     << "  \"run_seconds\": " << o.workers.run_micros / 1e6 << ",\n"
-    << "  \"master_cpu_seconds\": " << o.master_cpu_seconds << "\n}\n";
+    << "  \"master_cpu_seconds\": " << o.master_cpu_seconds << ",\n"
+    << "  \"journal_seconds\": " << o.journal_seconds << ",\n"
+    << "  \"journal_bytes\": " << o.journal_bytes << "\n}\n";
   write_file(dir_ + "/job_summary.json", j.str());
 }
 

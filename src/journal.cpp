@@ -224,7 +224,8 @@ JournalWriter::JournalWriter(JournalWriter&& o) noexcept
       path_(std::move(o.path_)),
       buffer_(std::move(o.buffer_)),
       written_(o.written_),
-      last_sync_(o.last_sync_) {}
+      last_sync_(o.last_sync_),
+      seconds_(o.seconds_) {}
 
 JournalWriter& JournalWriter::operator=(JournalWriter&& o) noexcept {
   std::swap(fd_, o.fd_);
@@ -232,6 +233,7 @@ JournalWriter& JournalWriter::operator=(JournalWriter&& o) noexcept {
   std::swap(buffer_, o.buffer_);
   std::swap(written_, o.written_);
   std::swap(last_sync_, o.last_sync_);
+  std::swap(seconds_, o.seconds_);
   return *this;
 }
 
@@ -264,9 +266,11 @@ void JournalWriter::ended(std::uint64_t batch, const BatchEnd& end) { add(kEnded
 
 void JournalWriter::flush() {
   if (buffer_.empty() || fd_ < 0) return;
+  double t0 = now_seconds();
   write_all(fd_, buffer_, path_);
   written_ += buffer_.size();
   buffer_.clear();
+  seconds_ += now_seconds() - t0;
 }
 
 void JournalWriter::sync_if_due(double interval_seconds) {
@@ -274,7 +278,8 @@ void JournalWriter::sync_if_due(double interval_seconds) {
   if (fd_ < 0 || now - last_sync_ < interval_seconds) return;
   flush();
   ::fdatasync(fd_);
-  last_sync_ = now;
+  last_sync_ = now_seconds();
+  seconds_ += last_sync_ - now;
 }
 
 void finish_pending_rewrite(const std::string& output, const PendingRewrite& pending) {

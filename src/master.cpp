@@ -126,6 +126,9 @@ JobOutcome Master::run() {
   outcome_.seconds = now();
   if (first_task_) outcome_.dispatch_seconds = now() - *first_task_;
   outcome_.master_cpu_seconds = cpu_seconds() - cpu0;
+  journal_.flush();
+  outcome_.journal_seconds = journal_.seconds();
+  outcome_.journal_bytes = journal_.bytes();
   return outcome_;
 }
 

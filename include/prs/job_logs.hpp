@@ -31,6 +31,8 @@ struct JobOutcome {
   double seconds = 0;          // wall time of the master loop
   double dispatch_seconds = 0;  // from the first task sent to the end (the loop without workers' start-up)
   double master_cpu_seconds = 0;  // CPU time rank 0 used in that time
+  double journal_seconds = 0;     // of the master loop's time, spent writing and syncing the journal
+  std::uint64_t journal_bytes = 0;  // size of the journal
 };
 
 // Writes the logs folder of one job (rank 0 only).

@@ -80,6 +80,8 @@ class JournalWriter {
   void sync_if_due(double interval_seconds = 5.0);
   // Bytes written so far (header included).
   std::uint64_t bytes() const { return written_ + buffer_.size(); }
+  // Seconds spent in write(2) and fsync(2) so far: the journal's cost to the master's loop.
+  double seconds() const { return seconds_; }
 
  private:
   void add(std::uint8_t kind, std::uint64_t batch, const BatchEnd& end);
@@ -88,6 +90,7 @@ class JournalWriter {
   std::string buffer_;
   std::uint64_t written_ = 0;
   double last_sync_ = 0;
+  double seconds_ = 0;
 };
 
 // Reads a journal, dropping a torn last record. Throws prs::Error when it is missing, not a journal, or damaged

@@ -135,6 +135,8 @@ def test_the_seed_pipeline_runs_as_documented():
                  "rows: one per file, the model's factor applied", proc)
     expect_equal(job.summary("outputs/logs")["mini_batches"], {"total": 6, "succeeded": 6, "failed": 0},
                  "mini-batches")
+    expect_equal(proc.stdout.count("prs_mpi: " + SEED_IGNORED + "\n"), 1, "ignored keys listed once", proc)
+    expect(SEED_IGNORED in job.read("outputs/logs/sys/master_role.txt"), "and in the logs")
     job.remove()
 
 

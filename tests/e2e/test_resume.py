@@ -102,14 +102,21 @@ def test_sigterm_to_mpirun_drains_exits_3_and_resume_finishes():
     job.remove()
 
 
-def test_sigusr1_drain_exit_code_3_comes_through_mpirun():
-    job = Job("sigusr1", SCRIPT, items=200, batch=1)
-    proc = start(job)
-    wait_for_progress(job, 0.3)
-    proc.send_signal(signal.SIGUSR1)
-    out, err = proc.communicate(timeout=60)
-    expect_equal(proc.returncode, 3, "exit code", subprocess.CompletedProcess([], proc.returncode, out, err))
-    expect("prs_mpi: stopping: interrupted by SIGUSR1" in err, err)
+def test_sigusr1_drains_at_random_moments_exit_3_through_mpirun_then_resume():
+    rng = random.Random(os.environ.get("PRS_CHAOS_SEED", "11"))
+    job = Job("sigusr1", SCRIPT, items=300, batch=1)
+    args, drains = [], 0
+    for _ in range(3):
+        proc = start(job, args)
+        wait_for_progress(job, rng.uniform(0.1, 1.0) + (1.5 if args else 0))  # a resume starts with the old journal
+        proc.send_signal(signal.SIGUSR1)
+        out, err = proc.communicate(timeout=60)
+        done = subprocess.CompletedProcess([], proc.returncode, out, err)
+        expect_equal(proc.returncode, 3, "exit code", done)
+        expect("prs_mpi: stopping: interrupted by SIGUSR1" in err, "stop line", done)
+        drains += 1
+        args = ["--resume"]
+    expect_equal(drains, 3, "three drains")
     resume_to_the_end(job)
     check_rows(job, job.items)
     job.remove()
