@@ -11,24 +11,10 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from smoke_dispatch import ENV, JOB, ROOT  # noqa: E402
-
-
-def make_job(items, sleep):
-    work = tempfile.mkdtemp(prefix="prs_drain_")
-    os.makedirs(os.path.join(work, "data"))
-    for i in range(items):
-        with open(os.path.join(work, "data", f"{i:05d}"), "w") as f:
-            f.write("x")
-    with open(os.path.join(work, "job.yml"), "w") as f:
-        f.write(JOB.format())
-    with open(os.path.join(work, "score.py"), "w") as f:
-        f.write(f"import time\ndef run(mini_batch):\n    time.sleep({sleep})\n    return mini_batch\n")
-    return work
+from smoke_dispatch import ENV, ROOT, make_job  # noqa: E402
 
 
 def main():

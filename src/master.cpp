@@ -191,6 +191,7 @@ void Master::log_failure(int rank, const Attempt& a, const ResultMsg& m) {
 }
 
 void Master::on_result(int rank, const ResultMsg& m) {
+  if (stopping_ && !scheduler_.is_running(m.attempt_id)) return;  // abandoned by a drain that stopped waiting
   Attempt a = scheduler_.attempt(m.attempt_id);
   --workers_[rank].queued;
   if (m.status == AttemptStatus::cancelled) {

@@ -81,6 +81,8 @@ class Scheduler {
   bool finished() const;
   // Attempts dispatched and not yet answered, plus writes not yet acknowledged.
   std::size_t in_flight() const { return attempts_.size() + writing_.size(); }
+  // The attempt is dispatched and unanswered (not taken back).
+  bool is_running(std::uint64_t attempt_id) const { return attempts_.count(attempt_id) > 0; }
   // The batch an attempt belongs to (for logs); throws prs::Fatal for an unknown attempt.
   const Attempt& attempt(std::uint64_t attempt_id) const;
   // The items of a batch.

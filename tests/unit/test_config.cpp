@@ -9,43 +9,14 @@
 
 #include "prs/config.hpp"
 #include "prs/error.hpp"
+#include "job_dir.hpp"
 
 namespace fs = std::filesystem;
 using Strings = std::vector<std::string>;
 
 namespace {
 
-// A fresh temporary folder, made the working directory while the test runs (so the job is "job.yml").
-class JobDir {
- public:
-  JobDir() : old_cwd_(fs::current_path()) {
-    std::string pattern = (fs::temp_directory_path() / "prs_config_XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    root_ = fs::canonical(pattern).string();
-    fs::current_path(root_);
-  }
-  ~JobDir() {
-    fs::current_path(old_cwd_);
-    std::error_code ignored;
-    fs::remove_all(root_, ignored);
-  }
-  JobDir(const JobDir&) = delete;
-  JobDir& operator=(const JobDir&) = delete;
-
-  // The absolute path of a file or folder inside.
-  std::string operator/(const std::string& relative) const { return root_ + "/" + relative; }
-  const std::string& root() const { return root_; }
-
-  void write(const std::string& relative, const std::string& text) const {
-    fs::create_directories(fs::path(*this / relative).parent_path());
-    std::ofstream(*this / relative) << text;
-  }
-  void mkdir(const std::string& relative) const { fs::create_directories(*this / relative); }
-
- private:
-  fs::path old_cwd_;
-  std::string root_;
-};
+using JobDir = prs_test::TempJobDir;
 
 // The brief's example job, with its data, model and script folders.
 const char* const example_job = R"(type: parallel
@@ -105,13 +76,10 @@ prs::JobConfig load_job(const JobDir& dir, const std::string& yaml, const String
 // The message of the prs::Error that loading throws; fails the test when it throws none.
 std::string error_of(const JobDir& dir, const std::string& yaml, const Strings& sets = {}) {
   write_job(dir, yaml);
-  try {
-    load(sets);
-  } catch (const prs::Error& e) {
-    return e.what();
-  }
-  FAIL("expected a prs::Error");
-  return "";
+  prs::CliOptions cli;
+  cli.job_file = "job.yml";
+  cli.sets = sets;
+  return prs_test::load_error(cli);
 }
 
 // "value (origin)" of one resolved setting, or "missing".

@@ -10,43 +10,22 @@
 #include "prs/config.hpp"
 #include "prs/config_keys.hpp"
 #include "prs/error.hpp"
+#include "job_dir.hpp"
 
 namespace fs = std::filesystem;
 using Strings = std::vector<std::string>;
 
 namespace {
 
-// A fresh temporary folder, made the working directory while the test runs (so the job is "job.yml").
-class JobDir {
+// A job folder with the data, model and scripts every job here uses.
+class JobDir : public prs_test::TempJobDir {
  public:
-  JobDir() : old_cwd_(fs::current_path()) {
-    std::string pattern = (fs::temp_directory_path() / "prs_config_v1_XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    root_ = fs::canonical(pattern).string();
-    fs::current_path(root_);
+  JobDir() {
     write("data/a.txt", "a");
     write("model/m.txt", "m");
     write("score.py", "def run(batch): return batch\n");
     write("src/score.py", "def run(batch): return batch\n");
   }
-  ~JobDir() {
-    fs::current_path(old_cwd_);
-    std::error_code ignored;
-    fs::remove_all(root_, ignored);
-  }
-  JobDir(const JobDir&) = delete;
-  JobDir& operator=(const JobDir&) = delete;
-
-  std::string operator/(const std::string& relative) const { return root_ + "/" + relative; }
-
-  void write(const std::string& relative, const std::string& text) const {
-    fs::create_directories(fs::path(*this / relative).parent_path());
-    std::ofstream(*this / relative) << text;
-  }
-
- private:
-  fs::path old_cwd_;
-  std::string root_;
 };
 
 // A minimal valid job: lines 1-6; `extra` starts at line 7 (indent it by two spaces to put it in task).
@@ -76,13 +55,7 @@ prs::JobConfig load_job(const JobDir& dir, const std::string& yaml, const prs::C
 // The message of the prs::Error that loading throws; fails the test when it throws none.
 std::string error_of(const JobDir& dir, const std::string& yaml, const prs::CliOptions& cli = options()) {
   dir.write("job.yml", yaml);
-  try {
-    prs::load_job_config(cli);
-  } catch (const prs::Error& e) {
-    return e.what();
-  }
-  FAIL("expected a prs::Error");
-  return "";
+  return prs_test::load_error(cli);
 }
 
 // "value (origin)" of one resolved setting, or "missing".

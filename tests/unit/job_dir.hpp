@@ -1,0 +1,60 @@
+#pragma once
+// Test support for the config tests: a job folder in a fresh temporary directory, and the error a load throws.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "prs/config.hpp"
+#include "prs/error.hpp"
+
+namespace prs_test {
+
+// A fresh temporary folder, made the working directory while the test runs (so the job is "job.yml").
+class TempJobDir {
+ public:
+  TempJobDir() : old_cwd_(std::filesystem::current_path()) {
+    std::string pattern = (std::filesystem::temp_directory_path() / "prs_config_XXXXXX").string();
+    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+    root_ = std::filesystem::canonical(pattern).string();
+    std::filesystem::current_path(root_);
+  }
+  ~TempJobDir() {
+    std::filesystem::current_path(old_cwd_);
+    std::error_code ignored;
+    std::filesystem::remove_all(root_, ignored);
+  }
+  TempJobDir(const TempJobDir&) = delete;
+  TempJobDir& operator=(const TempJobDir&) = delete;
+
+  // The absolute path of a file or folder inside.
+  std::string operator/(const std::string& relative) const { return root_ + "/" + relative; }
+  // The folder itself.
+  const std::string& root() const { return root_; }
+  // Writes a file, creating its folders.
+  void write(const std::string& relative, const std::string& text) const {
+    std::filesystem::create_directories(std::filesystem::path(*this / relative).parent_path());
+    std::ofstream(*this / relative) << text;
+  }
+  // Creates a folder.
+  void mkdir(const std::string& relative) const { std::filesystem::create_directories(*this / relative); }
+
+ private:
+  std::filesystem::path old_cwd_;
+  std::string root_;
+};
+
+// The message of the prs::Error that loading the job throws; fails the test when it throws none.
+inline std::string load_error(const prs::CliOptions& cli) {
+  try {
+    prs::load_job_config(cli);
+  } catch (const prs::Error& e) {
+    return e.what();
+  }
+  FAIL("expected a prs::Error");
+  return "";
+}
+
+}  // namespace prs_test
