@@ -68,7 +68,8 @@ bool all_ended(const JournalState& state) {
 }
 
 MasterSetup prepare_master(const CliOptions& cli) {
-  MasterSetup s{load_job_config(cli)};
+  MasterSetup s;
+  s.config = load_job_config(cli);
   s.files = list_input_files(s.config);
   s.partition.emplace(s.files.size(), s.config.mini_batch_size);
   PlanFingerprint plan = fingerprint_plan(s.config, s.files, *s.partition);
@@ -123,11 +124,9 @@ int run_rank0(MasterSetup& setup, const CliOptions& cli, int world_size, AppendF
   JobOutcome outcome;
   {
     JournalWriter journal = JournalWriter::create(journal_path(setup.config), setup.journal);
-    MasterPlan plan{setup.config, setup.files, *setup.partition, logs, journal, world_size};
-    plan.resume = cli.resume ? &setup.journal : nullptr;
-    plan.output_size = setup.output_size;
-    plan.retry_failed = cli.retry_failed;
-    plan.stop = stop_settings(cli, setup.config);
+    MasterPlan plan{setup.config, setup.files, *setup.partition, logs, journal, world_size,
+                    cli.resume ? &setup.journal : nullptr, setup.output_size, cli.retry_failed,
+                    stop_settings(cli, setup.config)};
     outcome = run_master(plan);
   }  // the journal is flushed and synced here
   JobEnd end = end_job_collectively({}, static_cast<int>(outcome.code), output);

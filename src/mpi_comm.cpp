@@ -1,6 +1,8 @@
 #include "prs/mpi_comm.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "prs/error.hpp"
@@ -31,7 +33,19 @@ MpiSession::~MpiSession() {
   if (!finalized) MPI_Finalize();
 }
 
-void MpiSession::abort(int code) const { MPI_Abort(MPI_COMM_WORLD, code); std::abort(); }
+void MpiSession::abort(int code) const { abort_all(code); }
+
+void finalize_and_exit(int code) {
+  std::fflush(nullptr);
+  MPI_Finalize();
+  std::_Exit(code);
+}
+
+void abort_all(int code) {
+  std::fflush(nullptr);
+  MPI_Abort(MPI_COMM_WORLD, code);
+  std::abort();
+}
 
 std::chrono::microseconds Backoff::next() {
   unsigned polls = polls_++;

@@ -85,8 +85,7 @@ int WorkerComm::run() {
 void WorkerComm::leave_without_python(int exit_code) {
   std::cout.flush();
   std::cerr.flush();
-  MPI_Finalize();
-  std::_Exit(exit_code);
+  finalize_and_exit(exit_code);
 }
 
 void WorkerComm::on_task(TaskMsg t) {
@@ -191,7 +190,7 @@ std::thread start_comm_thread(WorkerComm& comm, int& exit_code) {
       exit_code = comm.run();
     } catch (const std::exception& e) {
       std::cerr << "prs_mpi: fatal: " << e.what() << std::endl;
-      MPI_Abort(MPI_COMM_WORLD, 1);
+      abort_all(1);
     }
   });
   pthread_sigmask(SIG_SETMASK, &old, nullptr);

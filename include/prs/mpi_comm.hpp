@@ -40,6 +40,13 @@ class MpiSession {
   int size_ = 1;
 };
 
+// Finalizes MPI from whichever thread is the one still able to, then ends the process with this code (a worker
+// whose Python is stuck in C leaves this way after the final collectives).
+[[noreturn]] void finalize_and_exit(int code);
+
+// Ends every rank with this code (a rank that cannot go on, when the others would otherwise hang).
+[[noreturn]] void abort_all(int code);
+
 // Sleeps between polls: a few immediate retries, then 10 us doubling up to a cap; reset() after any progress.
 class Backoff {
  public:
