@@ -89,6 +89,42 @@ def test_segfault_in_run_loses_nothing_and_resume_finishes():
     check_crash_then_resume("segv", "ctypes.string_at(0)")
 
 
+def test_retry_failed_runs_the_failed_batch_again():
+    # Crashes at item 4 while the file crash.flag exists: the batch ends failed; then the flag goes away (the
+    # trouble was transient) and --resume --retry-failed runs it again.
+    script = crash_script("os._exit(7)").replace('if any(', 'if os.path.exists("crash.flag") and any(')
+    job = Job("retry_failed", script, items=6, batch=2, retries=0)
+    job.write("crash.flag", "")
+    expect(job.run(np=3).returncode != 0, "the crash ends the MPI job")
+    proc = job.run(np=3, args=["--resume"])
+    expect_equal(proc.returncode, 0, "the batch ends failed", proc)
+    expect_equal(job.summary()["mini_batches"]["failed"], 1, "one failed batch", proc)
+    os.remove(job.path("crash.flag"))
+    proc = job.run(np=3, args=["--resume"])
+    expect("nothing to resume" in proc.stdout, "without --retry-failed a failed batch stays failed", proc)
+    proc = job.run(np=3, args=["--resume", "--retry-failed"])
+    expect_equal(proc.returncode, 0, "exit code", proc)
+    expect_equal(sorted(job.rows()), job.items, "every row once", proc)
+    expect_equal(job.summary()["mini_batches"], {"total": 3, "succeeded": 3, "failed": 0}, "counts", proc)
+    job.remove()
+
+
+def test_silence_past_progress_update_timeout_fails_the_job():
+    script = """
+        import time
+        def run(mini_batch):
+            time.sleep(30)
+            return mini_batch
+    """
+    job = Job("progress", script, items=2, batch=1, timeout=60, arguments="--progress_update_timeout 2")
+    proc = job.run(np=2, timeout=120)
+    expect_equal(proc.returncode, 1, "exit code", proc)
+    expect("no progress for 2 s (progress_update_timeout 2 s): no worker reported a result" in proc.stdout,
+           "reason", proc)
+    expect(job.exists("out/logs/journal.bin"), "journal kept for --resume")
+    job.remove()
+
+
 def test_init_that_never_returns_hits_first_task_creation_timeout():
     script = """
         import time

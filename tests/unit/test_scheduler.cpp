@@ -203,3 +203,41 @@ TEST_CASE("a lost worker's attempts go back to the queue", "[scheduler]") {
   REQUIRE(again);
   CHECK(again->batch_id == a->batch_id);
 }
+
+TEST_CASE("restore skips ended batches, keeps counts and continues attempts", "[scheduler]") {
+  Scheduler s = make(4, 1, 1);  // 4 batches, 2 attempts each
+  JournalState j = fresh_journal({}, 4);
+  j.ended[0] = BatchEnd{true, false, 1, 0, 10, 1, 0};
+  j.tries[0] = 1;
+  j.tries[1] = 1;  // was running when the job died: one attempt used
+  j.tries[2] = 2;  // used both attempts, never ended: it crashes its worker
+  auto exhausted = s.restore(j, 10, false);
+  CHECK(exhausted == std::vector<std::uint64_t>{2});
+  CHECK(s.counts().batches_succeeded == 1);
+  CHECK(s.counts().batches_failed == 1);
+  CHECK(s.counts().items_failed == 1);
+  CHECK(s.counts().output_bytes == 10);
+  auto a = s.next_for(1), b = s.next_for(1);
+  REQUIRE((a && b));
+  CHECK(a->batch_id == 1);
+  CHECK(a->number == 2);
+  CHECK(b->batch_id == 3);
+  CHECK(b->number == 1);
+  CHECK_FALSE(s.next_for(1));
+  CHECK(s.all_scheduled());
+  CHECK(s.on_result(ok(*a, 1, 5)).offset == 10);  // new rows go after the committed ones
+}
+
+TEST_CASE("restore with retry_failed gives failed batches a fresh set of attempts", "[scheduler]") {
+  Scheduler s = make(2, 1, 0);
+  JournalState j = fresh_journal({}, 2);
+  j.ended[0] = BatchEnd{false, false, 1, 0, 0, 0, 0};
+  j.tries[0] = 1;
+  j.tries[1] = 1;
+  CHECK(s.restore(j, 0, true).empty());
+  CHECK(s.counts().batches_failed == 0);
+  auto a = s.next_for(1);
+  REQUIRE(a);
+  CHECK(a->batch_id == 0);
+  CHECK(a->number == 1);
+}
