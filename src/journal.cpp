@@ -100,23 +100,28 @@ std::string encode_record(std::uint8_t kind, std::uint64_t batch, const BatchEnd
 }
 
 // Attempts sent and not answered, per worker in the order sent: only the oldest was running.
-using Unanswered = std::unordered_map<std::uint64_t, std::deque<std::pair<std::uint64_t, std::uint32_t>>>;
+struct Unanswered {
+  std::unordered_map<std::uint64_t, std::deque<std::pair<std::uint64_t, std::uint32_t>>> by_worker;
+  std::unordered_map<std::uint64_t, std::uint64_t> worker_of;  // batch -> the worker its open attempt went to
 
-void answered(Unanswered& open, std::uint64_t batch) {
-  for (auto& [worker, queue] : open) {
-    auto it = std::find_if(queue.begin(), queue.end(), [&](const auto& e) { return e.first == batch; });
-    if (it == queue.end()) continue;
-    queue.erase(it);
-    return;
+  void sent(std::uint64_t worker, std::uint64_t batch, std::uint32_t attempt) {
+    by_worker[worker].emplace_back(batch, attempt);
+    worker_of[batch] = worker;
   }
-}
-
-// Attempts queued behind a running one never started: they do not count.
-void uncount_queued(const Unanswered& open, JournalState& s) {
-  for (const auto& [worker, queue] : open)
-    for (std::size_t i = 1; i < queue.size(); ++i)
-      s.tries[queue[i].first] = std::min(s.tries[queue[i].first], queue[i].second - 1);
-}
+  void answered(std::uint64_t batch) {
+    auto owner = worker_of.find(batch);
+    if (owner == worker_of.end()) return;
+    auto& queue = by_worker[owner->second];
+    queue.erase(std::find_if(queue.begin(), queue.end(), [&](const auto& e) { return e.first == batch; }));
+    worker_of.erase(owner);
+  }
+  // Attempts queued behind a running one never started: they do not count.
+  void uncount_queued(JournalState& s) const {
+    for (const auto& [worker, queue] : by_worker)
+      for (std::size_t i = 1; i < queue.size(); ++i)
+        s.tries[queue[i].first] = std::min(s.tries[queue[i].first], queue[i].second - 1);
+  }
+};
 
 void apply_record(const std::string& in, std::size_t pos, JournalState& s, Unanswered& open, const std::string& path) {
   auto kind = get<std::uint8_t>(in, pos);
@@ -135,14 +140,14 @@ void apply_record(const std::string& in, std::size_t pos, JournalState& s, Unans
                                           std::to_string(s.batch_count));
   if (kind == kDispatched) {
     s.tries[batch] = std::max(s.tries[batch], e.attempts);
-    open[e.offset].emplace_back(batch, e.attempts);  // offset holds the worker's rank
+    open.sent(e.offset, batch, e.attempts);  // offset holds the worker's rank
     return;
   }
   if (kind == kAbandoned && s.tries[batch] > 0) --s.tries[batch];
   else if (kind == kEnded) s.ended[batch] = e;
   else if (kind != kResulted && kind != kAbandoned)
     throw Error(path + ": journal record of unknown kind " + std::to_string(kind));
-  answered(open, batch);
+  open.answered(batch);
 }
 
 std::string read_all(const std::string& path) {
@@ -193,7 +198,7 @@ JournalState read_journal(const std::string& path) {
     ++s.records;
   }
   s.torn_tail = s.torn_tail || pos != in.size();
-  uncount_queued(open, s);
+  open.uncount_queued(s);
   return s;
 }
 

@@ -48,7 +48,8 @@ class Master {
                     plan.config.allowed_failed_percent},
                    plan.config.append_row_dataframe_header),
         rules_(plan.stop),
-        workers_(plan.world_size) {}
+        workers_(plan.world_size),
+        starting_(plan.world_size - 1) {}
 
   JobOutcome run();
 
@@ -57,7 +58,6 @@ class Master {
   struct Worker {
     State state = State::starting;
     std::string host;
-    int queued = 0;  // tasks sent and not yet answered
   };
 
   void restore();
@@ -72,6 +72,7 @@ class Master {
   void check_stop();
   void stop(ExitCode code, const std::string& reason, double grace);
   void abandon_running();
+  void set_state(int rank, State state);
   bool done();
   std::string no_worker_reason() const;
   void report_progress(bool force);
@@ -84,6 +85,8 @@ class Master {
   Scheduler scheduler_;
   StopRules rules_;
   std::vector<Worker> workers_;  // indexed by rank; entry 0 unused
+  int starting_;                 // workers that have not said ready or init_failed yet
+  int active_ = 0;               // workers that take work
   std::vector<int> hungry_;      // ranks with a free prefetch slot, one entry per slot
   Outbox outbox_;
   JobOutcome outcome_;
@@ -134,10 +137,9 @@ JobOutcome Master::run() {
 
 void Master::restore() {
   if (plan_.resume == nullptr) return;
-  for (std::uint64_t b : scheduler_.restore(*plan_.resume, plan_.output_size, plan_.retry_failed)) {
-    BatchEnd end{false, false, plan_.resume->tries[b], 0, 0, 0, 0};
-    journal_.ended(b, end);
-    logs_.master_note("mini-batch " + std::to_string(b) + " failed: its " + std::to_string(end.attempts) +
+  for (const Committed& c : scheduler_.restore(*plan_.resume, plan_.output_size, plan_.retry_failed)) {
+    journal_.ended(c.batch_id, c.end);
+    logs_.master_note("mini-batch " + std::to_string(c.batch_id) + " failed: its " + std::to_string(c.end.attempts) +
                       " attempts were all used before the resume (use --retry-failed to try it again)");
   }
   const JobCounts& c = scheduler_.counts();
@@ -161,7 +163,7 @@ void Master::on_ready(int rank, const ReadyMsg& m) {
   Worker& w = workers_[rank];
   w.host = m.host;
   if (m.idle) {
-    w.state = State::idle;
+    set_state(rank, State::idle);
     logs_.master_note(where(rank) + " idle: max_concurrency_per_instance reached on its node");
     if (++idle_ranks_ == 1)
       std::cerr << "prs_mpi: warning: " << where(rank) << " and any other rank beyond max_concurrency_per_instance ("
@@ -169,7 +171,7 @@ void Master::on_ready(int rank, const ReadyMsg& m) {
                 << "/sys/master_role.txt)\n";
     return;
   }
-  w.state = State::active;
+  set_state(rank, State::active);
   ++outcome_.workers_started;
   for (int i = 0; i < kPrefetch; ++i) hungry_.push_back(rank);
 }
@@ -177,7 +179,7 @@ void Master::on_ready(int rank, const ReadyMsg& m) {
 void Master::on_init_failed(int rank, const InitFailedMsg& m) {
   Worker& w = workers_[rank];
   w.host = m.host;
-  w.state = State::retired;
+  set_state(rank, State::retired);
   ++outcome_.workers_retired;
   logs_.entry_script_error(where(rank) + ": init() failed; the worker is retired", m.traceback);
   std::cerr << "prs_mpi: " << where(rank) << ": init() failed, worker retired: " << last_line(m.traceback) << "\n";
@@ -193,7 +195,6 @@ void Master::log_failure(int rank, const Attempt& a, const ResultMsg& m) {
 void Master::on_result(int rank, const ResultMsg& m) {
   if (stopping_ && !scheduler_.is_running(m.attempt_id)) return;  // abandoned by a drain that stopped waiting
   Attempt a = scheduler_.attempt(m.attempt_id);
-  --workers_[rank].queued;
   if (m.status == AttemptStatus::cancelled) {
     journal_.abandoned(a.batch_id);
   } else {
@@ -218,7 +219,7 @@ void Master::on_result(int rank, const ResultMsg& m) {
 }
 
 void Master::on_gave_up(int rank, const ResultMsg& m) {
-  workers_[rank].state = State::retired;
+  set_state(rank, State::retired);
   ++outcome_.workers_given_up;
   hungry_.erase(std::remove(hungry_.begin(), hungry_.end(), rank), hungry_.end());
   logs_.master_note(where(rank) + " given up: run() ignored the timeout; its mini-batch goes to another worker");
@@ -252,7 +253,6 @@ void Master::feed() {
   journal_.flush();  // an attempt counts before its worker can crash the job with it
   for (auto& [rank, t] : tasks) {
     outbox_.send(rank, Tag::task, encode(t));
-    ++workers_[rank].queued;
   }
   if (!first_task_) first_task_ = now();
   rules_.first_task();
@@ -286,20 +286,23 @@ void Master::abandon_running() {
       journal_.abandoned(b);
       logs_.master_note("mini-batch " + std::to_string(b) + " abandoned on " + where(static_cast<int>(r)));
     }
-    workers_[r].queued = 0;
   }
 }
 
+// Keeps the counts done() reads, so the loop never walks all workers.
+void Master::set_state(int rank, State state) {
+  State& old = workers_[rank].state;
+  starting_ -= old == State::starting;
+  active_ += (state == State::active) - (old == State::active);
+  old = state;
+}
+
+// A stopping job does not wait for workers still in init(): they are told to stop like the others.
 bool Master::done() {
-  int starting = 0, active = 0;
-  for (std::size_t r = 1; r < workers_.size(); ++r) {
-    starting += workers_[r].state == State::starting;
-    active += workers_[r].state == State::active;
-  }
-  if (stopping_) return scheduler_.in_flight() == 0 && (starting == 0 || outcome_.code != ExitCode::succeeded);
-  if (starting > 0) return false;
+  if (stopping_) return scheduler_.in_flight() == 0;
+  if (starting_ > 0) return false;
   if (scheduler_.finished()) return true;
-  if (active > 0) return false;
+  if (active_ > 0) return false;
   stopping_ = true;
   outcome_.code = ExitCode::job_failed;
   outcome_.reason = no_worker_reason();

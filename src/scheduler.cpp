@@ -149,9 +149,8 @@ std::vector<std::uint64_t> Scheduler::take_back_worker(int worker) {
   return batches;
 }
 
-std::vector<std::uint64_t> Scheduler::restore(const JournalState& state, std::uint64_t output_bytes,
-                                              bool retry_failed) {
-  std::vector<std::uint64_t> exhausted;
+std::vector<Committed> Scheduler::restore(const JournalState& state, std::uint64_t output_bytes, bool retry_failed) {
+  std::vector<Committed> exhausted;
   auto limit = static_cast<std::uint32_t>(max_retries_) + 1;
   for (std::uint64_t b = 0; b < state.batch_count && b < tries_.size(); ++b) {
     const auto& end = state.ended[b];
@@ -163,8 +162,10 @@ std::vector<std::uint64_t> Scheduler::restore(const JournalState& state, std::ui
       count_end(b, *end);
       header_placed_ = header_placed_ || end->with_header;
     } else if (failed) {
-      count_end(b, BatchEnd{false, false, state.tries[b], 0, 0, 0, 0});
-      exhausted.push_back(b);
+      BatchEnd end_now;
+      end_now.attempts = state.tries[b];
+      count_end(b, end_now);
+      exhausted.push_back({b, end_now});
     }
   }
   counts_.output_bytes = output_bytes;

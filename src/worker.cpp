@@ -156,7 +156,6 @@ void WorkerComm::on_event(PythonEvent& e) {
     case PythonEvent::Kind::init_failed:
       return outbox_.send(0, Tag::init_failed, encode(InitFailedMsg{host_, e.text}));
     case PythonEvent::Kind::outcome: return on_outcome(e.attempt_id, e.outcome);
-    case PythonEvent::Kind::shutdown_done: return;
   }
 }
 
@@ -228,7 +227,6 @@ void serve_python(const JobConfig& config, WorkerChannel& channel, const std::st
   channel.set_state(PythonState::shutdown);
   std::string error = runner.shutdown();
   if (!error.empty()) std::cerr << "prs_mpi: " << where << ": shutdown() raised:\n" << error;
-  channel.post({PythonEvent::Kind::shutdown_done, 0, {}, error});
   channel.set_state(PythonState::done);
 }
 

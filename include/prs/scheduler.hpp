@@ -39,7 +39,7 @@ struct Verdict {
   std::optional<BatchEnd> ended_now;  // the batch ended with nothing to write: journal it now
 };
 
-// A batch whose rows were written: what the journal records.
+// A batch that ended, with what the journal records for it.
 struct Committed {
   std::uint64_t batch_id = 0;
   BatchEnd end;
@@ -69,9 +69,9 @@ class Scheduler {
   std::vector<std::uint64_t> take_back_worker(int worker);
 
   // Continues from a journal (--resume): ended batches are skipped with their counts kept, attempts go on from
-  // their tries, and a batch whose attempts are all used ends as failed (returned, to be journaled) unless
-  // retry_failed, which gives failed batches a fresh set of attempts. output_bytes: the output's committed size.
-  std::vector<std::uint64_t> restore(const JournalState& state, std::uint64_t output_bytes, bool retry_failed);
+  // their tries, and a batch whose attempts are all used ends as failed (returned with its end, to be journaled)
+  // unless retry_failed, which gives failed batches a fresh set of attempts. output_bytes: the committed size.
+  std::vector<Committed> restore(const JournalState& state, std::uint64_t output_bytes, bool retry_failed);
 
   // The threshold exceeded so far, as a sentence naming it and the counts; nullopt while within limits.
   std::optional<std::string> exceeded_threshold() const;

@@ -16,10 +16,10 @@ namespace prs {
 
 // Something the Python thread reports to the MPI thread.
 struct PythonEvent {
-  enum class Kind { init_ok, init_failed, outcome, shutdown_done } kind = Kind::outcome;
+  enum class Kind { init_ok, init_failed, outcome } kind = Kind::outcome;
   std::uint64_t attempt_id = 0;  // with outcome
   RunOutcome outcome;            // with outcome
-  std::string text;              // init_failed: the traceback; shutdown_done: what shutdown() raised, if anything
+  std::string text;              // init_failed: the traceback
 };
 
 // What the Python thread is doing; the MPI thread reads it to give up on a stuck run() and to know whether the

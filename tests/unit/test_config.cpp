@@ -9,7 +9,7 @@
 
 #include "prs/config.hpp"
 #include "prs/error.hpp"
-#include "job_dir.hpp"
+#include "config_support.hpp"
 
 namespace fs = std::filesystem;
 using Strings = std::vector<std::string>;
@@ -17,6 +17,8 @@ using Strings = std::vector<std::string>;
 namespace {
 
 using JobDir = prs_test::TempJobDir;
+using prs_test::minimal_job;
+using prs_test::resolved;
 
 // The brief's example job, with its data, model and script folders.
 const char* const example_job = R"(type: parallel
@@ -40,17 +42,6 @@ task:
   program_arguments: --model ${{inputs.score_model}} --allowed_failed_percent 30
   append_row_to: ${{outputs.job_output_file}}
 )";
-
-// A minimal valid job: lines 1-6; `extra` starts at line 7 (indent it by two spaces to put it in task).
-std::string minimal_job(const std::string& extra = "") {
-  return "type: parallel\n"
-         "inputs:\n"
-         "  input_data: {type: uri_folder, path: ./data}\n"
-         "input_data: ${{inputs.input_data}}\n"
-         "task:\n"
-         "  entry_script: score.py\n" +
-         extra;
-}
 
 // Writes job.yml with its data folder and entry script (src/score.py and score.py).
 void write_job(const JobDir& dir, const std::string& yaml) {
@@ -80,14 +71,6 @@ std::string error_of(const JobDir& dir, const std::string& yaml, const Strings& 
   cli.job_file = "job.yml";
   cli.sets = sets;
   return prs_test::load_error(cli);
-}
-
-// "value (origin)" of one resolved setting, or "missing".
-std::string resolved(const prs::JobConfig& config, const std::string& key) {
-  for (const prs::ResolvedSetting& setting : config.resolved) {
-    if (setting.key == key) return setting.value + " (" + setting.origin + ")";
-  }
-  return "missing";
 }
 
 }  // namespace

@@ -10,12 +10,15 @@
 #include "prs/config.hpp"
 #include "prs/config_keys.hpp"
 #include "prs/error.hpp"
-#include "job_dir.hpp"
+#include "config_support.hpp"
 
 namespace fs = std::filesystem;
 using Strings = std::vector<std::string>;
 
 namespace {
+
+using prs_test::minimal_job;
+using prs_test::resolved;
 
 // A job folder with the data, model and scripts every job here uses.
 class JobDir : public prs_test::TempJobDir {
@@ -27,17 +30,6 @@ class JobDir : public prs_test::TempJobDir {
     write("src/score.py", "def run(batch): return batch\n");
   }
 };
-
-// A minimal valid job: lines 1-6; `extra` starts at line 7 (indent it by two spaces to put it in task).
-std::string minimal_job(const std::string& extra = "") {
-  return "type: parallel\n"
-         "inputs:\n"
-         "  input_data: {type: uri_folder, path: ./data}\n"
-         "input_data: ${{inputs.input_data}}\n"
-         "task:\n"
-         "  entry_script: score.py\n" +
-         extra;
-}
 
 prs::CliOptions options(const Strings& sets = {}, const std::optional<std::string>& job = std::nullopt) {
   prs::CliOptions cli;
@@ -56,14 +48,6 @@ prs::JobConfig load_job(const JobDir& dir, const std::string& yaml, const prs::C
 std::string error_of(const JobDir& dir, const std::string& yaml, const prs::CliOptions& cli = options()) {
   dir.write("job.yml", yaml);
   return prs_test::load_error(cli);
-}
-
-// "value (origin)" of one resolved setting, or "missing".
-std::string resolved(const prs::JobConfig& config, const std::string& key) {
-  for (const prs::ResolvedSetting& setting : config.resolved) {
-    if (setting.key == key) return setting.value + " (" + setting.origin + ")";
-  }
-  return "missing";
 }
 
 // The seed's pipeline (003, lines 58-121) with a file-list input instead of mltable, and its score_model folder.

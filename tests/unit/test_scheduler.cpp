@@ -212,7 +212,10 @@ TEST_CASE("restore skips ended batches, keeps counts and continues attempts", "[
   j.tries[1] = 1;  // was running when the job died: one attempt used
   j.tries[2] = 2;  // used both attempts, never ended: it crashes its worker
   auto exhausted = s.restore(j, 10, false);
-  CHECK(exhausted == std::vector<std::uint64_t>{2});
+  REQUIRE(exhausted.size() == 1);
+  CHECK(exhausted[0].batch_id == 2);
+  CHECK(exhausted[0].end.attempts == 2);
+  CHECK_FALSE(exhausted[0].end.succeeded);
   CHECK(s.counts().batches_succeeded == 1);
   CHECK(s.counts().batches_failed == 1);
   CHECK(s.counts().items_failed == 1);

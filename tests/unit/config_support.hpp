@@ -1,5 +1,6 @@
 #pragma once
-// Test support for the config tests: a job folder in a fresh temporary directory, and the error a load throws.
+// Test support for the config tests: a job folder in a fresh temporary directory, a minimal job, the error a load
+// throws and the resolved settings.
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -55,6 +56,25 @@ inline std::string load_error(const prs::CliOptions& cli) {
   }
   FAIL("expected a prs::Error");
   return "";
+}
+
+// A minimal valid job: lines 1-6; `extra` starts at line 7 (indent it by two spaces to put it in task).
+inline std::string minimal_job(const std::string& extra = "") {
+  return "type: parallel\n"
+         "inputs:\n"
+         "  input_data: {type: uri_folder, path: ./data}\n"
+         "input_data: ${{inputs.input_data}}\n"
+         "task:\n"
+         "  entry_script: score.py\n" +
+         extra;
+}
+
+// "value (origin)" of one resolved setting, or "missing".
+inline std::string resolved(const prs::JobConfig& config, const std::string& key) {
+  for (const prs::ResolvedSetting& setting : config.resolved) {
+    if (setting.key == key) return setting.value + " (" + setting.origin + ")";
+  }
+  return "missing";
 }
 
 }  // namespace prs_test
