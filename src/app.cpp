@@ -5,21 +5,21 @@
 #include <iostream>
 #include <optional>
 
-#include "prs/append_file.hpp"
-#include "prs/config.hpp"
-#include "prs/dry_run.hpp"
+#include "prs/config/config.hpp"
 #include "prs/error.hpp"
-#include "prs/file_list.hpp"
-#include "prs/job_end.hpp"
-#include "prs/job_logs.hpp"
-#include "prs/journal.hpp"
-#include "prs/master.hpp"
-#include "prs/mpi_comm.hpp"
-#include "prs/partition.hpp"
-#include "prs/resume.hpp"
-#include "prs/signals.hpp"
-#include "prs/walltime.hpp"
-#include "prs/worker.hpp"
+#include "prs/input/dry_run.hpp"
+#include "prs/input/file_list.hpp"
+#include "prs/input/partition.hpp"
+#include "prs/logs/job_logs.hpp"
+#include "prs/master/journal.hpp"
+#include "prs/master/master.hpp"
+#include "prs/master/resume.hpp"
+#include "prs/master/signals.hpp"
+#include "prs/master/walltime.hpp"
+#include "prs/mpi/job_end.hpp"
+#include "prs/mpi/mpi_comm.hpp"
+#include "prs/output/append_file.hpp"
+#include "prs/worker/worker.hpp"
 
 namespace fs = std::filesystem;
 
@@ -129,7 +129,8 @@ int run_rank0(MasterSetup& setup, const CliOptions& cli, int world_size, AppendF
                     stop_settings(cli, setup.config)};
     outcome = run_master(plan);
   }  // the journal is flushed and synced here
-  JobEnd end = end_job_collectively({}, static_cast<int>(outcome.code), output);
+  JobEnd end = end_job_collectively({}, static_cast<int>(outcome.code));
+  output.close();  // collective
   outcome.workers = end.totals;
   if (outcome.code == ExitCode::succeeded) order_if_asked(setup.config);
   logs.write_result(outcome, setup.config.append_row_file);

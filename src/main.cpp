@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "prs/app.hpp"
-#include "prs/cli.hpp"
+#include "prs/config/cli.hpp"
 #include "prs/error.hpp"
 
 int main(int argc, char** argv) {

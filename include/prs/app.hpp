@@ -1,7 +1,7 @@
 #pragma once
 // The whole program after the command line: dry run, or MPI start, checks on rank 0, master or worker, the
 // collective end, job_result.txt and the exit code.
-#include "prs/cli.hpp"
+#include "prs/config/cli.hpp"
 
 namespace prs {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "prs/python_runner.hpp"
+#include "prs/worker/python_runner.hpp"
 
 namespace py = pybind11;
 using Catch::Matchers::Contains;

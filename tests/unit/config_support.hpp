@@ -8,7 +8,7 @@
 #include <fstream>
 #include <string>
 
-#include "prs/config.hpp"
+#include "prs/config/config.hpp"
 #include "prs/error.hpp"
 
 namespace prs_test {

@@ -4,7 +4,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "prs/cli.hpp"
+#include "prs/config/cli.hpp"
 #include "prs/error.hpp"
 
 namespace {

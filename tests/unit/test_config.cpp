@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "prs/config.hpp"
+#include "prs/config/config.hpp"
 #include "prs/error.hpp"
 #include "config_support.hpp"
 

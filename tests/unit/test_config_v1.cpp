@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "prs/config.hpp"
-#include "prs/config_keys.hpp"
+#include "prs/config/config.hpp"
+#include "prs/config/config_keys.hpp"
 #include "prs/error.hpp"
 #include "config_support.hpp"
 

@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "prs/error.hpp"
-#include "prs/file_list.hpp"
+#include "prs/input/file_list.hpp"
 
 namespace fs = std::filesystem;
 

@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "prs/error.hpp"
-#include "prs/journal.hpp"
+#include "prs/master/journal.hpp"
 
 namespace fs = std::filesystem;
 using namespace prs;

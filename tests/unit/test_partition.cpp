@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "prs/error.hpp"
-#include "prs/partition.hpp"
+#include "prs/input/partition.hpp"
 
 using prs::Partition;
 

@@ -1,8 +1,8 @@
 #include <catch2/catch.hpp>
 
 #include "prs/error.hpp"
-#include "prs/protocol.hpp"
-#include "prs/worker_channel.hpp"
+#include "prs/mpi/protocol.hpp"
+#include "prs/worker/worker_channel.hpp"
 
 using namespace prs;
 

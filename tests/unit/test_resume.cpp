@@ -6,8 +6,8 @@
 #include <fstream>
 
 #include "prs/error.hpp"
-#include "prs/journal.hpp"
-#include "prs/resume.hpp"
+#include "prs/master/journal.hpp"
+#include "prs/master/resume.hpp"
 
 namespace fs = std::filesystem;
 using namespace prs;

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "prs/error.hpp"
-#include "prs/scheduler.hpp"
+#include "prs/master/scheduler.hpp"
 
 using namespace prs;
 

@@ -1,8 +1,8 @@
 // Tests of POSIX shell word splitting (quote removal only, no expansion).
 #include <catch2/catch.hpp>
 
+#include "prs/config/shell_split.hpp"
 #include "prs/error.hpp"
-#include "prs/shell_split.hpp"
 
 using Words = std::vector<std::string>;
 

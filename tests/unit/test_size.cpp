@@ -1,8 +1,8 @@
 // Tests of mini_batch_size parsing: counts and byte sizes.
 #include <catch2/catch.hpp>
 
+#include "prs/config/size.hpp"
 #include "prs/error.hpp"
-#include "prs/size.hpp"
 
 namespace {
 

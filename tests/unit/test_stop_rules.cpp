@@ -2,8 +2,8 @@
 
 #include <csignal>
 
-#include "prs/stop_rules.hpp"
-#include "prs/walltime.hpp"
+#include "prs/master/stop_rules.hpp"
+#include "prs/master/walltime.hpp"
 
 using namespace prs;
 

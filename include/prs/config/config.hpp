@@ -1,0 +1,89 @@
+#pragma once
+// The job YAML (the seeds' v2 parallel job, its v1 ParallelRunConfig names, or a pipeline's parallel job), resolved and
+// validated into one JobConfig.
+//
+// Sources: the YAML and task.program_arguments must agree when both give a setting (as must two names of one
+// setting); --set overrides both silently. Relative paths are relative to the job file; ${{inputs.X}} /
+// ${{outputs.X}} resolve to absolute paths everywhere. Cloud-only keys are accepted and listed in ignored_keys.
+// Every error is a prs::Error whose text is "job.yml:12: retry_settings.timeout: must be in (0, 259200], got -5".
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "prs/config/cli.hpp"
+
+namespace prs {
+
+// What run() receives and how input_data is cut into mini-batches.
+enum class InputKind { file_list };
+
+// How the file list is given: a folder (listed recursively), one file, a glob, or a text file of paths.
+enum class InputForm { folder, file, glob, path_list };
+
+// What happens to the rows run() returns.
+enum class OutputAction { append_row, summary_only };
+
+// One resolved setting, for --dry-run and the logs: "retry_settings.timeout = 60 (job.yml:14)".
+struct ResolvedSetting {
+  std::string key;
+  std::string value;
+  std::string origin;  // "job.yml:14", "--set", "program_arguments (job.yml:30)" or "default"
+};
+
+// Everything a rank needs to know about the job; identical on every rank.
+struct JobConfig {
+  std::string job_file;  // absolute path of the YAML
+  std::string job_name;  // file name of the YAML, as used in messages ("job.yml")
+  std::string pipeline_job;               // the job run from a pipeline file (jobs.NAME), else empty
+  std::vector<std::string> ignored_keys;  // cloud-only keys, "compute (job.yml:74)", in file order
+
+  InputKind input_kind = InputKind::file_list;
+  InputForm input_form = InputForm::folder;
+  std::string input_path;        // absolute: the folder, the file, the glob pattern or the path-list file
+  std::string input_location;    // where listing errors point: "job.yml:3: inputs.input_data.path"
+  std::string input_as_written;  // the path as the job gives it: "./data/**/*.png", "paths.txt"
+  std::uint64_t mini_batch_size = 10;  // files per mini-batch
+
+  int instance_count = 1;                // nodes the job expects
+  int max_concurrency_per_instance = 0;  // workers per node at most; 0 = not set (all ranks work)
+
+  std::int64_t mini_batch_error_threshold = -1;  // failed mini-batches allowed; -1 ignores
+  std::int64_t error_threshold = -1;             // failed items allowed; -1 ignores
+  int allowed_failed_percent = 100;              // failed mini-batches in percent; 100 ignores
+  int max_retries = 2;                           // retries after the first attempt
+  int timeout = 60;                              // seconds for one run() call
+  int task_overhead_timeout = 600;               // seconds of overhead per mini-batch
+  int progress_update_timeout = 0;               // seconds without progress; 0 = 3 x (timeout + overhead)
+  int first_task_creation_timeout = 600;         // seconds until the first mini-batch runs
+  int resource_monitor_interval = 600;           // seconds between resource samples; 0 = off
+  bool copy_logs_to_parent = false;              // accepted for compatibility; nothing to copy to here
+  std::string logging_level = "INFO";            // INFO, WARNING or DEBUG
+
+  std::vector<std::pair<std::string, std::string>> environment_variables;  // set in every worker, in order
+
+  std::string code_dir;                    // absolute; put first on sys.path
+  std::string entry_script;                // absolute path of the entry script
+  std::vector<std::string> program_arguments;  // split as a shell would; become sys.argv[1:]
+
+  OutputAction output_action = OutputAction::append_row;
+  std::string append_row_file;              // absolute; empty with summary_only
+  bool append_row_dataframe_header = false;  // write a DataFrame header once at the top
+  std::vector<std::string> output_dirs;     // folders to create before init(): outputs and the append file's parent
+  std::string log_dir;                      // absolute: --log-dir, else logs/ beside the output
+  bool ordered = false;                     // rows in input order (ordered: true or --ordered)
+
+  std::vector<ResolvedSetting> resolved;  // every setting with its origin, in a stable order
+};
+
+// Reads, resolves and validates the job file with the command line's overrides.
+// Checks that the input path and the entry script exist. Throws prs::Error.
+JobConfig load_job_config(const CliOptions& cli);
+
+// "ignored (cloud-only): compute (job.yml:74), task.environment (job.yml:105)", or empty when nothing was ignored.
+std::string ignored_keys_line(const JobConfig& config);
+
+// The journal's path for a job (it records committed mini-batches; see --resume).
+std::string journal_path(const JobConfig& config);
+
+}  // namespace prs

@@ -1,0 +1,14 @@
+#pragma once
+// --dry-run: the resolved settings and the partition plan, printed without MPI or Python.
+#include <ostream>
+
+#include "prs/config/config.hpp"
+#include "prs/input/file_list.hpp"
+#include "prs/input/partition.hpp"
+
+namespace prs {
+
+// Prints every setting with its origin, the input listing's size and the mini-batches (first and last few).
+void print_plan(std::ostream& out, const JobConfig& config, const FileList& files, const Partition& partition);
+
+}  // namespace prs

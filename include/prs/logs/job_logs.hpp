@@ -1,0 +1,38 @@
+#pragma once
+// The logs/ folder users of the service already know, written by rank 0: job_result.txt (the verdict and counts),
+// user/error.txt (every entry-script error with rank, host, mini-batch and attempt) and job_summary.json.
+#include <cstdint>
+#include <fstream>
+#include <string>
+
+#include "prs/logs/job_outcome.hpp"
+
+namespace prs {
+
+// Writes the logs folder of one job (rank 0 only).
+class JobLogs {
+ public:
+  // Creates dir, dir/user and dir/sys; appends to the logs of an earlier run when resuming. Throws prs::Error.
+  JobLogs(std::string dir, bool append);
+  // The folder.
+  const std::string& dir() const { return dir_; }
+  // Appends an entry-script error (traceback) to user/error.txt.
+  void entry_script_error(const std::string& heading, const std::string& traceback);
+  // Appends a line to sys/master_role.txt (scheduling decisions, thresholds).
+  void master_note(const std::string& line);
+  // Writes job_result.txt and job_summary.json.
+  void write_result(const JobOutcome& outcome, const std::string& output_file);
+
+ private:
+  std::string dir_;
+  std::ofstream errors_;
+  std::ofstream master_;
+};
+
+// The verdict on the console (rank 0): one line, plus the reason when the job did not succeed.
+void print_outcome(const JobOutcome& outcome, const std::string& output_file, const std::string& log_dir);
+
+// "1:02:03" for a number of seconds.
+std::string format_duration(double seconds);
+
+}  // namespace prs

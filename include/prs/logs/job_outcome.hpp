@@ -1,0 +1,36 @@
+#pragma once
+// What a job's end reports: the master's counts and the workers' totals, as job_result.txt and job_summary.json
+// show them. Plain data, shared by the master (which fills it) and the logs (which write it).
+#include <cstdint>
+#include <string>
+
+#include "prs/error.hpp"
+#include "prs/mpi/job_end.hpp"
+
+namespace prs {
+
+// Job-wide counts, as reported in job_result.txt.
+struct JobCounts {
+  std::uint64_t batches = 0, batches_succeeded = 0, batches_failed = 0;
+  std::uint64_t items = 0, items_succeeded = 0, items_failed = 0;
+  std::uint64_t attempts = 0, retries = 0, cancelled = 0;
+  std::uint64_t output_bytes = 0;  // bytes committed to the shared output
+};
+
+// How the job ended, as rank 0 reports it.
+struct JobOutcome {
+  ExitCode code = ExitCode::succeeded;
+  std::string reason;          // why it failed; empty on success
+  JobCounts counts;            // the master's counts
+  WorkerTotals workers;        // the workers' counters
+  int workers_started = 0;     // workers that ran init() successfully
+  int workers_retired = 0;     // workers whose init() failed
+  int workers_given_up = 0;    // workers whose run() ignored the timeout past the grace period
+  double seconds = 0;          // wall time of the master loop
+  double dispatch_seconds = 0;  // from the first task sent to the end (the loop without workers' start-up)
+  double master_cpu_seconds = 0;  // CPU time rank 0 used in that time
+  double journal_seconds = 0;     // of the master loop's time, spent writing and syncing the journal
+  std::uint64_t journal_bytes = 0;  // size of the journal
+};
+
+}  // namespace prs

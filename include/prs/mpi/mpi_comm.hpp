@@ -1,0 +1,116 @@
+#pragma once
+// The thin layer over MPI: the session, checked calls, message passing and collectives that wait without spinning.
+//
+// Open MPI's blocking calls busy-poll a whole core while they wait (measured: 3.0 s of CPU in a 3 s MPI_Recv). On a
+// node where every core runs a worker, a waiting master steals real work, so every wait here is test + sleep with
+// an exponential backoff (Backoff), and the collectives are their non-blocking forms waited on that way.
+#include <mpi.h>
+
+#include <chrono>
+#include <cstdint>
+#include <list>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "prs/mpi/protocol.hpp"
+
+namespace prs {
+
+// Throws prs::Fatal("<what>: <MPI_Error_string>") when rc is not MPI_SUCCESS.
+void mpi_check(int rc, const std::string& what);
+
+// MPI_Init_thread / MPI_Finalize. MPI_THREAD_SERIALIZED: a worker's MPI thread makes its calls while the main
+// thread runs Python, never both at once. Errors on MPI_COMM_WORLD return codes instead of aborting.
+class MpiSession {
+ public:
+  MpiSession(int& argc, char**& argv);
+  ~MpiSession();  // MPI_Finalize; never throws
+  MpiSession(const MpiSession&) = delete;
+  MpiSession& operator=(const MpiSession&) = delete;
+  // This process's rank in MPI_COMM_WORLD.
+  int rank() const { return rank_; }
+  // The number of ranks.
+  int size() const { return size_; }
+  // Aborts every rank with this exit code (used when a rank cannot go on and the others would hang).
+  [[noreturn]] void abort(int code) const;
+
+ private:
+  int rank_ = 0;
+  int size_ = 1;
+};
+
+// Finalizes MPI from whichever thread is the one still able to, then ends the process with this code (a worker
+// whose Python is stuck in C leaves this way after the final collectives).
+[[noreturn]] void finalize_and_exit(int code);
+
+// Ends every rank with this code (a rank that cannot go on, when the others would otherwise hang).
+[[noreturn]] void abort_all(int code);
+
+// Sleeps between polls: a few immediate retries, then 10 us doubling up to a cap; reset() after any progress.
+class Backoff {
+ public:
+  explicit Backoff(std::chrono::microseconds cap = std::chrono::microseconds(1000)) : cap_(cap) {}
+  // The pause to take now; each call lengthens the next one.
+  std::chrono::microseconds next();
+  // Sleeps for next().
+  void wait();
+  // Back to immediate polling.
+  void reset() { polls_ = 0; }
+
+ private:
+  std::chrono::microseconds cap_;
+  unsigned polls_ = 0;
+};
+
+// Waits for a request without spinning a core.
+void wait_without_spinning(MPI_Request& request, const std::string& what);
+
+// A received protocol message.
+struct Message {
+  int source = 0;     // sender's rank
+  Tag tag = Tag::ready;
+  std::string bytes;  // the encoded message
+};
+
+// Receives one pending message from any rank, if there is one; never blocks.
+std::optional<Message> try_receive();
+
+// Non-blocking sends whose buffers live until MPI is done with them.
+class Outbox {
+ public:
+  // Starts sending bytes to a rank with a tag.
+  void send(int dest, Tag tag, std::string bytes);
+  // Frees the sends that completed; call once per loop pass.
+  void progress();
+  // Waits (without spinning) until every send completed.
+  void flush();
+  // No send is under way.
+  bool empty() const { return pending_.empty(); }
+
+ private:
+  struct Pending {
+    MPI_Request request;
+    std::string bytes;
+  };
+  std::list<Pending> pending_;  // a list: MPI keeps pointers into each element's buffer
+};
+
+// Sums per-rank counters onto rank 0 (collective over MPI_COMM_WORLD); other ranks get their input back.
+std::vector<std::uint64_t> reduce_sum(const std::vector<std::uint64_t>& values);
+// Broadcasts an integer from rank 0 (collective).
+int broadcast_int(int value);
+// Broadcasts a string from rank 0 (collective).
+std::string broadcast_string(const std::string& value);
+
+// Where this rank runs, from MPI_Comm_split_type(MPI_COMM_TYPE_SHARED) (collective).
+struct NodeInfo {
+  std::string host;          // processor name
+  int node_index = 0;        // 0-based, in the order of the nodes' lowest ranks
+  int node_count = 1;        // nodes in the job
+  int workers_on_node = 0;   // ranks other than 0 on this node
+  int worker_slot = -1;      // this rank's 0-based position among them; -1 on rank 0
+};
+NodeInfo discover_node();
+
+}  // namespace prs

@@ -1,0 +1,286 @@
+// The job: reading it, --set, and resolving input, code, output, environment and folders. The YAML is read in
+// config_yaml.cpp, scalar settings converted in config_values.cpp, inputs and outputs in config_ports.cpp.
+#include "prs/config/config.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+
+#include "prs/config/config_keys.hpp"
+#include "prs/config/config_values.hpp"
+#include "prs/config/shell_split.hpp"
+#include "prs/error.hpp"
+
+namespace fs = std::filesystem;
+
+namespace prs {
+namespace {
+
+using config_detail::absolute_in;
+using config_detail::bound_port;
+using config_detail::fail;
+using config_detail::local_path;
+using config_detail::find;
+using config_detail::Port;
+using config_detail::read_ports;
+using config_detail::RawValue;
+using config_detail::shown;
+using config_detail::Sources;
+using config_detail::substitute;
+
+std::string read_text(const std::string& path) {
+  std::error_code ignored;
+  if (fs::is_directory(path, ignored)) throw Error(path + ": cannot read the job file: " + std::strerror(EISDIR));
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) throw Error(path + ": cannot read the job file: " + std::strerror(errno));
+  std::string text;
+  char buffer[65536];
+  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, file)) > 0;) text.append(buffer, n);
+  const int error = std::ferror(file) != 0 ? errno : 0;
+  std::fclose(file);
+  if (error != 0) throw Error(path + ": cannot read the job file: " + std::strerror(error));
+  return text;
+}
+
+// Puts each --set over the job file's values: it replaces every place that gives the same setting (a v1 name
+// counts as its v2 key), silently.
+void apply_sets(const std::vector<std::string>& sets, std::vector<RawValue>& file) {
+  for (const std::string& set : sets) {
+    const std::size_t equals = set.find('=');
+    if (equals == std::string::npos || equals == 0) {
+      throw Error("--set " + set + ": expected key=value, e.g. --set mini_batch_size=100");
+    }
+    const std::string key = set.substr(0, equals);
+    RawValue value{key, set.substr(equals + 1), "--set " + set, key, "--set", true};
+    const config_keys::KeyInfo info = config_keys::job_key(key);
+    if (info.role == config_keys::Role::leaf) {
+      value.key = info.canonical;
+      value.counts_tries = info.counts_tries;
+    } else if (!config_keys::is_knob(key)) {
+      const std::string suggestion = config_keys::closest_setting(key);
+      fail(value, !suggestion.empty()
+                      ? "unknown setting; did you mean " + suggestion + "?"
+                      : "unknown setting; give a job file key (mini_batch_size, retry_settings.timeout, ...) "
+                        "or a program_arguments setting (error_threshold, allowed_failed_percent, ...)");
+    }
+    config_detail::put(file, value);
+  }
+}
+
+// A stand-in for a missing key, located at its section (or the file).
+RawValue missing(const std::vector<RawValue>& file, const std::string& section, const std::string& key,
+                 const std::string& job_name) {
+  const RawValue* parent = section.empty() ? nullptr : find(file, section);
+  return RawValue{key, "", parent != nullptr ? parent->where : job_name, key, ""};
+}
+
+void check_job_types(const std::vector<RawValue>& file, const std::string& job_name) {
+  const RawValue* type = find(file, "type");
+  if (type == nullptr) fail(missing(file, "", "type", job_name), "is required; prs_mpi runs type: parallel jobs");
+  if (type->text != "parallel") fail(*type, "must be parallel, got " + shown(type->text));
+  const RawValue* task_type = find(file, "task.type");
+  if (task_type != nullptr && task_type->text != "run_function") {
+    fail(*task_type, "must be run_function, got " + shown(task_type->text));
+  }
+}
+
+std::string parent_of(const std::string& path) { return fs::path(path).parent_path().string(); }
+
+// Splits task.program_arguments and reads prs_mpi's own settings from it; they must agree with the job file's.
+std::optional<ResolvedSetting> read_program_arguments(Sources& sources, const std::vector<Port>& ports,
+                                                      JobConfig& config) {
+  std::optional<ResolvedSetting> resolved;
+  if (const RawValue* arguments = find(sources.file, "task.program_arguments")) {
+    const std::string text = substitute(*arguments, ports);
+    try {
+      config.program_arguments = shell_split(text);
+    } catch (const Error& e) {
+      fail(*arguments, e.what());
+    }
+    sources.knobs = config_detail::read_knobs(config.program_arguments, *arguments);
+    resolved = ResolvedSetting{"task.program_arguments", text, arguments->origin};
+  }
+  config_detail::check_argument_conflicts(sources);
+  return resolved;
+}
+
+void resolve_input_data(const Sources& sources, const std::vector<Port>& ports, const std::string& job_dir,
+                        JobConfig& config) {
+  const RawValue* value = find(sources.file, "input_data");
+  if (value == nullptr) {
+    fail(missing(sources.file, "", "input_data", config.job_name),
+         "is required; bind it to one of the inputs, e.g. input_data: ${{inputs.input_data}}");
+  }
+  const Port* port = bound_port(*value, ports);
+  const RawValue* located = value;  // the value listing errors point at: the input's path when bound to one
+  std::error_code ignored;
+  if (port != nullptr && port->group == "inputs") {
+    config.input_path = port->path;  // its existence (or its glob's folder) was checked with the inputs
+    if (const RawValue* path = find(sources.file, "inputs." + port->name + ".path")) located = path;
+  } else {
+    config.input_path = local_path(*value, substitute(*value, ports), job_dir);
+    const bool glob = !fs::exists(config.input_path, ignored) && config_detail::has_glob_characters(config.input_path);
+    const std::string must_exist = glob ? config_detail::glob_base(config.input_path) : config.input_path;
+    if (!fs::exists(must_exist, ignored)) fail(*value, must_exist + " does not exist");
+    if (glob && !fs::is_directory(must_exist, ignored)) fail(*value, must_exist + " is not a folder");
+  }
+  config.input_kind = InputKind::file_list;
+  if (port != nullptr && port->type == "path_list") {
+    config.input_form = InputForm::path_list;
+  } else if (fs::is_directory(config.input_path, ignored)) {
+    config.input_form = InputForm::folder;
+  } else if (fs::exists(config.input_path, ignored)) {
+    config.input_form = InputForm::file;
+  } else {
+    config.input_form = InputForm::glob;
+  }
+  config.input_location = located->where + ": " + located->shown_key;
+  config.input_as_written = located->text;
+  config.resolved.push_back({"input_data", config.input_path, value->origin});
+}
+
+void resolve_code(const Sources& sources, const std::vector<Port>& ports, const std::string& job_dir,
+                  JobConfig& config) {
+  std::error_code ignored;
+  const RawValue* code = find(sources.file, "task.code");
+  config.code_dir = code != nullptr ? local_path(*code, substitute(*code, ports), job_dir) : job_dir;
+  if (code != nullptr && !fs::is_directory(config.code_dir, ignored)) {
+    fail(*code, config.code_dir + (fs::exists(config.code_dir, ignored) ? " is not a folder" : " does not exist"));
+  }
+  const RawValue* entry = find(sources.file, "task.entry_script");
+  if (entry == nullptr) {
+    fail(missing(sources.file, "task", "task.entry_script", config.job_name),
+         "is required; name the Python file that defines init() and run(), relative to task.code");
+  }
+  config.entry_script = local_path(*entry, substitute(*entry, ports), config.code_dir);
+  if (!fs::is_regular_file(config.entry_script, ignored)) {
+    fail(*entry, config.entry_script +
+                     (fs::exists(config.entry_script, ignored) ? " is not a file" : " does not exist"));
+  }
+  config.resolved.push_back({"task.code", config.code_dir, code != nullptr ? code->origin : "default"});
+  config.resolved.push_back({"task.entry_script", config.entry_script, entry->origin});
+}
+
+// The file rows are appended to: a folder (uri_folder output, existing folder, or ending in '/') gets file_name.
+std::string append_file(const RawValue& append, const std::vector<Port>& ports, const std::string& job_dir,
+                        const std::string& file_name) {
+  const Port* port = bound_port(append, ports);
+  if (port != nullptr && port->group == "outputs" && port->type == "uri_folder") {
+    return (fs::path(port->path) / file_name).string();
+  }
+  const std::string text = substitute(append, ports);
+  const std::string path = local_path(append, text, job_dir);
+  std::error_code ignored;
+  const bool folder = text.back() == '/' || fs::is_directory(path, ignored);
+  return folder ? (fs::path(path) / file_name).string() : path;
+}
+
+void resolve_output(const Sources& sources, const std::vector<Port>& ports, const std::string& job_dir,
+                    JobConfig& config) {
+  const RawValue* action = find(sources.file, "output_action");
+  if (action != nullptr && action->text != "append_row" && action->text != "summary_only") {
+    fail(*action, "must be append_row or summary_only, got " + shown(action->text));
+  }
+  const RawValue* append = find(sources.file, "task.append_row_to");
+  if (append == nullptr && action != nullptr && action->text == "append_row") {
+    fail(*action, "append_row needs task.append_row_to: the file or folder the rows go to, "
+                  "e.g. append_row_to: ${{outputs.NAME}}");
+  }
+  const bool summary_only = append == nullptr || (action != nullptr && action->text == "summary_only");
+  config.output_action = summary_only ? OutputAction::summary_only : OutputAction::append_row;
+  config.resolved.push_back(
+      {"output_action", summary_only ? "summary_only" : "append_row", action != nullptr ? action->origin : "default"});
+  if (summary_only) return;
+  const std::string& file_name = config_detail::resolved_value(config, "append_row_file_name");
+  config.append_row_file = append_file(*append, ports, job_dir, file_name);
+  config.resolved.push_back({"task.append_row_to", config.append_row_file, append->origin});
+}
+
+void resolve_environment(const Sources& sources, const std::vector<Port>& ports, JobConfig& config) {
+  const std::string prefix = "environment_variables.";
+  for (const RawValue& value : sources.file) {
+    if (value.key.rfind(prefix, 0) != 0) continue;
+    const std::string name = value.key.substr(prefix.size());
+    if (name.empty() || name.find('=') != std::string::npos) fail(value, "is not a valid variable name");
+    const std::string text = substitute(value, ports);
+    config.environment_variables.emplace_back(name, text);
+    config.resolved.push_back({value.key, text, value.origin});
+  }
+}
+
+// Output folders to create (deduplicated) and the log folder.
+void resolve_folders(const CliOptions& cli, const std::vector<Port>& ports, const std::string& job_dir,
+                     JobConfig& config) {
+  auto add = [&config](const std::string& folder) {
+    auto& folders = config.output_dirs;
+    if (std::find(folders.begin(), folders.end(), folder) == folders.end()) folders.push_back(folder);
+  };
+  for (const Port& port : ports) {
+    if (port.group == "outputs") add(port.type == "uri_folder" ? port.path : parent_of(port.path));
+  }
+  if (!config.append_row_file.empty()) add(parent_of(config.append_row_file));
+  if (cli.log_dir) {
+    config.log_dir = absolute_in(fs::current_path().string(), *cli.log_dir);
+  } else {
+    config.log_dir = (config.append_row_file.empty() ? job_dir : parent_of(config.append_row_file)) + "/logs";
+  }
+}
+
+void add_port_settings(const Sources& sources, const std::vector<Port>& ports, JobConfig& config) {
+  for (const Port& port : ports) {
+    const RawValue* path = find(sources.file, port.group + "." + port.name + ".path");
+    config.resolved.push_back(
+        {port.group + "." + port.name + ".path", port.path, path != nullptr ? path->origin : "default"});
+  }
+}
+
+// --ordered sets ordered: true whatever the job file says.
+void apply_ordered_option(const CliOptions& cli, JobConfig& config) {
+  if (!cli.ordered) return;
+  config.ordered = true;
+  for (ResolvedSetting& setting : config.resolved) {
+    if (setting.key == "ordered") setting = {"ordered", "true", "--ordered"};
+  }
+}
+
+}  // namespace
+
+JobConfig load_job_config(const CliOptions& cli) {
+  JobConfig config;
+  config.job_name = cli.job_file;
+  config.job_file = absolute_in(fs::current_path().string(), cli.job_file);
+  const std::string job_dir = parent_of(config.job_file);
+  config_detail::JobFile job = config_detail::read_job_file(read_text(cli.job_file), config.job_name, cli.pipeline_job);
+  config.pipeline_job = job.pipeline_job;
+  config.ignored_keys = std::move(job.ignored);
+  Sources sources;
+  sources.file = std::move(job.values);
+  apply_sets(cli.sets, sources.file);
+  check_job_types(sources.file, config.job_name);
+  config_detail::merge_repeated(sources.file);
+  const std::vector<Port> ports = read_ports(sources.file, job_dir);
+  const std::optional<ResolvedSetting> arguments = read_program_arguments(sources, ports, config);
+  config_detail::apply_settings(sources, config);
+  apply_ordered_option(cli, config);
+  resolve_input_data(sources, ports, job_dir, config);
+  add_port_settings(sources, ports, config);
+  resolve_code(sources, ports, job_dir, config);
+  if (arguments) config.resolved.push_back(*arguments);
+  resolve_output(sources, ports, job_dir, config);
+  resolve_environment(sources, ports, config);
+  resolve_folders(cli, ports, job_dir, config);
+  return config;
+}
+
+std::string ignored_keys_line(const JobConfig& config) {
+  std::string line;
+  for (const std::string& key : config.ignored_keys) line += (line.empty() ? "ignored (cloud-only): " : ", ") + key;
+  return line;
+}
+
+std::string journal_path(const JobConfig& config) { return config.log_dir + "/journal.bin"; }
+
+}  // namespace prs

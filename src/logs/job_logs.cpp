@@ -1,0 +1,118 @@
+#include "prs/logs/job_logs.hpp"
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace prs {
+
+namespace {
+
+std::ofstream open_log(const std::string& path, bool append) {
+  std::ofstream out(path, append ? std::ios::app : std::ios::trunc);
+  if (!out) throw Error(path + ": cannot write the log file");
+  return out;
+}
+
+// Writes a whole file atomically (temp + rename), so a reader never sees half of it.
+void write_file(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+    if (!out) throw Error(path + ": cannot write the log file");
+  }
+  fs::rename(tmp, path);
+}
+
+// "succeeded", "failed: REASON" or "interrupted: REASON; resumable with --resume".
+std::string verdict(const JobOutcome& o) {
+  if (o.code == ExitCode::succeeded) return "succeeded";
+  if (o.code == ExitCode::interrupted) return "interrupted: " + o.reason + "; resumable with --resume";
+  return "failed: " + o.reason;
+}
+
+std::string counts_text(const JobOutcome& o) {
+  const JobCounts& c = o.counts;
+  std::ostringstream s;
+  s << "mini-batches: " << c.batches << " in all, " << c.batches_succeeded << " succeeded, " << c.batches_failed
+    << " failed, " << (c.batches - c.batches_succeeded - c.batches_failed) << " not processed\n"
+    << "items: " << c.items << " in all, " << c.items_succeeded << " succeeded, " << c.items_failed << " failed\n"
+    << "attempts: " << c.attempts << " (" << c.retries << " retried, " << o.workers.timeouts << " timed out)\n"
+    << "workers: " << o.workers_started << " started, " << o.workers_retired << " retired after init() failed, "
+    << o.workers_given_up << " given up after run() ignored the timeout\n"
+    << "time: " << format_duration(o.seconds) << "\n";
+  return s.str();
+}
+
+}  // namespace
+
+std::string format_duration(double seconds) {
+  auto total = static_cast<long long>(seconds + 0.5);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", total / 3600, total / 60 % 60, total % 60);
+  return buf;
+}
+
+JobLogs::JobLogs(std::string dir, bool append) : dir_(std::move(dir)) {
+  std::error_code ec;
+  for (const char* sub : {"user", "sys"}) {
+    fs::create_directories(fs::path(dir_) / sub, ec);
+    if (ec) throw Error(dir_ + ": cannot create the logs folder: " + ec.message());
+  }
+  errors_ = open_log(dir_ + "/user/error.txt", append);
+  master_ = open_log(dir_ + "/sys/master_role.txt", append);
+}
+
+void JobLogs::entry_script_error(const std::string& heading, const std::string& traceback) {
+  errors_ << "=== " << heading << "\n" << traceback;
+  if (!traceback.empty() && traceback.back() != '\n') errors_ << '\n';
+  errors_.flush();
+}
+
+void JobLogs::master_note(const std::string& line) { master_ << line << '\n' << std::flush; }
+
+void JobLogs::write_result(const JobOutcome& o, const std::string& output_file) {
+  std::ostringstream r;
+  r << verdict(o) << "\n";
+  r << counts_text(o);
+  if (!output_file.empty()) r << "output: " << output_file << "\n";
+  if (o.counts.batches_failed > 0 || o.workers_retired > 0 || o.code != ExitCode::succeeded)
+    r << "entry-script errors: " << dir_ << "/user/error.txt\n";
+  write_file(dir_ + "/job_result.txt", r.str());
+
+  const JobCounts& c = o.counts;
+  std::ostringstream j;
+  const char* status = o.code == ExitCode::succeeded ? "succeeded" : o.code == ExitCode::interrupted ? "interrupted" : "failed";
+  j << "{\n  \"status\": \"" << status << "\",\n"
+    << "  \"exit_code\": " << static_cast<int>(o.code) << ",\n"
+    << "  \"mini_batches\": {\"total\": " << c.batches << ", \"succeeded\": " << c.batches_succeeded
+    << ", \"failed\": " << c.batches_failed << "},\n"
+    << "  \"items\": {\"total\": " << c.items << ", \"succeeded\": " << c.items_succeeded
+    << ", \"failed\": " << c.items_failed << "},\n"
+    << "  \"attempts\": {\"total\": " << c.attempts << ", \"retried\": " << c.retries
+    << ", \"cancelled\": " << c.cancelled << ", \"run_calls\": " << o.workers.attempts_run
+    << ", \"failed\": " << o.workers.attempts_failed << ", \"timed_out\": " << o.workers.timeouts << "},\n"
+    << "  \"workers\": {\"started\": " << o.workers_started << ", \"retired\": " << o.workers_retired
+    << ", \"given_up\": " << o.workers_given_up << "},\n"
+    << "  \"output_bytes\": " << c.output_bytes << ",\n"
+    << "  \"seconds\": " << o.seconds << ",\n"
+    << "  \"dispatch_seconds\": " << o.dispatch_seconds << ",\n"
+    << "  \"run_seconds\": " << o.workers.run_micros / 1e6 << ",\n"
+    << "  \"master_cpu_seconds\": " << o.master_cpu_seconds << ",\n"
+    << "  \"journal_seconds\": " << o.journal_seconds << ",\n"
+    << "  \"journal_bytes\": " << o.journal_bytes << "\n}\n";
+  write_file(dir_ + "/job_summary.json", j.str());
+}
+
+void print_outcome(const JobOutcome& o, const std::string& output_file, const std::string& log_dir) {
+  const JobCounts& c = o.counts;
+  std::cout << "prs_mpi: " << verdict(o) << "\nprs_mpi: " << c.items_succeeded << " of " << c.items
+            << " items succeeded in " << c.batches << " mini-batches; results: "
+            << (output_file.empty() ? "not written (summary_only)" : output_file) << "; logs: " << log_dir << std::endl;
+}
+
+}  // namespace prs

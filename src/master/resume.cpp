@@ -1,0 +1,222 @@
+#include "prs/master/resume.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "prs/error.hpp"
+
+namespace fs = std::filesystem;
+
+namespace prs {
+
+namespace {
+
+// FNV-1a, 64 bits, fed piece by piece.
+class Hash {
+ public:
+  Hash& add(const void* data, std::size_t n) {
+    auto p = static_cast<const unsigned char*>(data);
+    for (std::size_t i = 0; i < n; ++i) h_ = (h_ ^ p[i]) * 1099511628211ull;
+    return *this;
+  }
+  Hash& add(std::string_view s) { return add(s.data(), s.size()).add("\0", 1); }
+  template <typename T>
+  Hash& num(T v) {
+    return add(&v, sizeof v);
+  }
+  std::uint64_t value() const { return h_; }
+
+ private:
+  std::uint64_t h_ = 1469598103934665603ull;
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A piece of the output named by the journal.
+struct Region {
+  std::uint64_t batch, offset, length;
+};
+
+std::vector<Region> regions_by_offset(const JournalState& state) {
+  std::vector<Region> regions;
+  for (std::uint64_t b = 0; b < state.batch_count; ++b)
+    if (state.ended[b] && state.ended[b]->length > 0) regions.push_back({b, state.ended[b]->offset, state.ended[b]->length});
+  std::sort(regions.begin(), regions.end(), [](const Region& a, const Region& b) { return a.offset < b.offset; });
+  return regions;
+}
+
+std::string tail_path(const std::string& output) {
+  std::random_device rd;
+  std::ostringstream s;
+  s << output << ".prs-tail." << std::hex << ((std::uint64_t(rd()) << 32) ^ rd());
+  return s.str();
+}
+
+// Copies [offset, offset + length) of in to the end of out.
+void copy_range(int in, int out, std::uint64_t offset, std::uint64_t length, const std::string& what) {
+  std::string buf(1 << 20, '\0');
+  while (length > 0) {
+    ssize_t n = ::pread(in, buf.data(), std::min<std::uint64_t>(length, buf.size()), static_cast<off_t>(offset));
+    if (n <= 0) throw Error(what + ": the output is shorter than the journal says (" + std::strerror(errno) + ")");
+    for (ssize_t done = 0; done < n;) {
+      ssize_t w = ::write(out, buf.data() + done, static_cast<std::size_t>(n - done));
+      if (w < 0) throw Error(what + ": cannot write: " + std::strerror(errno));
+      done += w;
+    }
+    offset += static_cast<std::uint64_t>(n);
+    length -= static_cast<std::uint64_t>(n);
+  }
+}
+
+// Writes the pieces, in the given order, into a new tail file; returns its path.
+std::string write_tail(const std::string& output, const std::vector<Region>& pieces) {
+  std::string tail = tail_path(output);
+  int in = ::open(output.c_str(), O_RDONLY | O_CLOEXEC);
+  int out = ::open(tail.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (in < 0 || out < 0) throw Error(output + ": cannot rewrite the output: " + std::strerror(errno));
+  for (const Region& r : pieces) copy_range(in, out, r.offset, r.length, output);
+  ::fsync(out);
+  ::close(in);
+  ::close(out);
+  return tail;
+}
+
+// Journal first (with the pending rewrite), then the output: a crash in between is finished by the next open.
+void rewrite_output(const std::string& output, const std::string& journal, JournalState& state,
+                    std::uint64_t keep, const std::vector<Region>& pieces) {
+  state.pending = PendingRewrite{keep, write_tail(output, pieces)};
+  JournalWriter::create(journal, state);
+  finish_pending_rewrite(output, *state.pending);
+  state.pending.reset();
+}
+
+std::uint64_t file_size(const std::string& path) {
+  std::error_code ec;
+  auto size = fs::file_size(path, ec);
+  return ec ? 0 : size;
+}
+
+void forget_failed(JournalState& state, int max_retries) {
+  for (std::uint64_t b = 0; b < state.batch_count; ++b) {
+    bool failed = state.ended[b] ? !state.ended[b]->succeeded
+                                 : state.tries[b] > static_cast<std::uint32_t>(max_retries);
+    if (!failed) continue;
+    state.ended[b].reset();
+    state.tries[b] = 0;
+  }
+}
+
+}  // namespace
+
+PlanFingerprint fingerprint_plan(const JobConfig& config, const FileList& files, const Partition& partition) {
+  Hash listing;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    std::string path(files.at(i));
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) throw Error(path + ": cannot read the input file: " + std::strerror(errno));
+    listing.add(path).num(st.st_size).num(st.st_mtim.tv_sec).num(st.st_mtim.tv_nsec);
+  }
+  PlanFingerprint f;
+  f.listing = listing.value();
+  f.partition = Hash().num(config.mini_batch_size).value();  // the listing covers the item count
+  f.output = Hash()
+                 .add(config.append_row_file)
+                 .num(static_cast<int>(config.output_action))
+                 .num(config.append_row_dataframe_header)
+                 .value();
+  f.script = Hash().add(config.entry_script).add(read_file(config.entry_script)).value();
+  return f;
+}
+
+std::string describe_plan_change(const PlanFingerprint& before, const PlanFingerprint& now) {
+  std::vector<std::string> parts;
+  if (before.listing != now.listing) parts.push_back("the input files (added, removed or modified)");
+  if (before.partition != now.partition) parts.push_back("mini_batch_size");
+  if (before.output != now.output) parts.push_back("the output (append_row_to, output_action or the header setting)");
+  if (before.script != now.script) parts.push_back("the entry script");
+  std::string text;
+  for (std::size_t i = 0; i < parts.size(); ++i) text += (i == 0 ? "" : i + 1 == parts.size() ? " and " : ", ") + parts[i];
+  return text;
+}
+
+ResumePoint prepare_resume(const JobConfig& config, const PlanFingerprint& plan, bool retry_failed) {
+  const std::string journal = journal_path(config);
+  if (!fs::exists(journal))
+    throw Error(config.job_name + ": nothing to resume: no journal at " + journal + "; run without --resume");
+  ResumePoint point{read_journal(journal)};
+  JournalState& state = point.state;
+  std::string change = describe_plan_change(state.plan, plan);
+  if (!change.empty())
+    throw Error(config.job_name + ": cannot --resume: " + change +
+                " changed since the interrupted run; use --overwrite to start over");
+  const std::string& output = config.append_row_file;
+  if (state.pending) finish_pending_rewrite(output, *state.pending);
+  state.pending.reset();
+  if (retry_failed) forget_failed(state, config.max_retries);
+  std::vector<Region> regions = regions_by_offset(state);
+  std::uint64_t keep = 0;
+  std::size_t i = 0;
+  for (; i < regions.size() && regions[i].offset == keep; ++i) keep += regions[i].length;  // intact prefix
+  std::vector<Region> moved(regions.begin() + static_cast<std::ptrdiff_t>(i), regions.end());
+  std::uint64_t size = output.empty() ? 0 : file_size(output);
+  point.output_size = keep;
+  for (const Region& r : moved) {
+    state.ended[r.batch]->offset = point.output_size;
+    point.output_size += r.length;
+  }
+  point.removed_bytes = size > point.output_size ? size - point.output_size : 0;
+  if (!moved.empty()) {
+    rewrite_output(output, journal, state, keep, moved);
+  } else if (size > keep && ::truncate(output.c_str(), static_cast<off_t>(keep)) != 0) {
+    throw Error(output + ": cannot remove uncommitted rows: " + std::strerror(errno));
+  }
+  return point;
+}
+
+JournalState order_output(const std::string& output, const std::string& journal, JournalState state) {
+  std::vector<std::uint64_t> order;  // batches with rows, in batch order
+  std::uint64_t header_batch = state.batch_count, header_length = 0;
+  bool in_order = true;
+  for (std::uint64_t b = 0, offset = 0; b < state.batch_count; ++b) {
+    const auto& end = state.ended[b];
+    if (!end || end->length == 0) continue;
+    if (end->with_header) header_batch = b, header_length = end->header_length;
+    in_order = in_order && end->offset == offset;
+    offset += end->length;
+    order.push_back(b);
+  }
+  if (in_order && (header_length == 0 || header_batch == order.front())) return state;
+  std::vector<Region> pieces;
+  if (header_length > 0) pieces.push_back({header_batch, state.ended[header_batch]->offset, header_length});
+  std::uint64_t offset = 0;
+  for (std::uint64_t b : order) {
+    BatchEnd& end = *state.ended[b];
+    std::uint64_t skip = b == header_batch ? header_length : 0;
+    pieces.push_back({b, end.offset + skip, end.length - skip});
+    bool first = b == order.front();  // the first region takes the header in
+    end.offset = offset;
+    end.length = end.length - skip + (first ? header_length : 0);
+    end.with_header = first && header_length > 0;
+    end.header_length = end.with_header ? static_cast<std::uint32_t>(header_length) : 0;
+    offset += end.length;
+  }
+  rewrite_output(output, journal, state, 0, pieces);
+  return state;
+}
+
+}  // namespace prs

@@ -1,0 +1,18 @@
+#include "prs/mpi/job_end.hpp"
+
+#include <vector>
+
+#include "prs/mpi/mpi_comm.hpp"
+
+namespace prs {
+
+JobEnd end_job_collectively(const WorkerTotals& mine, int exit_code) {
+  std::vector<std::uint64_t> sums = reduce_sum(
+      {mine.attempts_run, mine.attempts_failed, mine.timeouts, mine.bytes_written, mine.run_micros});
+  JobEnd end;
+  end.totals = {sums[0], sums[1], sums[2], sums[3], sums[4]};
+  end.exit_code = broadcast_int(exit_code);
+  return end;
+}
+
+}  // namespace prs

@@ -1,0 +1,176 @@
+#include "prs/mpi/protocol.hpp"
+
+#include <cstring>
+#include <type_traits>
+
+#include "prs/error.hpp"
+
+namespace prs {
+
+const char* tag_name(Tag tag) {
+  switch (tag) {
+    case Tag::ready: return "ready";
+    case Tag::init_failed: return "init_failed";
+    case Tag::task: return "task";
+    case Tag::result: return "result";
+    case Tag::commit: return "commit";
+    case Tag::discard: return "discard";
+    case Tag::written: return "written";
+    case Tag::cancel: return "cancel";
+    case Tag::stop: return "stop";
+    case Tag::gave_up: return "gave_up";
+  }
+  return "unknown";
+}
+
+namespace {
+
+// Appends fixed-size values and length-prefixed strings (both ends run the same binary).
+class Writer {
+ public:
+  template <typename T>
+  Writer& put(T value) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    out_.append(reinterpret_cast<const char*>(&value), sizeof value);
+    return *this;
+  }
+  Writer& put(const std::string& s) {
+    put<std::uint64_t>(s.size());
+    out_.append(s);
+    return *this;
+  }
+  std::string take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+// Reads what Writer wrote, checking every length.
+class Reader {
+ public:
+  explicit Reader(const std::string& in) : in_(in) {}
+  template <typename T>
+  T get() {
+    T value;
+    need(sizeof value);
+    std::memcpy(&value, in_.data() + pos_, sizeof value);
+    pos_ += sizeof value;
+    return value;
+  }
+  std::string get_string() {
+    auto n = get<std::uint64_t>();
+    need(n);
+    std::string s = in_.substr(pos_, n);
+    pos_ += n;
+    return s;
+  }
+  void done() const {
+    if (pos_ != in_.size()) throw Fatal("protocol: message has " + std::to_string(in_.size() - pos_) + " extra bytes");
+  }
+
+ private:
+  void need(std::uint64_t n) const {
+    if (n > in_.size() - pos_) throw Fatal("protocol: truncated message");
+  }
+  const std::string& in_;
+  std::size_t pos_ = 0;
+};
+
+}  // namespace
+
+std::string encode(const ReadyMsg& m) { return Writer().put(m.host).put<std::uint8_t>(m.idle).take(); }
+
+std::string encode(const InitFailedMsg& m) { return Writer().put(m.host).put(m.traceback).take(); }
+
+std::string encode(const TaskMsg& m) {
+  Writer w;
+  w.put(m.batch_id).put(m.attempt_id).put(m.attempt).put<std::uint64_t>(m.items.size());
+  for (const auto& item : m.items) w.put(item);
+  return w.take();
+}
+
+std::string encode(const ResultMsg& m) {
+  return Writer()
+      .put(m.attempt_id)
+      .put(m.status)
+      .put(m.returned)
+      .put(m.successes)
+      .put(m.row_bytes)
+      .put(m.header_bytes)
+      .put(m.seconds)
+      .put(m.error)
+      .take();
+}
+
+std::string encode(const CommitMsg& m) {
+  return Writer().put(m.attempt_id).put(m.offset).put<std::uint8_t>(m.with_header).take();
+}
+
+std::string encode(const AttemptMsg& m) { return Writer().put(m.attempt_id).take(); }
+
+ReadyMsg decode_ready(const std::string& bytes) {
+  Reader r(bytes);
+  ReadyMsg m;
+  m.host = r.get_string();
+  m.idle = r.get<std::uint8_t>() != 0;
+  r.done();
+  return m;
+}
+
+InitFailedMsg decode_init_failed(const std::string& bytes) {
+  Reader r(bytes);
+  InitFailedMsg m;
+  m.host = r.get_string();
+  m.traceback = r.get_string();
+  r.done();
+  return m;
+}
+
+TaskMsg decode_task(const std::string& bytes) {
+  Reader r(bytes);
+  TaskMsg m;
+  m.batch_id = r.get<std::uint64_t>();
+  m.attempt_id = r.get<std::uint64_t>();
+  m.attempt = r.get<std::uint32_t>();
+  auto n = r.get<std::uint64_t>();
+  if (n > bytes.size()) throw Fatal("protocol: task claims " + std::to_string(n) + " items");
+  m.items.reserve(n);
+  for (std::uint64_t i = 0; i < n; ++i) m.items.push_back(r.get_string());
+  r.done();
+  return m;
+}
+
+ResultMsg decode_result(const std::string& bytes) {
+  Reader r(bytes);
+  ResultMsg m;
+  m.attempt_id = r.get<std::uint64_t>();
+  m.status = r.get<AttemptStatus>();
+  m.returned = r.get<std::uint64_t>();
+  m.successes = r.get<std::uint64_t>();
+  m.row_bytes = r.get<std::uint64_t>();
+  m.header_bytes = r.get<std::uint64_t>();
+  m.seconds = r.get<double>();
+  m.error = r.get_string();
+  r.done();
+  return m;
+}
+
+CommitMsg decode_commit(const std::string& bytes) {
+  Reader r(bytes);
+  CommitMsg m;
+  m.attempt_id = r.get<std::uint64_t>();
+  m.offset = r.get<std::uint64_t>();
+  m.with_header = r.get<std::uint8_t>() != 0;
+  r.done();
+  return m;
+}
+
+AttemptMsg decode_attempt(const std::string& bytes) {
+  Reader r(bytes);
+  AttemptMsg m;
+  m.attempt_id = r.get<std::uint64_t>();
+  r.done();
+  return m;
+}
+
+}  // namespace prs

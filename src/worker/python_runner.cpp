@@ -1,0 +1,242 @@
+#include "prs/worker/python_runner.hpp"
+
+#include <pybind11/embed.h>
+
+#include <algorithm>
+#include <chrono>
+#include <stdexcept>
+#include <utility>
+
+namespace py = pybind11;
+
+namespace prs {
+namespace {
+
+// The module that holds our helper code; created once per interpreter and shared by every runner.
+constexpr const char* kHelperName = "_prs_runner";
+// The file name its frames carry; format_error() hides them from the user's tracebacks.
+constexpr const char* kHelperFile = "<prs_mpi python_runner>";
+
+// Everything that must behave exactly like the cloud service (row formatting, pandas quoting, tracebacks) and the
+// run() timer are done in Python: the semantics are Python's, and one call per batch keeps the C++ side thin.
+constexpr const char* kHelperSource = R"PY(
+import importlib.util, os, signal, sys, traceback
+
+_FILE = sys._getframe().f_code.co_filename  # kHelperFile
+_timer = {"armed": False, "fired": False, "seconds": 0}
+
+
+def _on_alarm(signum, frame):
+    # A late alarm (run() already returned) is ignored: it must not surface in the next, unrelated Python call.
+    if _timer["armed"]:
+        _timer["armed"] = False
+        _timer["fired"] = True
+        raise TimeoutError(f"run() exceeded the timeout of {_timer['seconds']} s")
+
+
+def format_error(exc):
+    # Only the user's frames: ours and importlib's plumbing tell them nothing.
+    te = traceback.TracebackException.from_exception(exc)
+    te.stack = traceback.StackSummary.from_list(
+        [f for f in te.stack if f.filename != _FILE and not f.filename.startswith("<frozen importlib")])
+    return "".join(te.format())
+
+
+def guarded(fn, *args):
+    try:
+        return fn(*args), None
+    except BaseException as exc:
+        return None, format_error(exc)
+
+
+def load(path, code_dir, argv):
+    if sys.path[:1] != [code_dir]:
+        sys.path.insert(0, code_dir)
+    sys.argv = list(argv) or [path]
+    name = os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None:
+        raise ImportError(f"cannot import the entry script {path}: not a Python source file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # before exec: dataclasses and pickle look the module up by name
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
+def _call_run(run, mini_batch, timeout):
+    _timer.update(armed=False, fired=False, seconds=timeout)
+    try:
+        if timeout > 0:
+            # Re-installed if the script replaced it: the timeout must keep working.
+            if signal.getsignal(signal.SIGALRM) is not _on_alarm:
+                signal.signal(signal.SIGALRM, _on_alarm)
+            _timer["armed"] = True
+            signal.setitimer(signal.ITIMER_REAL, timeout)
+        try:
+            return run(mini_batch), None, False
+        finally:
+            if timeout > 0:
+                _timer["armed"] = False
+                signal.setitimer(signal.ITIMER_REAL, 0)
+    except BaseException as exc:  # KeyboardInterrupt and SystemExit too: a failed attempt, nothing more
+        return None, format_error(exc), _timer["fired"]
+
+
+def _instance_of(obj, module, name):
+    # A DataFrame or an ndarray implies its module is loaded: never import pandas just to check.
+    mod = sys.modules.get(module)
+    return mod is not None and isinstance(obj, getattr(mod, name))
+
+
+def _format_result(result, format_rows, want_header):
+    is_frame = _instance_of(result, "pandas", "DataFrame")
+    if not (is_frame or isinstance(result, (list, tuple)) or _instance_of(result, "numpy", "ndarray")):
+        return ("run() must return a pandas DataFrame, list, tuple or numpy.ndarray, "
+                f"got {type(result).__name__}")
+    count = len(result)
+    if not format_rows:
+        return count, b"", b""
+    header = ""
+    if is_frame:
+        rows = result.to_csv(sep=" ", header=False, index=False)
+        if want_header:
+            header = result.head(0).to_csv(sep=" ", header=True, index=False)
+    else:
+        rows = "".join(str(element) + "\n" for element in result)
+    # surrogateescape: a path that was not valid UTF-8 goes back to its original bytes.
+    return count, rows.encode("utf-8", "surrogateescape"), header.encode("utf-8", "surrogateescape")
+
+
+def run_batch(run, mini_batch, timeout, format_rows, want_header):
+    """One attempt: (ok, timed_out, returned, rows, header, error)."""
+    result, error, timed_out = _call_run(run, mini_batch, timeout)
+    if error is None:
+        formatted, error = guarded(_format_result, result, format_rows, want_header)
+        if isinstance(formatted, str):
+            error = formatted
+    if error is not None:
+        return False, timed_out, 0, b"", b"", error
+    return (True, False) + formatted + ("",)
+)PY";
+
+// The helper module, compiled and registered in sys.modules on first use.
+py::module_ helper_module() {
+  py::dict modules = py::module_::import("sys").attr("modules");
+  if (modules.contains(kHelperName)) return modules[kHelperName].cast<py::module_>();
+  auto builtins = py::module_::import("builtins");
+  py::module_ helper = py::module_::import("types").attr("ModuleType")(kHelperName);
+  builtins.attr("exec")(builtins.attr("compile")(kHelperSource, kHelperFile, "exec"), helper.attr("__dict__"));
+  modules[kHelperName] = helper;
+  return helper;
+}
+
+// A str decoded as Python decodes file names and argv (surrogateescape), so any path round-trips.
+py::str fs_str(const std::string& s) {
+  PyObject* decoded = PyUnicode_DecodeFSDefaultAndSize(s.data(), static_cast<Py_ssize_t>(s.size()));
+  if (decoded == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::str>(decoded);
+}
+
+// The traceback of an error that escaped the helpers (a Python error in our own plumbing).
+std::string describe(const py::error_already_set& e) {
+  try {
+    return helper_module().attr("format_error")(e.value()).cast<std::string>();
+  } catch (const py::error_already_set&) {
+    return e.what();
+  }
+}
+
+// The value of a helper guarded() call; its error text becomes an EntryScriptError.
+py::object value_or_throw(const py::object& guarded_result) {
+  auto pair = guarded_result.cast<py::tuple>();
+  if (!pair[1].is_none()) throw EntryScriptError(pair[1].cast<std::string>());
+  return pair[0];
+}
+
+// module.name if it is callable, else None.
+py::object function_or_none(const py::object& module, const char* name) {
+  py::object fn = py::getattr(module, name, py::none());
+  return PyCallable_Check(fn.ptr()) ? fn : py::none();
+}
+
+}  // namespace
+
+// Hidden like pybind11's own types (its namespace is hidden), which GCC otherwise warns about.
+struct __attribute__((visibility("hidden"))) PythonRunner::State {
+  py::module_ helper;   // _prs_runner
+  py::object module;    // the entry script's module
+  py::object run;       // its run(mini_batch)
+  py::object shutdown;  // its shutdown(), None without one (or once called)
+};
+
+PythonRunner::PythonRunner(RunnerSettings settings) : settings_(std::move(settings)) {}
+
+// Out of line, where State is complete; runs while the caller's interpreter is still alive.
+PythonRunner::~PythonRunner() = default;
+
+void PythonRunner::init() {
+  if (state_) throw std::logic_error("PythonRunner::init() called twice");
+  try {
+    auto state = std::make_unique<State>();
+    state->helper = helper_module();
+    py::list argv;
+    for (const auto& arg : settings_.argv) argv.append(fs_str(arg));
+    auto guarded = state->helper.attr("guarded");
+    state->module = value_or_throw(guarded(state->helper.attr("load"), fs_str(settings_.entry_script),
+                                           fs_str(settings_.code_dir), argv));
+    state->run = function_or_none(state->module, "run");
+    if (state->run.is_none()) {
+      throw EntryScriptError("entry script " + settings_.entry_script + " has no run(mini_batch) function");
+    }
+    // The service requires init() too; a script without one simply has nothing to prepare.
+    py::object init_fn = function_or_none(state->module, "init");
+    if (!init_fn.is_none()) value_or_throw(guarded(init_fn));
+    state->shutdown = function_or_none(state->module, "shutdown");
+    state_ = std::move(state);
+  } catch (const py::error_already_set& e) {
+    throw EntryScriptError(describe(e));
+  }
+}
+
+RunOutcome PythonRunner::run_files(const std::vector<std::string>& paths) {
+  if (!state_) throw std::logic_error("PythonRunner::run_files() called before a successful init()");
+  RunOutcome outcome;
+  auto start = std::chrono::steady_clock::now();
+  try {
+    py::list mini_batch;
+    for (const auto& path : paths) mini_batch.append(fs_str(path));
+    auto result = state_->helper.attr("run_batch")(state_->run, mini_batch, settings_.timeout_seconds,
+                                                   settings_.format_rows, settings_.dataframe_header)
+                      .cast<py::tuple>();
+    outcome.ok = result[0].cast<bool>();
+    outcome.timed_out = result[1].cast<bool>();
+    outcome.returned = result[2].cast<std::uint64_t>();
+    outcome.successes = std::min<std::uint64_t>(outcome.returned, paths.size());
+    outcome.rows = result[3].cast<std::string>();
+    outcome.header = result[4].cast<std::string>();
+    outcome.error = result[5].cast<std::string>();
+  } catch (const py::error_already_set& e) {
+    // Only reachable through our own plumbing (the helpers catch the script's errors): still just a failed attempt.
+    outcome = RunOutcome{};
+    outcome.error = describe(e);
+  }
+  outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return outcome;
+}
+
+std::string PythonRunner::shutdown() {
+  if (!state_ || state_->shutdown.is_none()) return "";
+  py::object shutdown_fn = std::exchange(state_->shutdown, py::none());  // called at most once
+  try {
+    py::object error = state_->helper.attr("guarded")(shutdown_fn).cast<py::tuple>()[1];
+    return error.is_none() ? std::string() : error.cast<std::string>();
+  } catch (const py::error_already_set& e) {
+    return describe(e);
+  }
+}
+
+}  // namespace prs
