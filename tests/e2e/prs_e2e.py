@@ -37,8 +37,13 @@ retry_settings: {{max_retries: {retries}, timeout: {timeout}}}
 class Job:
     """A job folder: data/, src/score.py, job.yml; runs prs_mpi from the folder."""
 
-    def __init__(self, name, script, items=10, batch=3, retries=2, timeout=60, extra="", arguments="--x 1"):
-        self.dir = tempfile.mkdtemp(prefix=f"prs_e2e_{name}_")
+    def __init__(self, name, script, items=10, batch=3, retries=2, timeout=60, extra="", arguments="--x 1",
+                 root=None):
+        if root is None:
+            self.dir = tempfile.mkdtemp(prefix=f"prs_e2e_{name}_")
+        else:
+            self.dir = os.path.join(str(root), name)
+            os.makedirs(self.dir)
         self.items = [f"item_{i:03d}.txt" for i in range(items)]
         for i, item in enumerate(self.items):
             self.write(f"data/{item}", f"{i}\n")
