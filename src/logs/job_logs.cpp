@@ -43,7 +43,8 @@ std::string counts_text(const JobOutcome& o) {
     << "items: " << c.items << " in all, " << c.items_succeeded << " succeeded, " << c.items_failed << " failed\n"
     << "attempts: " << c.attempts << " (" << c.retries << " retried, " << o.workers.timeouts << " timed out)\n"
     << "workers: " << o.workers_started << " started, " << o.workers_retired << " retired after init() failed, "
-    << o.workers_given_up << " given up after run() ignored the timeout\n"
+    << o.workers_lost << " lost, " << o.workers_quarantined << " quarantined; " << o.python_restarts
+    << " Python processes restarted\n"
     << "time: " << format_duration(o.seconds) << "\n";
   return s.str();
 }
@@ -97,7 +98,8 @@ void JobLogs::write_result(const JobOutcome& o, const std::string& output_file) 
     << ", \"cancelled\": " << c.cancelled << ", \"run_calls\": " << o.workers.attempts_run
     << ", \"failed\": " << o.workers.attempts_failed << ", \"timed_out\": " << o.workers.timeouts << "},\n"
     << "  \"workers\": {\"started\": " << o.workers_started << ", \"retired\": " << o.workers_retired
-    << ", \"given_up\": " << o.workers_given_up << "},\n"
+    << ", \"lost\": " << o.workers_lost << ", \"quarantined\": " << o.workers_quarantined
+    << ", \"python_restarts\": " << o.python_restarts << "},\n"
     << "  \"output_bytes\": " << c.output_bytes << ",\n"
     << "  \"seconds\": " << o.seconds << ",\n"
     << "  \"dispatch_seconds\": " << o.dispatch_seconds << ",\n"
