@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   openmpi-bin libopenmpi-dev
-  libboost-program-options-dev libyaml-cpp-dev libhdf5-openmpi-dev
+  libboost-program-options-dev libyaml-cpp-dev nlohmann-json3-dev libhdf5-openmpi-dev
   pybind11-dev catch2
   python3-dev python3-numpy python3-pandas python3-sklearn
 )

@@ -5,6 +5,8 @@
 #include <iostream>
 #include <sstream>
 
+#include "prs/logs/json_text.hpp"
+
 namespace fs = std::filesystem;
 
 namespace prs {
@@ -35,6 +37,12 @@ std::string verdict(const JobOutcome& o) {
   return "failed: " + o.reason;
 }
 
+// "succeeded", "failed" or "interrupted": job_summary.json's status.
+const char* status_word(ExitCode code) {
+  if (code == ExitCode::succeeded) return "succeeded";
+  return code == ExitCode::interrupted ? "interrupted" : "failed";
+}
+
 std::string counts_text(const JobOutcome& o) {
   const JobCounts& c = o.counts;
   std::ostringstream s;
@@ -50,6 +58,33 @@ std::string counts_text(const JobOutcome& o) {
 }
 
 }  // namespace
+
+std::string summary_json(const JobOutcome& o, const std::string& output_file) {
+  const JobCounts& c = o.counts;
+  const WorkerTotals& w = o.workers;
+  Json j;
+  j["status"] = status_word(o.code);
+  j["exit_code"] = static_cast<int>(o.code);
+  j["reason"] = o.reason;
+  j["output"] = output_file.empty() ? Json(nullptr) : Json(output_file);  // null: summary_only wrote no file
+  j["mini_batches"] = {{"total", c.batches}, {"succeeded", c.batches_succeeded}, {"failed", c.batches_failed}};
+  j["items"] = {{"total", c.items}, {"succeeded", c.items_succeeded}, {"failed", c.items_failed}};
+  j["attempts"] = {{"total", c.attempts}, {"retried", c.retries}, {"cancelled", c.cancelled},
+                   {"run_calls", w.attempts_run}, {"failed", w.attempts_failed}, {"timed_out", w.timeouts}};
+  j["workers"] = {{"started", o.workers_started},
+                  {"retired", o.workers_retired},
+                  {"lost", o.workers_lost},
+                  {"quarantined", o.workers_quarantined},
+                  {"python_restarts", o.python_restarts}};
+  j["output_bytes"] = c.output_bytes;
+  j["seconds"] = o.seconds;
+  j["dispatch_seconds"] = o.dispatch_seconds;
+  j["run_seconds"] = w.run_micros / 1e6;
+  j["master_cpu_seconds"] = o.master_cpu_seconds;
+  j["journal_seconds"] = o.journal_seconds;
+  j["journal_bytes"] = o.journal_bytes;
+  return json_text(j);
+}
 
 std::string format_duration(double seconds) {
   auto total = static_cast<long long>(seconds + 0.5);
@@ -85,29 +120,7 @@ void JobLogs::write_result(const JobOutcome& o, const std::string& output_file) 
     r << "entry-script errors: " << dir_ << "/user/error.txt\n";
   write_file(dir_ + "/job_result.txt", r.str());
 
-  const JobCounts& c = o.counts;
-  std::ostringstream j;
-  const char* status = o.code == ExitCode::succeeded ? "succeeded" : o.code == ExitCode::interrupted ? "interrupted" : "failed";
-  j << "{\n  \"status\": \"" << status << "\",\n"
-    << "  \"exit_code\": " << static_cast<int>(o.code) << ",\n"
-    << "  \"mini_batches\": {\"total\": " << c.batches << ", \"succeeded\": " << c.batches_succeeded
-    << ", \"failed\": " << c.batches_failed << "},\n"
-    << "  \"items\": {\"total\": " << c.items << ", \"succeeded\": " << c.items_succeeded
-    << ", \"failed\": " << c.items_failed << "},\n"
-    << "  \"attempts\": {\"total\": " << c.attempts << ", \"retried\": " << c.retries
-    << ", \"cancelled\": " << c.cancelled << ", \"run_calls\": " << o.workers.attempts_run
-    << ", \"failed\": " << o.workers.attempts_failed << ", \"timed_out\": " << o.workers.timeouts << "},\n"
-    << "  \"workers\": {\"started\": " << o.workers_started << ", \"retired\": " << o.workers_retired
-    << ", \"lost\": " << o.workers_lost << ", \"quarantined\": " << o.workers_quarantined
-    << ", \"python_restarts\": " << o.python_restarts << "},\n"
-    << "  \"output_bytes\": " << c.output_bytes << ",\n"
-    << "  \"seconds\": " << o.seconds << ",\n"
-    << "  \"dispatch_seconds\": " << o.dispatch_seconds << ",\n"
-    << "  \"run_seconds\": " << o.workers.run_micros / 1e6 << ",\n"
-    << "  \"master_cpu_seconds\": " << o.master_cpu_seconds << ",\n"
-    << "  \"journal_seconds\": " << o.journal_seconds << ",\n"
-    << "  \"journal_bytes\": " << o.journal_bytes << "\n}\n";
-  write_file(dir_ + "/job_summary.json", j.str());
+  write_file(dir_ + "/job_summary.json", summary_json(o, output_file));
 }
 
 void print_outcome(const JobOutcome& o, const std::string& output_file, const std::string& log_dir) {

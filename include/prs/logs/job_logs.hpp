@@ -29,6 +29,9 @@ class JobLogs {
   std::ofstream master_;
 };
 
+// The text of job_summary.json: status, exit code, reason, output file (null for summary_only), counts and times.
+std::string summary_json(const JobOutcome& outcome, const std::string& output_file);
+
 // The verdict on the console (rank 0): one line, plus the reason when the job did not succeed.
 void print_outcome(const JobOutcome& outcome, const std::string& output_file, const std::string& log_dir);
 
