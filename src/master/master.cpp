@@ -6,6 +6,7 @@
 #include <chrono>
 #include <iostream>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "prs/master/scheduler.hpp"
@@ -96,6 +97,7 @@ class Master {
   bool stopping_ = false;
   std::optional<double> abandon_at_;  // when a drain stops waiting for running mini-batches
   bool warned_extra_rows_ = false;
+  bool refeed_ = false;  // work went back to the queue outside a message: feed without waiting for one
   int idle_ranks_ = 0;
   std::uint64_t unconfirmed_ = 0;  // committed rows a lost or broken worker never confirmed written
   Clock::time_point start_ = Clock::now();
@@ -122,6 +124,7 @@ JobOutcome Master::run() {
       backoff.wait();
     }
     check_stop();
+    if (std::exchange(refeed_, false)) feed();  // work taken back from a lost worker waits for idle ones
     journal_.flush();  // one write per pass: the records of everything this pass decided
     journal_.sync_if_due();
     outbox_.progress();
@@ -236,7 +239,7 @@ void Master::on_result(int rank, const ResultMsg& m) {
   if (w.state == WorkerState::active) hungry_.push_back(rank);
   if (r.status != AttemptStatus::cancelled) {
     bool failed = r.status != AttemptStatus::ok || r.successes < scheduler_.batch_items(a.batch_id);
-    if (roster_.record_attempt(rank, failed)) quarantine(rank);
+    for (int q : roster_.record_attempt(rank, failed)) quarantine(q);
   }
   auto reason = stopping_ ? std::nullopt : scheduler_.exceeded_threshold();  // checked per result: exact counts
   if (reason) stop(ExitCode::job_failed, *reason, 1e9);
@@ -280,8 +283,13 @@ void Master::feed() {
   if (stopping_) return;
   std::vector<std::pair<int, TaskMsg>> tasks;
   std::vector<int> still_hungry;
+  bool all_held = roster_.all_held();
   for (int rank : hungry_) {
-    auto a = scheduler_.next_for(rank, roster_.working());
+    if (!all_held && roster_.held(rank)) {  // its failures may be its own: others show first
+      still_hungry.push_back(rank);
+      continue;
+    }
+    auto a = scheduler_.next_for(rank, roster_.may_work());
     if (!a) {
       still_hungry.push_back(rank);
       continue;
@@ -341,6 +349,7 @@ void Master::lose(int rank, const std::string& why) {
     settle(rank, held[i], r);
   }
   forget_writes(rank);
+  refeed_ = true;
 }
 
 void Master::forget_writes(int rank) {

@@ -1,5 +1,7 @@
 #include "prs/master/worker_roster.hpp"
 
+#include <algorithm>
+
 namespace prs {
 
 WorkerRoster::WorkerRoster(int world_size, int quarantine_after)
@@ -18,17 +20,32 @@ void WorkerRoster::set_state(int rank, WorkerState state) {
   old = state;
 }
 
-bool WorkerRoster::record_attempt(int rank, bool failed) {
+std::vector<int> WorkerRoster::record_attempt(int rank, bool failed) {
   WorkerInfo& w = workers_[rank];
+  std::vector<int> quarantine;
   if (!failed) {
     ++successes_;
     w.failures_in_row = 0;
-    return false;
+    for (int r : held_)  // they failed in a row, and now work succeeds elsewhere
+      if (r != rank && workers_[r].state == WorkerState::active) quarantine.push_back(r);
+    held_.clear();
+    return quarantine;
   }
   if (w.failures_in_row++ == 0) w.ok_at_streak = successes_;
+  if (quarantine_after_ == 0 || w.failures_in_row < quarantine_after_ || w.state != WorkerState::active)
+    return quarantine;
   bool others_succeed = successes_ > w.ok_at_streak;  // its own successes would have ended the streak
-  return quarantine_after_ > 0 && w.failures_in_row >= quarantine_after_ && others_succeed && active_ > 1 &&
-         w.state == WorkerState::active;
+  if (others_succeed && active_ > 1) quarantine.push_back(rank);
+  else if (!held(rank)) held_.push_back(rank);
+  return quarantine;
+}
+
+bool WorkerRoster::held(int rank) const { return std::find(held_.begin(), held_.end(), rank) != held_.end(); }
+
+bool WorkerRoster::all_held() const {
+  int active_held = 0;
+  for (int r : held_) active_held += workers_[r].state == WorkerState::active;
+  return active_held >= starting_ + active_ + restarting_;  // none left that may show the failures are its own
 }
 
 std::vector<int> WorkerRoster::silent(double now, double after) const {

@@ -56,9 +56,18 @@ class WorkerRoster {
   int working() const { return active_ + restarting_; }
   // Workers that take work now.
   int active() const { return active_; }
+  // Workers that take work now or may later (still in their first init(), or restarting): a retry waits for one
+  // of them rather than go back to a worker that failed it.
+  int may_work() const { return starting_ + active_ + restarting_; }
 
-  // Records how an attempt of the rank ended; true if that failure quarantines it (never the last active worker).
-  bool record_attempt(int rank, bool failed);
+  // Records how an attempt of the rank ended; returns the ranks to quarantine now (never the last active one).
+  // A worker that failed quarantine_after attempts in a row is quarantined once another worker succeeds; until
+  // then it is held (gets no work) unless every active worker is held, when the failures are the data's.
+  std::vector<int> record_attempt(int rank, bool failed);
+  // The rank is held: no work for it while some active worker is not held.
+  bool held(int rank) const;
+  // Every worker that works or may work is held (then the failures are the data's, not the workers').
+  bool all_held() const;
   // Ranks that hold work and have been silent for longer than `after` seconds.
   std::vector<int> silent(double now, double after) const;
 
@@ -67,6 +76,7 @@ class WorkerRoster {
   int quarantine_after_;
   int starting_ = 0, active_ = 0, restarting_ = 0;
   std::uint64_t successes_ = 0;  // attempts that succeeded, job-wide
+  std::vector<int> held_;        // ranks held after a run of failures with no success anywhere since
 };
 
 }  // namespace prs
