@@ -1,20 +1,16 @@
-"""Helpers for the end-to-end tests: a job folder in a temp dir, prs_mpi run under mpiexec, exact checks.
+"""Helpers for the end-to-end tests: a job folder, prs_mpi run under mpiexec, exact checks that show the output.
 
-Each test script defines test_* functions and ends with `run_tests(globals())`, which runs them, prints one line
-per test and the closing line "N passed, N failed", and exits non-zero if any failed.
+The paths come from the environment, which tests/conftest.py completes before any test module is imported
+(PRS_MPI, PRS_MPIEXEC, PRS_SOURCE_DIR); tests get a Job from its `make_job` fixture.
 """
 import json
 import os
-import shutil
 import subprocess
-import sys
-import tempfile
 import textwrap
-import traceback
 
 PRS_MPI = os.environ["PRS_MPI"]
-MPIEXEC = os.environ.get("PRS_MPIEXEC") or "mpiexec"
-SOURCE_DIR = os.environ.get("PRS_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+MPIEXEC = os.environ["PRS_MPIEXEC"]
+SOURCE_DIR = os.environ["PRS_SOURCE_DIR"]
 
 JOB_YAML = """\
 type: parallel
@@ -34,16 +30,18 @@ retry_settings: {{max_retries: {retries}, timeout: {timeout}}}
 """
 
 
-class Job:
-    """A job folder: data/, src/score.py, job.yml; runs prs_mpi from the folder."""
+def prs_mpi_command(np, args):
+    """The command line of prs_mpi with args, under mpiexec with np ranks (np > 0) or alone (np == 0)."""
+    cmd = [PRS_MPI, *args]
+    return [MPIEXEC, "--oversubscribe", "-np", str(np), *cmd] if np else cmd
 
-    def __init__(self, name, script, items=10, batch=3, retries=2, timeout=60, extra="", arguments="--x 1",
-                 root=None):
-        if root is None:
-            self.dir = tempfile.mkdtemp(prefix=f"prs_e2e_{name}_")
-        else:
-            self.dir = os.path.join(str(root), name)
-            os.makedirs(self.dir)
+
+class Job:
+    """A job folder root/name: data/, src/score.py, job.yml; runs prs_mpi from the folder."""
+
+    def __init__(self, root, name, script, items=10, batch=3, retries=2, timeout=60, extra="", arguments="--x 1"):
+        self.dir = os.path.join(str(root), name)
+        os.makedirs(self.dir)
         self.items = [f"item_{i:03d}.txt" for i in range(items)]
         for i, item in enumerate(self.items):
             self.write(f"data/{item}", f"{i}\n")
@@ -61,10 +59,14 @@ class Job:
 
     def run(self, np=4, args=(), timeout=300, job="job.yml"):
         """Runs prs_mpi under mpiexec (np > 0) or alone (np == 0); returns the CompletedProcess."""
-        cmd = [PRS_MPI, job, *args]
-        if np:
-            cmd = [MPIEXEC, "--oversubscribe", "-np", str(np), *cmd]
-        return subprocess.run(cmd, cwd=self.dir, capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(prs_mpi_command(np, [job, *args]), cwd=self.dir, capture_output=True, text=True,
+                              timeout=timeout)
+
+    def start(self, np=3, args=(), env=None):
+        """Starts prs_mpi under mpiexec in a session of its own (for signals and os.killpg); returns the Popen."""
+        return subprocess.Popen(prs_mpi_command(np, ["job.yml", *args]), cwd=self.dir, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, start_new_session=True,
+                                env=dict(os.environ, **(env or {})))
 
     def read(self, rel):
         with open(self.path(rel)) as f:
@@ -79,12 +81,20 @@ class Job:
     def exists(self, rel):
         return os.path.exists(self.path(rel))
 
-    def remove(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
+
+def resume_until_done(job, limit, np=3):
+    """Runs --resume until the job exits 0; returns the number of runs it took and the last CompletedProcess."""
+    __tracebackhide__ = True
+    for runs in range(1, limit + 1):
+        proc = job.run(np=np, args=["--resume"])
+        if proc.returncode == 0:
+            return runs, proc
+    expect(False, f"--resume still failing after {limit} runs", proc)
 
 
 def expect(condition, message, proc=None):
     """Fails the test with a message (and the process's output) unless condition holds."""
+    __tracebackhide__ = True  # pytest shows the failure at the test's line
     if condition:
         return
     if proc is not None:
@@ -93,22 +103,5 @@ def expect(condition, message, proc=None):
 
 
 def expect_equal(actual, expected, what, proc=None):
+    __tracebackhide__ = True
     expect(actual == expected, f"{what}: expected {expected!r}, got {actual!r}", proc)
-
-
-def run_tests(namespace):
-    tests = [(name, fn) for name, fn in namespace.items() if name.startswith("test_") and callable(fn)]
-    only = sys.argv[1:]
-    passed = failed = 0
-    for name, fn in tests:
-        if only and name not in only:
-            continue
-        try:
-            fn()
-            passed += 1
-            print(f"PASS {name}", flush=True)
-        except Exception:
-            failed += 1
-            print(f"FAIL {name}\n{traceback.format_exc()}", flush=True)
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed or not passed else 0)

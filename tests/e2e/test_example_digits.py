@@ -2,23 +2,20 @@
 import os
 import shutil
 import subprocess
-import sys
-import tempfile
 
-sys.path.insert(0, os.path.dirname(__file__))
-from prs_e2e import MPIEXEC, PRS_MPI, SOURCE_DIR, expect, expect_equal, run_tests  # noqa: E402
+from prs_e2e import SOURCE_DIR, expect, expect_equal, prs_mpi_command
 
 EXAMPLE = os.path.join(SOURCE_DIR, "examples", "digits")
 PYTHON = "/usr/bin/python3"
 
 
-def test_digits_predictions_equal_serial_predict():
-    work = tempfile.mkdtemp(prefix="prs_e2e_digits_")
+def test_digits_predictions_equal_serial_predict(tmp_path):
+    work = str(tmp_path)
     subprocess.run([PYTHON, os.path.join(EXAMPLE, "setup_example.py"), "--out-dir", work, "--count", "300"],
                    check=True, capture_output=True)
     for name in ("job.yml", "score.py"):
         shutil.copy(os.path.join(EXAMPLE, name), work)
-    proc = subprocess.run([MPIEXEC, "--oversubscribe", "-np", "4", PRS_MPI, "job.yml", "--set", "mini_batch_size=20"],
+    proc = subprocess.run(prs_mpi_command(4, ["job.yml", "--set", "mini_batch_size=20"]),
                           cwd=work, capture_output=True, text=True, timeout=300)
     expect_equal(proc.returncode, 0, "exit code", proc)
     output = os.path.join(work, "out", "predictions.txt")
@@ -28,8 +25,3 @@ def test_digits_predictions_equal_serial_predict():
                            capture_output=True, text=True)
     expect_equal(check.returncode, 0, "check_predictions.py", check)
     expect("300 rows, all equal to a serial model.predict" in check.stdout, check.stdout)
-    shutil.rmtree(work, ignore_errors=True)
-
-
-if __name__ == "__main__":
-    run_tests(globals())

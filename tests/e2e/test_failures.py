@@ -1,9 +1,5 @@
 """Entry-script failures: exceptions, short returns, retries that succeed, init() failing, wrong returns."""
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(__file__))
-from prs_e2e import Job, expect, expect_equal, run_tests  # noqa: E402
+from prs_e2e import expect, expect_equal
 
 # Raises for any mini-batch holding item 4; returns one row per item otherwise.
 RAISES_ON_4 = """
@@ -16,8 +12,8 @@ RAISES_ON_4 = """
 """
 
 
-def test_exception_fails_the_batch_after_its_retries_and_is_logged():
-    job = Job("raises", RAISES_ON_4, items=10, batch=3, retries=2)
+def test_exception_fails_the_batch_after_its_retries_and_is_logged(make_job):
+    job = make_job("raises", RAISES_ON_4, items=10, batch=3, retries=2)
     proc = job.run(np=3)
     expect_equal(proc.returncode, 0, "exit code (thresholds ignore failures by default)", proc)
     expect_equal(sorted(job.rows(), key=int), [str(i) for i in range(10) if i not in (3, 4, 5)], "rows", proc)
@@ -33,17 +29,16 @@ def test_exception_fails_the_batch_after_its_retries_and_is_logged():
            errors)
     expect('score.py", line' in errors, "traceback names the script line: " + errors)
     expect("mini-batch 1, attempt 3 failed: ValueError: cannot score item 4" in proc.stderr, "console line", proc)
-    job.remove()
 
 
-def test_short_return_is_retried_and_the_last_attempt_keeps_its_rows():
+def test_short_return_is_retried_and_the_last_attempt_keeps_its_rows(make_job):
     script = """
         import os
         def run(mini_batch):
             values = [int(open(p).read()) for p in mini_batch]
             return [str(v) for v in values if v != 7]
     """
-    job = Job("short", script, items=9, batch=3, retries=1)
+    job = make_job("short", script, items=9, batch=3, retries=1)
     proc = job.run(np=3)
     expect_equal(proc.returncode, 0, "exit code", proc)
     expect_equal(sorted(job.rows(), key=int), ["0", "1", "2", "3", "4", "5", "6", "8"], "rows: each once", proc)
@@ -51,10 +46,9 @@ def test_short_return_is_retried_and_the_last_attempt_keeps_its_rows():
     expect_equal(s["items"], {"total": 9, "succeeded": 8, "failed": 1}, "items")
     expect_equal(s["mini_batches"]["failed"], 1, "the short batch counts as failed")
     expect_equal(s["attempts"]["retried"], 1, "it was retried once")
-    job.remove()
 
 
-def test_retry_that_succeeds_writes_rows_once():
+def test_retry_that_succeeds_writes_rows_once(make_job):
     # The first attempt of every batch returns its rows and then fails; a marker file makes the second succeed.
     script = """
         import os
@@ -66,7 +60,7 @@ def test_retry_that_succeeds_writes_rows_once():
                 return rows[:-1]   # short: a failed attempt whose rows must never be written
             return rows
     """
-    job = Job("retry_ok", script, items=8, batch=2, retries=2)
+    job = make_job("retry_ok", script, items=8, batch=2, retries=2)
     proc = job.run(np=3)
     expect_equal(proc.returncode, 0, "exit code", proc)
     expect_equal(sorted(job.rows()), job.items, "every item once", proc)
@@ -74,10 +68,9 @@ def test_retry_that_succeeds_writes_rows_once():
     expect_equal(s["mini_batches"], {"total": 4, "succeeded": 4, "failed": 0}, "all succeeded in the end")
     expect_equal(s["attempts"]["retried"], 4, "each batch retried once")
     expect_equal(s["items"]["failed"], 0, "failed items count only for the attempt that ends a batch")
-    job.remove()
 
 
-def test_init_failing_on_one_worker_retires_it_and_the_job_goes_on():
+def test_init_failing_on_one_worker_retires_it_and_the_job_goes_on(make_job):
     script = """
         import os
         def init():
@@ -86,7 +79,7 @@ def test_init_failing_on_one_worker_retires_it_and_the_job_goes_on():
         def run(mini_batch):
             return [os.environ["PRS_RANK"] for _ in mini_batch]
     """
-    job = Job("init_one", script, items=6, batch=1)
+    job = make_job("init_one", script, items=6, batch=1)
     proc = job.run(np=4)
     expect_equal(proc.returncode, 0, "exit code", proc)
     rows = job.rows()
@@ -96,17 +89,16 @@ def test_init_failing_on_one_worker_retires_it_and_the_job_goes_on():
     errors = job.read("out/logs/user/error.txt")
     expect("rank 2 (" in errors and "init() failed; the worker is retired" in errors, errors)
     expect("RuntimeError: no GPU on this worker" in errors, errors)
-    job.remove()
 
 
-def test_init_failing_everywhere_fails_the_job():
+def test_init_failing_everywhere_fails_the_job(make_job):
     script = """
         def init():
             raise RuntimeError("model file is corrupt")
         def run(mini_batch):
             return mini_batch
     """
-    job = Job("init_all", script, items=4, batch=2)
+    job = make_job("init_all", script, items=4, batch=2)
     proc = job.run(np=3)
     expect_equal(proc.returncode, 1, "exit code", proc)
     expect("no worker left: init() failed on all 2 workers" in proc.stdout, "reason on the console", proc)
@@ -114,39 +106,35 @@ def test_init_failing_everywhere_fails_the_job():
     expect(result.startswith("failed: no worker left: init() failed on all 2 workers"), result)
     expect("mini-batches: 2 in all, 0 succeeded, 0 failed, 2 not processed" in result, result)
     expect_equal(job.read("out/predictions.txt"), "", "no rows")
-    job.remove()
 
 
-def test_script_without_run_cannot_serve():
-    job = Job("no_run", "def init():\n    pass\n", items=2, batch=1)
+def test_script_without_run_cannot_serve(make_job):
+    job = make_job("no_run", "def init():\n    pass\n", items=2, batch=1)
     proc = job.run(np=2)
     expect_equal(proc.returncode, 1, "exit code", proc)
     expect("has no run(mini_batch) function" in job.read("out/logs/user/error.txt"), "reason logged")
-    job.remove()
 
 
-def test_wrong_return_type_fails_the_attempt():
-    job = Job("none", "def run(mini_batch):\n    return None\n", items=2, batch=1, retries=0)
+def test_wrong_return_type_fails_the_attempt(make_job):
+    job = make_job("none", "def run(mini_batch):\n    return None\n", items=2, batch=1, retries=0)
     proc = job.run(np=2)
     expect_equal(proc.returncode, 0, "exit code", proc)
     errors = job.read("out/logs/user/error.txt")
     expect("run() must return a pandas DataFrame, list, tuple or numpy.ndarray, got NoneType" in errors, errors)
     expect_equal(job.summary()["items"], {"total": 2, "succeeded": 0, "failed": 2}, "items")
-    job.remove()
 
 
-def test_more_rows_than_items_are_written_and_warned_once():
+def test_more_rows_than_items_are_written_and_warned_once(make_job):
     script = "def run(mini_batch):\n    return [p + suffix for p in mini_batch for suffix in ('a', 'b')]\n"
-    job = Job("extra", script, items=4, batch=2)
+    job = make_job("extra", script, items=4, batch=2)
     proc = job.run(np=2)
     expect_equal(proc.returncode, 0, "exit code", proc)
     expect_equal(len(job.rows()), 8, "all returned rows are written", proc)
     expect_equal(job.summary()["items"]["succeeded"], 4, "successes capped at the item count")
     expect_equal(proc.stderr.count("successes are capped at the item count (warned once)"), 1, "one warning", proc)
-    job.remove()
 
 
-def test_run_timeout_is_a_failed_attempt():
+def test_run_timeout_is_a_failed_attempt(make_job):
     script = """
         import time
         def run(mini_batch):
@@ -154,14 +142,9 @@ def test_run_timeout_is_a_failed_attempt():
                 time.sleep(30)
             return mini_batch
     """
-    job = Job("timeout", script, items=3, batch=1, retries=0, timeout=1)
+    job = make_job("timeout", script, items=3, batch=1, retries=0, timeout=1)
     proc = job.run(np=2)
     expect_equal(proc.returncode, 0, "exit code", proc)
     expect_equal(job.summary()["attempts"]["timed_out"], 1, "timeouts", proc)
     expect("TimeoutError" in job.read("out/logs/user/error.txt"), "logged")
     expect_equal(len(job.rows()), 2, "the other rows", proc)
-    job.remove()
-
-
-if __name__ == "__main__":
-    run_tests(globals())

@@ -1,10 +1,10 @@
 """Job files brought from the cloud service, run under mpiexec: the seed's pipeline YAML as documented, a v1-style
 job (ParallelRunConfig names), a glob input, a path-list input, and a pipeline with two parallel jobs (--job)."""
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(__file__))
-from prs_e2e import Job, expect, expect_equal, run_tests  # noqa: E402
+import pytest
+
+from prs_e2e import expect, expect_equal
 
 # The pipeline YAML of the seed's v2 how-to (seeds/003, lines 58-121), line for line (two lines end with a space).
 SEED_PIPELINE_LINES = [
@@ -117,8 +117,10 @@ NAME_AND_CONTENT = """
 """
 
 
-def seed_job():
-    job = Job("seed", NAME_AND_CONTENT, items=0)
+@pytest.fixture
+def seed_job(make_job):
+    """The seed's pipeline job folder: its job file, data, model and entry script."""
+    job = make_job("seed", NAME_AND_CONTENT, items=0)
     for i in range(11):
         job.write(f"neural-iris-mltable/iris_{i:02d}.csv", f"{i}\n")
     job.write("iris-model/model.txt", "3\n")
@@ -127,8 +129,8 @@ def seed_job():
     return job
 
 
-def test_the_seed_pipeline_runs_as_documented():
-    job = seed_job()
+def test_the_seed_pipeline_runs_as_documented(seed_job):
+    job = seed_job
     proc = job.run(np=3, args=["--set", "mini_batch_size=2"])
     expect_equal(proc.returncode, 0, "exit code", proc)
     expect_equal(sorted(job.rows("outputs/job_output_file")), [f"iris_{i:02d}.csv {i * 3}" for i in range(11)],
@@ -137,11 +139,10 @@ def test_the_seed_pipeline_runs_as_documented():
                  "mini-batches")
     expect_equal(proc.stdout.count("prs_mpi: " + SEED_IGNORED + "\n"), 1, "ignored keys listed once", proc)
     expect(SEED_IGNORED in job.read("outputs/logs/sys/master_role.txt"), "and in the logs")
-    job.remove()
 
 
-def test_the_seed_pipeline_dry_run_lists_the_ignored_keys():
-    job = seed_job()
+def test_the_seed_pipeline_dry_run_lists_the_ignored_keys(seed_job):
+    job = seed_job
     proc = job.run(np=0, args=["--dry-run", "--set", "mini_batch_size=2"])
     expect_equal(proc.returncode, 0, "exit code", proc)
     lines = proc.stdout.splitlines()
@@ -151,7 +152,6 @@ def test_the_seed_pipeline_dry_run_lists_the_ignored_keys():
                for line in lines), "--resource_monitor_interva read as a prefix", proc)
     expect("plan: 11 files in 6 mini-batches of up to 2 files" in proc.stdout, "plan", proc)
     expect(not job.exists("outputs"), "a dry run writes nothing")
-    job.remove()
 
 
 V1_JOB = """\
@@ -190,8 +190,8 @@ FAILS_ONCE_ON_3 = """
 """
 
 
-def test_a_v1_job_file_runs_with_v1_semantics():
-    job = Job("v1", FAILS_ONCE_ON_3, items=7)
+def test_a_v1_job_file_runs_with_v1_semantics(make_job):
+    job = make_job("v1", FAILS_ONCE_ON_3, items=7)
     job.write("job.yml", V1_JOB)
     proc = job.run(np=3)
     expect_equal(proc.returncode, 0, "exit code: run_max_try 2 allows one retry", proc)
@@ -202,11 +202,10 @@ def test_a_v1_job_file_runs_with_v1_semantics():
     os.remove(job.path("failed_once"))
     proc = job.run(np=3, args=["--overwrite", "--set", "run_max_try=1"])
     expect_equal(proc.returncode, 1, "exit code: one try, allowed_failed_count 0", proc)
-    job.remove()
 
 
-def test_a_v1_conflict_is_refused_naming_both_places():
-    job = Job("v1conflict", FAILS_ONCE_ON_3, items=2)
+def test_a_v1_conflict_is_refused_naming_both_places(make_job):
+    job = make_job("v1conflict", FAILS_ONCE_ON_3, items=2)
     job.write("job.yml", V1_JOB + "retry_settings: {max_retries: 3}\n")
     proc = job.run(np=2)
     expect_equal(proc.returncode, 2, "exit code", proc)
@@ -214,7 +213,6 @@ def test_a_v1_conflict_is_refused_naming_both_places():
                  ["prs_mpi: error: job.yml:21: retry_settings.max_retries: gives retry_settings.max_retries = 3, "
                   "but job.yml:9 (run_max_try) gives 1; keep one of them"], "error line", proc)
     expect(not job.exists("out"), "nothing written")
-    job.remove()
 
 
 GLOB_JOB = """\
@@ -232,8 +230,8 @@ task:
 """
 
 
-def test_a_glob_input():
-    job = Job("glob", NAME_AND_CONTENT, items=0)
+def test_a_glob_input(make_job):
+    job = make_job("glob", NAME_AND_CONTENT, items=0)
     pngs = ["images/a.png", "images/b.png", "images/2024/c.png", "images/2024/01/d.png", "images/x/y/z/e.png"]
     for path in pngs:
         job.write(path, os.path.basename(path)[0] + "\n")
@@ -250,7 +248,6 @@ def test_a_glob_input():
     expect_equal(proc.returncode, 2, "exit code", proc)
     expect("prs_mpi: error: job.yml:5: inputs.input_data.path: ./images/**/*.jpg matches no file" in proc.stderr,
            "no match", proc)
-    job.remove()
 
 
 PATH_LIST_JOB = """\
@@ -266,8 +263,8 @@ task:
 """
 
 
-def test_a_path_list_input():
-    job = Job("paths", NAME_AND_CONTENT, items=6)
+def test_a_path_list_input(make_job):
+    job = make_job("paths", NAME_AND_CONTENT, items=6)
     job.write("elsewhere/far.txt", "far\n")
     job.write("lists/paths.txt", "\n".join([
         "# the items to score",
@@ -281,14 +278,14 @@ def test_a_path_list_input():
     job.write("job.yml", PATH_LIST_JOB)
     proc = job.run(np=3)
     expect_equal(proc.returncode, 0, "exit code", proc)
-    expect_equal(sorted(job.rows("out/rows.txt")), ["far.txt far", "item_001.txt 1", "item_002.txt 2", "item_004.txt 4"],
-                 "rows: each listed file once", proc)
+    expect_equal(sorted(job.rows("out/rows.txt")),
+                 ["far.txt far", "item_001.txt 1", "item_002.txt 2", "item_004.txt 4"], "rows: each listed file once",
+                 proc)
     job.write("lists/paths.txt", "../data/item_001.txt\n../data/item_009.txt\n")
     proc = job.run(np=2, args=["--overwrite"])
     expect_equal(proc.returncode, 2, "exit code", proc)
     expect(f"prs_mpi: error: ./lists/paths.txt:2: {job.path('data/item_009.txt')} does not exist" in proc.stderr,
            "missing path with its line", proc)
-    job.remove()
 
 
 TWO_JOB_PIPELINE = """\
@@ -320,8 +317,8 @@ jobs:
 """
 
 
-def test_a_pipeline_with_two_parallel_jobs_runs_the_one_named_by_job():
-    job = Job("twojobs", "def run(mini_batch):\n    return ['lower ' + p[-7:-4] for p in mini_batch]\n", items=5)
+def test_a_pipeline_with_two_parallel_jobs_runs_the_one_named_by_job(make_job):
+    job = make_job("twojobs", "def run(mini_batch):\n    return ['lower ' + p[-7:-4] for p in mini_batch]\n", items=5)
     job.write("src/upper.py", "def run(mini_batch):\n    return ['UPPER ' + p[-7:-4] for p in mini_batch]\n")
     job.write("job.yml", TWO_JOB_PIPELINE)
     proc = job.run(np=2)
@@ -339,8 +336,3 @@ def test_a_pipeline_with_two_parallel_jobs_runs_the_one_named_by_job():
     expect_equal(proc.returncode, 2, "exit code with an unknown --job", proc)
     expect("prs_mpi: error: job.yml:5: jobs: --job middle: no job named middle; parallel jobs: upper, lower"
            in proc.stderr, "lists the parallel jobs", proc)
-    job.remove()
-
-
-if __name__ == "__main__":
-    run_tests(globals())

@@ -5,11 +5,11 @@ import random
 import re
 import signal
 import subprocess
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(__file__))
-from prs_e2e import MPIEXEC, PRS_MPI, Job, expect, expect_equal, run_tests  # noqa: E402
+import pytest
+
+from prs_e2e import expect, expect_equal, resume_until_done
 
 # Long rows make a torn or interleaved write visible; a short sleep spreads the job over a few seconds.
 SCRIPT = """
@@ -19,12 +19,6 @@ SCRIPT = """
         return [os.path.basename(p) + " " + "x" * 300 + " end" for p in mini_batch]
 """
 ROW = re.compile(r"^item_\d{3}\.txt x{300} end$")
-
-
-def start(job, args=(), env=None):
-    cmd = [MPIEXEC, "--oversubscribe", "-np", "3", PRS_MPI, "job.yml", *args]
-    return subprocess.Popen(cmd, cwd=job.dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True, env=dict(os.environ, **(env or {})))
 
 
 def committed(job):
@@ -44,14 +38,6 @@ def check_rows(job, expected_items):
     expect_equal(sorted(names), expected_items, "every row")
 
 
-def resume_to_the_end(job, limit=8):
-    for _ in range(limit):
-        proc = job.run(np=3, args=["--resume"])
-        if proc.returncode == 0:
-            return proc
-    raise AssertionError(f"--resume did not finish\n{proc.stdout}\n{proc.stderr}")
-
-
 def wait_for_progress(job, seconds):
     """Waits until the job has journaled something, plus a random part of a second."""
     deadline = time.time() + 30
@@ -61,31 +47,31 @@ def wait_for_progress(job, seconds):
     time.sleep(seconds)
 
 
-def test_kill_9_at_random_moments_then_resume_loses_and_duplicates_nothing():
+@pytest.mark.chaos
+def test_kill_9_at_random_moments_then_resume_loses_and_duplicates_nothing(make_job):
     rng = random.Random(os.environ.get("PRS_CHAOS_SEED", "7"))
-    job = Job("chaos", SCRIPT, items=300, batch=1, retries=20)
+    job = make_job("chaos", SCRIPT, items=300, batch=1, retries=20)
     args, kills = [], 0
     for _ in range(4):
-        proc = start(job, args)
+        proc = job.start(args=args)
         wait_for_progress(job, rng.uniform(0.05, 1.0))
         kills += proc.poll() is None
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         args = ["--resume"]
     expect_equal(kills, 4, "every kill hit a running job")
-    final = resume_to_the_end(job)
+    _, final = resume_until_done(job, limit=8)
     expect("prs_mpi: resuming:" in final.stdout, "the last run resumed", final)
     check_rows(job, job.items)
     s = job.summary()
     expect_equal(s["mini_batches"], {"total": 300, "succeeded": 300, "failed": 0}, "all succeeded", final)
-    job.remove()
 
 
-def test_sigterm_to_mpirun_drains_exits_3_and_resume_finishes():
+def test_sigterm_to_mpirun_drains_exits_3_and_resume_finishes(make_job):
     # mpirun sends the ranks SIGCONT at once, SIGTERM odls_base_sigkill_timeout seconds later and SIGKILL as long
     # again after that: the ranks drain in that second interval.
-    job = Job("sigterm", SCRIPT, items=400, batch=1, retries=2)
-    proc = start(job, env={"OMPI_MCA_odls_base_sigkill_timeout": "3"})
+    job = make_job("sigterm", SCRIPT, items=400, batch=1, retries=2)
+    proc = job.start(env={"OMPI_MCA_odls_base_sigkill_timeout": "3"})
     wait_for_progress(job, 0.3)
     t0 = time.time()
     proc.send_signal(signal.SIGTERM)
@@ -96,18 +82,18 @@ def test_sigterm_to_mpirun_drains_exits_3_and_resume_finishes():
     done = committed(job)
     expect(done is not None and 0 < done["succeeded"] < 400, f"stopped part way: {done}")
     print(f"mpirun ended {drain:.2f} s after SIGTERM (3 s of it before the ranks got SIGTERM)")
-    final = resume_to_the_end(job)
+    _, final = resume_until_done(job, limit=8)
     check_rows(job, job.items)
     expect("prs_mpi: resuming: " in final.stdout, "resumed", final)
-    job.remove()
 
 
-def test_sigusr1_drains_at_random_moments_exit_3_through_mpirun_then_resume():
+@pytest.mark.chaos
+def test_sigusr1_drains_at_random_moments_exit_3_through_mpirun_then_resume(make_job):
     rng = random.Random(os.environ.get("PRS_CHAOS_SEED", "11"))
-    job = Job("sigusr1", SCRIPT, items=300, batch=1)
+    job = make_job("sigusr1", SCRIPT, items=300, batch=1)
     args, drains = [], 0
     for _ in range(3):
-        proc = start(job, args)
+        proc = job.start(args=args)
         wait_for_progress(job, rng.uniform(0.1, 1.0) + (1.5 if args else 0))  # a resume starts with the old journal
         proc.send_signal(signal.SIGUSR1)
         out, err = proc.communicate(timeout=60)
@@ -117,13 +103,12 @@ def test_sigusr1_drains_at_random_moments_exit_3_through_mpirun_then_resume():
         drains += 1
         args = ["--resume"]
     expect_equal(drains, 3, "three drains")
-    resume_to_the_end(job)
+    resume_until_done(job, limit=8)
     check_rows(job, job.items)
-    job.remove()
 
 
-def test_resume_of_a_finished_job_is_a_no_op_and_a_changed_plan_is_refused():
-    job = Job("noop", SCRIPT, items=6, batch=2)
+def test_resume_of_a_finished_job_is_a_no_op_and_a_changed_plan_is_refused(make_job):
+    job = make_job("noop", SCRIPT, items=6, batch=2)
     expect_equal(job.run(np=3).returncode, 0, "first run")
     before = job.read("out/predictions.txt")
     proc = job.run(np=3, args=["--resume"])
@@ -135,29 +120,22 @@ def test_resume_of_a_finished_job_is_a_no_op_and_a_changed_plan_is_refused():
     expect_equal(proc.returncode, 2, "exit code", proc)
     expect("cannot --resume: the input files (added, removed or modified) changed since the interrupted run; "
            "use --overwrite to start over" in proc.stderr, "names what changed", proc)
-    job.remove()
 
 
-def test_ordered_output_is_in_input_order_also_after_kill_and_resume():
+def test_ordered_output_is_in_input_order_also_after_kill_and_resume(make_job):
     script = """
         import os, random, time
         def run(mini_batch):
             time.sleep(random.uniform(0, 0.03))
             return [os.path.basename(p) for p in mini_batch]
     """
-    reference = Job("ordered_ref", script, items=120, batch=3, extra="ordered: true\n")
+    reference = make_job("ordered_ref", script, items=120, batch=3, extra="ordered: true\n")
     expect_equal(reference.run(np=3).returncode, 0, "uninterrupted run")
     expect_equal(reference.rows(), reference.items, "rows in input order")
-    job = Job("ordered", script, items=120, batch=3, extra="ordered: true\n", retries=20)
-    proc = start(job)
+    job = make_job("ordered", script, items=120, batch=3, extra="ordered: true\n", retries=20)
+    proc = job.start()
     wait_for_progress(job, 0.2)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    resume_to_the_end(job)
+    resume_until_done(job, limit=8)
     expect_equal(job.read("out/predictions.txt"), reference.read("out/predictions.txt"), "byte-identical output")
-    reference.remove()
-    job.remove()
-
-
-if __name__ == "__main__":
-    run_tests(globals())

@@ -4,12 +4,14 @@ run resumes, and the output ends with every row exactly once. Needs root (it sta
 import os
 import re
 import subprocess
-import sys
 import time
 
+import pytest
+
+from prs_e2e import PRS_MPI, SOURCE_DIR, expect, expect_equal  # tests/conftest.py puts tests/e2e on sys.path
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-from prs_e2e import PRS_MPI, SOURCE_DIR, Job, expect, expect_equal, run_tests  # noqa: E402
+pytestmark = [pytest.mark.slurm, pytest.mark.skipif(os.geteuid() != 0, reason="starting a local Slurm needs root")]
 
 SCRIPT = """
     import os, time
@@ -38,8 +40,16 @@ def wait_until_done(job_id, seconds):
     raise AssertionError(f"job {job_id} did not finish in {seconds} s: {job_fields(job_id)}")
 
 
-def test_time_limit_drain_requeue_and_resume():
-    job = Job("slurm", SCRIPT, items=180, batch=1, timeout=10)
+@pytest.fixture(scope="module")
+def local_slurm():
+    """slurmctld, slurmd and munged on this machine for the module's tests; stopped after them."""
+    subprocess.run([os.path.join(HERE, "start-local-slurm.sh")], check=True, timeout=900)
+    yield
+    subprocess.run([os.path.join(HERE, "stop-local-slurm.sh")], timeout=120)
+
+
+def test_time_limit_drain_requeue_and_resume(local_slurm, make_job):
+    job = make_job("slurm", SCRIPT, items=180, batch=1, timeout=10)
     os.chmod(job.dir, 0o755)
     # --signal=B:USR1@5 overrides the script's 120 s, so that prs_mpi's own look at the time limit drains first.
     sbatch = ["sbatch", "--parsable", "--ntasks=4", "--time=1", "--signal=B:USR1@5", f"--chdir={job.dir}",
@@ -55,15 +65,3 @@ def test_time_limit_drain_requeue_and_resume():
     expect("prs_mpi: stopping: the Slurm time limit ends in" in log, f"drained before the limit\n{log}")
     expect("requeueing job" in log and "prs_mpi: resuming:" in log, f"requeued and resumed\n{log}")
     expect_equal(sorted(job.rows()), job.items, "every row exactly once")
-    job.remove()
-
-
-if __name__ == "__main__":
-    if os.geteuid() != 0:
-        print("skipped: starting a local Slurm needs root")
-        sys.exit(77)
-    subprocess.run([os.path.join(HERE, "start-local-slurm.sh")], check=True, timeout=900)
-    try:
-        run_tests(globals())
-    finally:
-        subprocess.run([os.path.join(HERE, "stop-local-slurm.sh")], timeout=120)
