@@ -14,13 +14,6 @@ from prs_e2e import MPIEXEC, PRS_MPI, expect, expect_equal
 ROWS = "[os.path.basename(p) for p in mini_batch]"
 
 
-def first_time(marker_expr):
-    """Python that is true the first time it runs for a marker file, false afterwards (across processes)."""
-    return f"""_m = {marker_expr} + ".seen"
-            if not os.path.exists(_m):
-                open(_m, "w").close()"""
-
-
 def crash_once_script(how):
     # The first attempt at item 4 dies; the retry succeeds.
     return f"""
@@ -75,32 +68,6 @@ def test_a_batch_that_always_crashes_ends_failed_and_only_it(make_job):
     expect_equal(s["workers"]["python_restarts"], 3, "one restart per attempt", proc)
     rows = job.rows()
     expect("item_004.txt" not in rows and len(rows) == len(set(rows)), "no row of the failed batch, none twice", proc)
-
-
-def test_run_stuck_in_c_is_killed_at_the_hard_timeout_and_the_worker_goes_on(make_job):
-    script = """
-        import ctypes, os, signal
-        def run(mini_batch):
-            for p in mini_batch:
-                if p.endswith("item_002.txt") and not os.path.exists(p + ".seen"):
-                    open(p + ".seen", "w").close()
-                    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
-                    ctypes.CDLL(None).sleep(60)
-            return [os.path.basename(p) for p in mini_batch]
-    """
-    job = make_job("stuck", script, items=6, batch=1, retries=1, timeout=1)
-    start = time.time()
-    proc = job.run(np=2, timeout=120)
-    expect_equal(proc.returncode, 0, "exit code", proc)
-    expect(time.time() - start < 40, "the stuck call is killed after timeout + grace, not waited for", proc)
-    expect_equal(sorted(job.rows()), job.items, "every row once; the stuck batch ran again", proc)
-    s = job.summary()
-    expect_equal(s["attempts"]["timed_out"], 1, "its attempt counted as timed out", proc)
-    expect_equal(s["workers"], {"started": 1, "retired": 0, "lost": 0, "quarantined": 0, "python_restarts": 1},
-                 "the only worker carried on with a fresh process", proc)
-    errors = job.read("out/logs/user/error.txt")
-    expect("past its timeout and the grace period (stuck in C code or with signals blocked); its process was killed"
-           in errors, errors, proc)
 
 
 POOL_SCRIPT = """
