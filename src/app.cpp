@@ -156,6 +156,7 @@ JobOutcome master_phase(MasterSetup& setup, const CliOptions& cli, int world_siz
 
 int run_rank0(MasterSetup& setup, const CliOptions& cli, int world_size, AppendFile& output) {
   JobLogs logs(setup.config.log_dir, cli.resume);
+  logs.write_running();
   print_ignored_keys(setup.config, logs);
   JobOutcome outcome;
   try {

@@ -1,6 +1,9 @@
 #include "prs/logs/job_logs.hpp"
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -22,12 +25,16 @@ std::ofstream open_log(const std::string& path, bool append) {
 // Writes a whole file atomically (temp + rename), so a reader never sees half of it.
 void write_file(const std::string& path, const std::string& text) {
   std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-    if (!out) throw Error(path + ": cannot write the log file");
+  std::ofstream out(tmp, std::ios::trunc);
+  out << text;
+  out.close();  // the data reaches the file here: a full disk shows now, before the rename
+  std::error_code ec;
+  if (!out) {
+    fs::remove(tmp, ec);
+    throw Error(path + ": cannot write the log file (is the disk full?)");
   }
-  fs::rename(tmp, path);
+  fs::rename(tmp, path, ec);
+  if (ec) throw Error(path + ": cannot replace the log file: " + ec.message());
 }
 
 // "succeeded", "failed: REASON" or "interrupted: REASON; resumable with --resume".
@@ -110,6 +117,24 @@ void JobLogs::entry_script_error(const std::string& heading, const std::string& 
 }
 
 void JobLogs::master_note(const std::string& line) { master_ << line << '\n' << std::flush; }
+
+void JobLogs::write_running() {
+  char host[256] = "?";
+  gethostname(host, sizeof host - 1);
+  std::time_t t = std::time(nullptr);
+  char when[32];
+  std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", std::localtime(&t));
+  std::ostringstream r;
+  r << "running: started " << when << " by pid " << getpid() << " on " << host << "\n"
+    << "if no prs_mpi job runs any more, it ended without a verdict (killed); continue it with --resume\n";
+  write_file(dir_ + "/job_result.txt", r.str());
+  Json j;
+  j["status"] = "running";
+  j["pid"] = static_cast<long long>(getpid());
+  j["host"] = host;
+  j["started"] = when;
+  write_file(dir_ + "/job_summary.json", json_text(j));
+}
 
 void JobLogs::write_result(const JobOutcome& o, const std::string& output_file) {
   std::ostringstream r;

@@ -42,7 +42,9 @@ void AppendFile::write_at(std::uint64_t offset, const std::string& bytes) {
                   " of the output " + path_);
     int count = 0;
     MPI_Get_count(&status, MPI_BYTE, &count);
-    if (count <= 0) throw Fatal("short write at offset " + std::to_string(offset + done) + " of the output " + path_);
+    if (count <= 0)
+      throw Fatal("cannot write " + std::to_string(chunk) + " bytes at offset " + std::to_string(offset + done) +
+                  " of the output " + path_ + ": nothing was written (is the disk full?)");
     done += static_cast<std::size_t>(count);
   }
 }

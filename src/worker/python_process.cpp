@@ -88,9 +88,9 @@ std::string describe_exit(int status) {
   if (WIFSIGNALED(status)) {
     int sig = WTERMSIG(status);
     const char* abbrev = sigabbrev_np(sig);
-    std::string text = "killed by signal " + std::to_string(sig) + " (SIG" + (abbrev ? abbrev : "?") + ")";
-    if (sig == SIGKILL) text += ": the kernel's out-of-memory killer, or another process";
-    return text;
+    std::string name = std::string("SIG") + (abbrev ? abbrev : "?");
+    if (sig == SIGKILL) name += ", from the kernel's out-of-memory killer or another process";
+    return "killed by signal " + std::to_string(sig) + " (" + name + ")";
   }
   if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
   return "ended with wait status " + std::to_string(status);

@@ -66,6 +66,7 @@ void PythonSupervisor::on_frame(LinkFrame& f, std::vector<PythonEvent>& events) 
   switch (f.kind) {
     case LinkKind::init_ok:
       ready_ = true;
+      init_deaths_ = 0;
       events.push_back({PythonEvent::Kind::ready, 0, {}, {}});
       return;
     case LinkKind::init_failed:
@@ -85,12 +86,16 @@ void PythonSupervisor::on_frame(LinkFrame& f, std::vector<PythonEvent>& events) 
   }
 }
 
-// The process ended by itself: during init() the worker is retired; afterwards a fresh process takes over.
+// The process ended by itself: a fresh one takes over; one that keeps dying in init() retires the worker.
 void PythonSupervisor::on_death(const std::string& cause, std::vector<PythonEvent>& events) {
   if (!ready_) {
-    events.push_back({PythonEvent::Kind::init_failed, 0, {},
-                      "the entry script's process " + cause + " before init() returned\n"});
-    return;
+    std::string text = "the entry script's process " + cause + " before init() returned";
+    if (++init_deaths_ >= kInitTries) {
+      events.push_back({PythonEvent::Kind::init_failed, 0, {},
+                        text + " (" + std::to_string(kInitTries) + " times in a row)\n"});
+      return;
+    }
+    return replace(text + "; trying again", "", false, events);
   }
   std::string failure = "the entry script's process was " + cause + running_text() + "; run() never returned\n";
   if (cause.rfind("exited", 0) == 0) failure = "the entry script's process " + cause + running_text() + "\n";

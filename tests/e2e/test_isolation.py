@@ -2,6 +2,7 @@
 A crash, an exit, a hang in C, a fork or a pool inside run(), a thread that never ends, a memory limit: the job
 goes on, reports each failed attempt with its cause, and ends with every row exactly once."""
 import os
+import random
 import re
 import signal
 import subprocess
@@ -303,3 +304,42 @@ def test_a_frozen_worker_rank_is_lost_and_its_work_goes_elsewhere(make_job):
     s = job.summary()
     expect_equal(s["workers"]["lost"], 1, "one lost worker", proc)
     expect_equal(s["status"], "succeeded", "the report", proc)
+
+
+@pytest.mark.chaos
+@pytest.mark.parametrize("seed", [11, 12])
+def test_chaos_kills_of_the_entry_script_process_lose_and_duplicate_nothing(make_job, seed):
+    """SIGKILL and SIGSEGV sent to the entry script's processes (not the ranks) at random moments: the job still
+    ends 0 with every row exactly once. The seed is in the test id."""
+    rng = random.Random(seed)
+    script = """
+        import os, time
+        def init():
+            time.sleep(0.1)
+        def run(mini_batch):
+            time.sleep(0.1)
+            return [os.path.basename(p) + " " + "x" * 200 for p in mini_batch]
+    """
+    job = make_job(f"chaos_{seed}", script, items=160, batch=2, retries=6)
+    p = job.start(np=3)
+    kills = 0
+    try:
+        time.sleep(1.0)
+        while p.poll() is None and kills < 8:
+            targets = [pid for pid, args in session_pids(p.pid) if "--python-process" in args]
+            if targets:
+                os.kill(rng.choice(targets), rng.choice([signal.SIGKILL, signal.SIGSEGV]))
+                kills += 1
+            time.sleep(rng.uniform(0.2, 0.6))
+        out, err = p.communicate(timeout=180)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    proc = subprocess.CompletedProcess(p.args, p.returncode, out, err)
+    expect(kills >= 3, f"the kills hit a running job ({kills})", proc)
+    expect_equal(p.returncode, 0, "exit code", proc)
+    rows = job.rows()
+    expect(all(re.fullmatch(r"item_\d{3}\.txt x{200}", r) for r in rows), "no torn or merged line", proc)
+    expect_equal(sorted(r.split()[0] for r in rows), job.items, "every row exactly once", proc)
+    expect(job.summary()["workers"]["python_restarts"] >= 1, "the processes were replaced", proc)

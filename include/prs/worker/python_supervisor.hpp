@@ -69,7 +69,9 @@ class PythonSupervisor {
   std::optional<TaskMsg> running_;  // the task the process runs
   std::chrono::steady_clock::time_point running_since_;
   std::chrono::steady_clock::time_point next_memory_check_;
-  int served_ = 0;  // mini-batches the current process ran
+  int served_ = 0;       // mini-batches the current process ran
+  int init_deaths_ = 0;  // processes in a row that died before init() returned
+  static constexpr int kInitTries = 3;
 };
 
 }  // namespace prs
