@@ -3,27 +3,17 @@
 #include <sys/resource.h>
 
 #include <algorithm>
-#include <chrono>
 #include <iostream>
-#include <optional>
 #include <utility>
-#include <vector>
 
-#include "prs/master/scheduler.hpp"
+#include "master_loop.hpp"
 #include "prs/master/signals.hpp"
-#include "prs/master/worker_roster.hpp"
-#include "prs/mpi/mpi_comm.hpp"
-#include "prs/mpi/protocol.hpp"
 
 namespace prs {
 
+namespace master_detail {
+
 namespace {
-
-constexpr int kPrefetch = 2;          // tasks a worker holds: the one running and the next
-constexpr double kProgressEvery = 5;  // seconds between progress lines
-constexpr double kSilenceCheckEvery = 1;  // seconds between looks for lost workers
-
-using Clock = std::chrono::steady_clock;
 
 double cpu_seconds() {
   rusage u{};
@@ -31,7 +21,10 @@ double cpu_seconds() {
   return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
-// The last line of a traceback: "ValueError: bad item".
+bool takes_messages(WorkerState s) { return s != WorkerState::lost; }
+
+}  // namespace
+
 std::string last_line(const std::string& text) {
   auto end = text.find_last_not_of("\n ");
   if (end == std::string::npos) return text;
@@ -39,72 +32,6 @@ std::string last_line(const std::string& text) {
   start = start == std::string::npos ? 0 : start + 1;
   return text.substr(start, end - start + 1);
 }
-
-bool takes_messages(WorkerState s) { return s != WorkerState::lost; }
-
-class Master {
- public:
-  explicit Master(const MasterPlan& plan)
-      : plan_(plan),
-        logs_(plan.logs),
-        journal_(plan.journal),
-        scheduler_(plan.partition, plan.config.max_retries,
-                   {plan.config.mini_batch_error_threshold, plan.config.error_threshold,
-                    plan.config.allowed_failed_percent},
-                   plan.config.append_row_dataframe_header),
-        rules_(plan.stop),
-        roster_(plan.world_size, plan.config.quarantine_after_failures) {}
-
-  JobOutcome run();
-
- private:
-  void restore();
-  void handle(const Message& m);
-  void on_ready(int rank, const ReadyMsg& m);
-  void on_init_failed(int rank, const InitFailedMsg& m);
-  void on_restarting(int rank, const TextMsg& m);
-  void on_fatal(int rank, const TextMsg& m);
-  void on_result(int rank, const ResultMsg& m);
-  void on_written(int rank, const AttemptMsg& m);
-  void settle(int rank, const Attempt& a, const ResultMsg& m);
-  void log_failure(int rank, const Attempt& a, const std::string& error);
-  void feed();
-  void check_stop();
-  void check_silent();
-  void lose(int rank, const std::string& why);
-  void quarantine(int rank);
-  void drop_slots(int rank);
-  void forget_writes(int rank);
-  void stop(ExitCode code, const std::string& reason, double grace);
-  void abandon_running();
-  bool done();
-  void finish_workers();
-  std::string no_worker_reason() const;
-  void report_progress(bool force);
-  void send(int rank, Tag tag, std::string bytes);
-  double now() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
-  std::string where(int rank) const { return roster_.where(rank); }
-
-  const MasterPlan& plan_;
-  JobLogs& logs_;
-  JournalWriter& journal_;
-  Scheduler scheduler_;
-  StopRules rules_;
-  WorkerRoster roster_;
-  std::vector<int> hungry_;  // ranks with a free prefetch slot, one entry per slot
-  Outbox outbox_;
-  JobOutcome outcome_;
-  bool stopping_ = false;
-  std::optional<double> abandon_at_;  // when a drain stops waiting for running mini-batches
-  bool warned_extra_rows_ = false;
-  bool refeed_ = false;  // work went back to the queue outside a message: feed without waiting for one
-  int idle_ranks_ = 0;
-  std::uint64_t unconfirmed_ = 0;  // committed rows a lost or broken worker never confirmed written
-  Clock::time_point start_ = Clock::now();
-  double last_progress_line_ = 0;
-  double last_silence_check_ = 0;
-  std::optional<double> first_task_;
-};
 
 JobOutcome Master::run() {
   double cpu0 = cpu_seconds();
@@ -200,22 +127,6 @@ void Master::on_init_failed(int rank, const InitFailedMsg& m) {
   ++outcome_.workers_retired;
   logs_.entry_script_error(where(rank) + ": init() failed; the worker is retired", m.traceback);
   std::cerr << "prs_mpi: " << where(rank) << ": init() failed, worker retired: " << last_line(m.traceback) << "\n";
-}
-
-// Its Python process ended (the attempt it ran comes as a failed result) and a fresh one runs init().
-void Master::on_restarting(int rank, const TextMsg& m) {
-  ++outcome_.python_restarts;
-  logs_.master_note(where(rank) + ": " + m.text + "; a fresh Python process runs init()");
-  if (roster_.at(rank).state != WorkerState::active) return;
-  drop_slots(rank);
-  roster_.set_state(rank, WorkerState::restarting);
-}
-
-void Master::on_fatal(int rank, const TextMsg& m) {
-  drop_slots(rank);
-  roster_.set_state(rank, WorkerState::broken);
-  forget_writes(rank);
-  if (!stopping_) stop(ExitCode::job_failed, where(rank) + ": " + m.text, plan_.stop.drain_grace);
 }
 
 void Master::log_failure(int rank, const Attempt& a, const std::string& error) {
@@ -321,59 +232,6 @@ void Master::check_stop() {
     stop(order->code, order->reason, order->grace_seconds);
 }
 
-// A worker that holds work and has said nothing for longer than its run() can take (timeout, grace, the kill of
-// its Python process) is frozen or stuck in the kernel: its work goes elsewhere and the job ends without it.
-void Master::check_silent() {
-  last_silence_check_ = now();
-  for (int rank : roster_.silent(now(), plan_.stop.lost_after))
-    lose(rank, "sent nothing for " + std::to_string(static_cast<long long>(now() - roster_.at(rank).last_heard)) +
-                   " s while holding work (frozen, or stuck on a file system that stopped answering?)");
-}
-
-void Master::lose(int rank, const std::string& why) {
-  WorkerInfo& w = roster_.at(rank);
-  std::string line = where(rank) + ", pid " + std::to_string(w.pid) + ", " + why +
-                     "; its mini-batches go to other workers and the job ends without it";
-  std::cerr << "prs_mpi: " << line << "\n";
-  logs_.master_note("lost: " + line);
-  drop_slots(rank);
-  roster_.set_state(rank, WorkerState::lost);
-  ++outcome_.workers_lost;
-  outcome_.lost_ranks.push_back(rank);
-  std::vector<Attempt> held = scheduler_.attempts_of(rank);
-  for (std::size_t i = 0; i < held.size(); ++i) {  // the oldest is the one it ran: that counts as an attempt
-    ResultMsg r;
-    r.attempt_id = held[i].attempt_id;
-    r.status = i == 0 ? AttemptStatus::timed_out : AttemptStatus::cancelled;
-    r.error = where(rank) + " stopped answering while it ran this mini-batch\n";
-    settle(rank, held[i], r);
-  }
-  forget_writes(rank);
-  refeed_ = true;
-}
-
-void Master::forget_writes(int rank) {
-  for (std::uint64_t b : scheduler_.forget_writes(rank)) {
-    ++unconfirmed_;
-    logs_.master_note("mini-batch " + std::to_string(b) + ": its rows were committed to " + where(rank) +
-                      ", which never confirmed writing them; --resume runs it again");
-  }
-}
-
-void Master::quarantine(int rank) {
-  std::string line = where(rank) + " quarantined: its last " + std::to_string(roster_.at(rank).failures_in_row) +
-                     " mini-batches failed while other workers succeeded (quarantine_after_failures " +
-                     std::to_string(plan_.config.quarantine_after_failures) + "); it takes no more work";
-  std::cerr << "prs_mpi: " << line << "\n";
-  logs_.master_note(line);
-  drop_slots(rank);
-  roster_.set_state(rank, WorkerState::quarantined);
-  ++outcome_.workers_quarantined;
-  send(rank, Tag::cancel, "");  // its queued tasks come back as cancelled and go to others
-}
-
-void Master::drop_slots(int rank) { hungry_.erase(std::remove(hungry_.begin(), hungry_.end(), rank), hungry_.end()); }
-
 void Master::send(int rank, Tag tag, std::string bytes) {
   if (roster_.at(rank).state != WorkerState::lost) outbox_.send(rank, tag, std::move(bytes));
 }
@@ -413,45 +271,6 @@ bool Master::done() {
   return true;
 }
 
-// Tells every worker to stop and waits for each one's finished: only then can the final collectives run. A worker
-// that does not answer in time is lost, and rank 0 ends the job by aborting it once the logs are written.
-void Master::finish_workers() {
-  for (int r = 1; r < roster_.world_size(); ++r) send(r, Tag::stop, "");
-  int waiting = 0;
-  for (int r = 1; r < roster_.world_size(); ++r) waiting += roster_.at(r).state != WorkerState::lost;
-  double deadline = now() + plan_.stop.end_patience;
-  Backoff backoff;
-  while (waiting > 0 && now() < deadline) {
-    auto m = try_receive();
-    if (!m) {
-      backoff.wait();
-      continue;
-    }
-    backoff.reset();
-    WorkerInfo& w = roster_.at(m->source);
-    if (m->tag == Tag::finished && !w.finished && w.state != WorkerState::lost) {
-      w.finished = true;
-      --waiting;
-    }  // anything else is a late word about work that is over
-  }
-  for (int r = 1; r < roster_.world_size(); ++r) {
-    if (roster_.at(r).finished || roster_.at(r).state == WorkerState::lost) continue;
-    lose(r, "did not answer the end of the job within " +
-                std::to_string(static_cast<long long>(plan_.stop.end_patience)) + " s");
-  }
-  outbox_.flush(outcome_.lost_ranks);
-}
-
-std::string Master::no_worker_reason() const {
-  int retired = outcome_.workers_retired, lost = outcome_.workers_lost, quarantined = outcome_.workers_quarantined;
-  std::string errors = " (tracebacks in " + logs_.dir() + "/user/error.txt)";
-  if (lost == 0 && quarantined == 0 && retired > 0)
-    return "no worker left: init() failed on all " + std::to_string(retired) + " workers" + errors;
-  if (retired + lost + quarantined == 0) return "no worker left: every rank is idle (max_concurrency_per_instance)";
-  return "no worker left: " + std::to_string(retired) + " retired after init() failed, " + std::to_string(lost) +
-         " lost, " + std::to_string(quarantined) + " quarantined" + errors;
-}
-
 void Master::report_progress(bool force) {
   if (!force && now() - last_progress_line_ < kProgressEvery) return;
   last_progress_line_ = now();
@@ -461,8 +280,8 @@ void Master::report_progress(bool force) {
             << format_duration(now()) << std::endl;
 }
 
-}  // namespace
+}  // namespace master_detail
 
-JobOutcome run_master(const MasterPlan& plan) { return Master(plan).run(); }
+JobOutcome run_master(const MasterPlan& plan) { return master_detail::Master(plan).run(); }
 
 }  // namespace prs

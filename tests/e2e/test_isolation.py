@@ -343,3 +343,17 @@ def test_chaos_kills_of_the_entry_script_process_lose_and_duplicate_nothing(make
     expect(all(re.fullmatch(r"item_\d{3}\.txt x{200}", r) for r in rows), "no torn or merged line", proc)
     expect_equal(sorted(r.split()[0] for r in rows), job.items, "every row exactly once", proc)
     expect(job.summary()["workers"]["python_restarts"] >= 1, "the processes were replaced", proc)
+
+
+def test_mpi4py_in_the_entry_script_is_a_singleton_not_a_second_rank(make_job):
+    script = """
+        import os
+        def run(mini_batch):
+            from mpi4py import MPI
+            return [f"{os.path.basename(p)} {MPI.COMM_WORLD.Get_size()} {MPI.COMM_WORLD.Get_rank()}"
+                    for p in mini_batch]
+    """
+    job = make_job("mpi4py", script, items=2, batch=1)
+    proc = job.run(np=2, timeout=120)
+    expect_equal(proc.returncode, 0, "exit code", proc)
+    expect_equal(sorted(job.rows()), ["item_000.txt 1 0", "item_001.txt 1 0"], "a world of one", proc)
