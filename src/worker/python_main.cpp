@@ -106,6 +106,10 @@ int run_python_process() {
     return 2;
   }
   if (!tie_to_rank()) return 1;
+  // The job's drain signals are the ranks' business; srun delivers them to every process of the step, this one
+  // included. SIGTERM and SIGINT keep their defaults, so that multiprocessing's terminate() still works.
+  std::signal(SIGUSR1, SIG_IGN);
+  std::signal(SIGUSR2, SIG_IGN);
   forget_mpi_launcher();
   auto init = read_frame(kLinkInFd);
   if (!init || init->kind != LinkKind::init) return 1;

@@ -357,3 +357,36 @@ def test_mpi4py_in_the_entry_script_is_a_singleton_not_a_second_rank(make_job):
     proc = job.run(np=2, timeout=120)
     expect_equal(proc.returncode, 0, "exit code", proc)
     expect_equal(sorted(job.rows()), ["item_000.txt 1 0", "item_001.txt 1 0"], "a world of one", proc)
+
+
+def test_a_drain_signal_sent_to_every_process_spares_the_entry_script(make_job):
+    """srun delivers a signal to every process of the step: the ranks drain, the entry script's processes keep
+    running their mini-batch (they ignore SIGUSR1), and nothing is counted as failed."""
+    script = """
+        import os, time
+        def run(mini_batch):
+            time.sleep(0.3)
+            return [os.path.basename(p) for p in mini_batch]
+    """
+    job = make_job("drain_all", script, items=40, batch=1)
+    p = job.start(np=3)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and len([1 for _, a in session_pids(p.pid) if "--python-process" in a]) < 2:
+            time.sleep(0.1)
+        time.sleep(1.0)
+        for pid, args in session_pids(p.pid):
+            if args.startswith(PRS_MPI):
+                os.kill(pid, signal.SIGUSR1)
+        out, err = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    proc = subprocess.CompletedProcess(p.args, p.returncode, out, err)
+    expect_equal(p.returncode, 3, "interrupted, resumable", proc)
+    s = job.summary()
+    expect_equal((s["attempts"]["failed"], s["workers"]["python_restarts"]), (0, 0), "no process died", proc)
+    proc = job.run(np=3, args=["--resume"])
+    expect_equal(proc.returncode, 0, "the resume finishes", proc)
+    expect_equal(sorted(job.rows()), job.items, "every row exactly once", proc)
