@@ -7,6 +7,7 @@ read back as settings, and the example blocks of docs/python_jobs.md.
 """
 import os
 import re
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -60,7 +61,8 @@ def error_line(stderr):
 def settings_of(text, prefix_of_ignored=""):
     """What a dry run resolved, as values: {"settings": {key: value}, "ignored": [key, ...], "plan": [...]}.
 
-    Origins (job.yml:12, default) and line numbers are left out: two files giving the same job compare equal.
+    Origins (job.yml:12, default) and line numbers are left out: two files giving the same job compare equal;
+    task.program_arguments is compared as the arguments it splits into (quoting aside).
     Ignored keys lose prefix_of_ignored ("parallel_run_config.", where a v1 job's cloud-only keys sit)."""
     result = {"settings": {}, "ignored": [], "plan": [], "pipeline job": None}
     section = None
@@ -69,7 +71,8 @@ def settings_of(text, prefix_of_ignored=""):
         if line == "settings:":
             section = "settings"
         elif section == "settings" and setting:
-            result["settings"][setting.group(1)] = setting.group(2).strip()
+            key, value = setting.group(1), setting.group(2).strip()
+            result["settings"][key] = str(shlex.split(value)) if key == "task.program_arguments" else value
         elif line.startswith("ignored (cloud-only): "):
             section = None
             for key in line[len("ignored (cloud-only): "):].split(", "):

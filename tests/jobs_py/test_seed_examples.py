@@ -2,11 +2,9 @@
 cloud submission), run end to end under mpiexec on small data; the job file each writes resolves to the same
 settings as the doc's YAML form of the job."""
 import os
-import re
 
 import pytest
-from conftest import (SEEDS_DIR, apply_diff, doc_blocks, dry_run, error_line, port, read, run_code, same_settings,
-                      write)
+from conftest import SEEDS_DIR, apply_diff, doc_blocks, port, read, run_code, same_settings, write
 
 import prs_mpi
 
