@@ -73,9 +73,10 @@ class Ports(dict):
             value = bound(self._job._where, f"inputs.{name}", value)
         elif not isinstance(value, Output):
             raise ArgumentError(self._job._where, f"outputs.{name}", f"must be an Output(...), got {shown(value)}")
-        elif value._owner is not None and value._owner != (self._job, name):
-            value = value._copy()
-        object.__setattr__(value, "_owner", (self._job, name)) if isinstance(value, Output) else None
+        else:
+            if value._owner is not None and value._owner != (self._job, name):
+                value = value._copy()  # another job's output: this job gets its own
+            object.__setattr__(value, "_owner", (self._job, name))
         super().__setitem__(name, value)
 
 
@@ -270,11 +271,11 @@ def check_keys(where, tree, prefix="", table=None):
             check_keys(where, value, "")
 
 
-def _leaves(where, key, value):
+def _leaves(key, value):
     """(dotted key, value) for each key the job holds as it is (sections are walked to their keys)."""
     if _keys.classify(key).role == _keys.SECTION and isinstance(value, dict):
         for name, item in value.items():
-            yield from _leaves(where, f"{key}.{name}", item)
+            yield from _leaves(f"{key}.{name}", item)
     else:
         yield key, value
 
@@ -329,6 +330,6 @@ def job_from_dict(tree, where, base_path, pipeline=None):
         elif key == "parallel_run_config":
             raise ArgumentError(where, key, "a v1 job: read it with prs_mpi.load(), which gives a ParallelRunStep")
         else:
-            for leaf, item in _leaves(where, key, value):
+            for leaf, item in _leaves(key, value):
                 job._values[leaf] = item
     return job

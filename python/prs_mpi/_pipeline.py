@@ -13,6 +13,7 @@ from . import _context, _keys, _yamlio
 from ._args import ArgumentError, bind, check, opaque, shown, unknown
 from ._job import ParallelJob, check_keys, job_from_dict
 from ._ports import Input, Output, PipelineInput
+from ._v1_step import step_from_dict
 
 WHERE = "pipeline"
 
@@ -82,8 +83,7 @@ class PipelineJob:
         if self.outputs:
             tree["outputs"] = {name: port._to_dict() for name, port in self.outputs.items()}
         tree = _yamlio.rebase_tree(tree, self._base_path, base_dir)
-        tree["jobs"] = {name: step.to_dict(base_dir, in_pipeline=True) if isinstance(step, ParallelJob) else step
-                        for name, step in self.jobs.items()}
+        tree["jobs"] = {name: _step_dict(step, base_dir) for name, step in self.jobs.items()}
         return _yamlio.ordered(tree)
 
     def dump(self, path):
@@ -95,6 +95,13 @@ class PipelineJob:
 
     def __repr__(self):
         return f"PipelineJob(name={self.name!r}, jobs={list(self.jobs)})"
+
+
+def _step_dict(step, base_dir):
+    """A step as the pipeline file holds it: a ParallelJob or ParallelRunStep written, another job's map as it is."""
+    if isinstance(step, ParallelJob):
+        return step.to_dict(base_dir, in_pipeline=True)
+    return step.to_dict(base_dir) if hasattr(step, "to_dict") else step
 
 
 def _step_locals(function, args):
@@ -194,7 +201,9 @@ def pipeline_from_dict(tree, where, base_path):
         elif key not in ("type", "jobs"):
             job.values[key] = value
     for name, step in (tree.get("jobs") or {}).items():
-        if isinstance(step, dict) and step.get("type") == "parallel":
+        if isinstance(step, dict) and step.get("type") == "parallel" and "parallel_run_config" in step:
+            job.jobs[name] = step_from_dict(step, f"{where}: jobs.{name}", base_path)  # a v1 Pipeline's step
+        elif isinstance(step, dict) and step.get("type") == "parallel":
             job.jobs[name] = job_from_dict(step, f"{where}: jobs.{name}", base_path, pipeline=job)
             object.__setattr__(job.jobs[name], "_step_name", name)
         else:

@@ -1,5 +1,5 @@
 """A parallel job's task (RunFunction), its retry settings, and the cloud-only Environment entity."""
-from ._args import ArgumentError, bind, check, opaque, unknown
+from ._args import ArgumentError, bind, check, opaque, shown, unknown
 
 
 class _Fields:
@@ -62,7 +62,7 @@ def retry_settings(where, value):
     if value is None or isinstance(value, RetrySettings):
         return value._copy() if value is not None else None
     if not isinstance(value, dict):
-        raise ArgumentError(where, "retry_settings", f"must be a dict or RetrySettings, got {value!r}")
+        raise ArgumentError(where, "retry_settings", f"must be a dict or RetrySettings, got {shown(value)}")
     settings = RetrySettings()
     for key, item in value.items():
         if key not in RetrySettings._kinds:

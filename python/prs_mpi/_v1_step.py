@@ -218,7 +218,9 @@ class Pipeline:
 
     def __init__(self, workspace=None, steps=(), description=None, **kwargs):
         self.steps = list(steps)
-        self.description = description
+        self.description = check("Pipeline", "description", description, "str")
+        self.name = "pipeline"
+        self._base_path = os.getcwd()
         for step in self.steps:
             if not isinstance(step, ParallelRunStep):
                 raise ArgumentError("Pipeline", "steps", f"prs_mpi runs ParallelRunStep steps, got {shown(step)}")

@@ -11,7 +11,7 @@ from prs_mpi.azure.ai.ml.constants import AssetTypes, InputOutputModes
 from prs_mpi.azure.ai.ml.dsl import pipeline
 from prs_mpi.azure.ai.ml.entities import Environment
 from prs_mpi.azureml.core import Dataset, Workspace
-from prs_mpi.azureml.pipeline.core import PipelineData, PipelineParameter
+from prs_mpi.azureml.pipeline.core import Pipeline, PipelineData, PipelineParameter
 from prs_mpi.azureml.pipeline.steps import ParallelRunConfig, ParallelRunStep
 from prs_mpi import Input, Output, RunFunction, parallel_run_function
 
@@ -101,7 +101,8 @@ def test_attributes_are_checked_as_the_arguments_are():
     with pytest.raises(prs_mpi.ArgumentError, match=r"^parallel_run_function: instance_cont: unknown attribute; "
                                                     r"did you mean instance_count\?$"):
         job.instance_cont = 3
-    with pytest.raises(AttributeError, match=r"^parallel_run_function: inputs.dat: unknown input; did you mean data\?$"):
+    with pytest.raises(AttributeError, match=r"^parallel_run_function: inputs.dat: unknown input; did you mean "
+                                             r"data\?$"):
         job.inputs.dat
     with pytest.raises(prs_mpi.ArgumentError, match=r"^Output: typ: unknown argument; did you mean type\?$"):
         job.outputs.scores.typ = AssetTypes.URI_FILE
@@ -175,6 +176,10 @@ def test_load_of_dump_of_a_pipeline_and_of_a_v1_step(in_tmp):
     assert prs_mpi.load("v1.yml") == step
     assert isinstance(prs_mpi.load("v1.yml"), ParallelRunStep)
     assert prs_mpi.load("v1.yml").to_dict()["task"]["program_arguments"] == "--model '--x y' 3"
+    Pipeline(workspace=None, steps=[step], description="v1").dump("v1_pipeline.yml")
+    loaded = prs_mpi.load("v1_pipeline.yml")
+    assert isinstance(loaded.jobs["v1"], ParallelRunStep) and loaded.jobs["v1"] == step
+    assert settings_of(dry_run("v1_pipeline.yml").stdout)["pipeline job"] == "v1"
 
 
 def test_relative_paths_stay_right_wherever_the_file_goes(in_tmp):

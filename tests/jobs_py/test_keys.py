@@ -101,24 +101,25 @@ def test_every_cloud_only_argument_is_written_and_listed_by_prs_mpi(in_tmp):
         "resources.docker_args", "resources.instance_type", "resources.shm_size", "tags", "task.environment"])
 
 
+prf = prs_mpi.parallel_run_function
 # (the misspelt name, Python given it, the same typo at the same level of a YAML job): both suggest the same.
 TYPOS = [
-    ('mini_batch_sise', lambda: prs_mpi.parallel_run_function(mini_batch_sise="3"), 'mini_batch_sise: 3\n'),
-    ('max_concurency_per_instance', lambda: prs_mpi.parallel_run_function(max_concurency_per_instance=3), 'max_concurency_per_instance: 3\n'),
-    ('mini_batch_error_treshold', lambda: prs_mpi.parallel_run_function(mini_batch_error_treshold=1), 'mini_batch_error_treshold: 1\n'),
-    ('logging_levl', lambda: prs_mpi.parallel_run_function(logging_levl="DEBUG"), 'logging_levl: DEBUG\n'),
-    ('environment_variable', lambda: prs_mpi.parallel_run_function(environment_variable={}), 'environment_variable: {}\n'),
-    ('colour', lambda: prs_mpi.parallel_run_function(colour="blue"), 'colour: blue\n'),
-    ('max_retry', lambda: prs_mpi.parallel_run_function(retry_settings={"max_retry": 2}), 'retry_settings: {max_retry: 2}\n'),
-    ('timeot', lambda: prs_mpi.parallel_run_function(retry_settings={"timeot": 2}), 'retry_settings: {timeot: 2}\n'),
-    ('entry_scrpt', lambda: prs_mpi.RunFunction(entry_scrpt="x.py"), '  entry_scrpt: x.py\n'),
-    ('append_row', lambda: prs_mpi.RunFunction(append_row="out.txt"), '  append_row: out.txt\n'),
-    ('frobnicate', lambda: prs_mpi.RunFunction(frobnicate=1), '  frobnicate: 1\n'),
-    ('paht', lambda: prs_mpi.Output(paht="x"), 'outputs: {o: {paht: x}}\n'),
-    ('tpye', lambda: prs_mpi.Input(tpye="uri_folder"), 'outputs: {o: {tpye: uri_folder}}\n'),  # the keys of inputs
-    ('run_max_tries', lambda: ParallelRunConfig(run_max_tries=3), 'run_max_tries: 3\n'),
-    ('proces_count_per_node', lambda: ParallelRunConfig(proces_count_per_node=2), 'proces_count_per_node: 2\n'),
-    ('allowed_failed_cont', lambda: ParallelRunConfig(allowed_failed_cont=2), 'allowed_failed_cont: 2\n'),
+    ("mini_batch_sise", lambda: prf(mini_batch_sise="3"), "mini_batch_sise: 3\n"),
+    ("max_concurency_per_instance", lambda: prf(max_concurency_per_instance=3), "max_concurency_per_instance: 3\n"),
+    ("mini_batch_error_treshold", lambda: prf(mini_batch_error_treshold=1), "mini_batch_error_treshold: 1\n"),
+    ("logging_levl", lambda: prf(logging_levl="DEBUG"), "logging_levl: DEBUG\n"),
+    ("environment_variable", lambda: prf(environment_variable={}), "environment_variable: {}\n"),
+    ("colour", lambda: prf(colour="blue"), "colour: blue\n"),
+    ("max_retry", lambda: prf(retry_settings={"max_retry": 2}), "retry_settings: {max_retry: 2}\n"),
+    ("timeot", lambda: prf(retry_settings={"timeot": 2}), "retry_settings: {timeot: 2}\n"),
+    ("entry_scrpt", lambda: prs_mpi.RunFunction(entry_scrpt="x.py"), "  entry_scrpt: x.py\n"),
+    ("append_row", lambda: prs_mpi.RunFunction(append_row="out.txt"), "  append_row: out.txt\n"),
+    ("frobnicate", lambda: prs_mpi.RunFunction(frobnicate=1), "  frobnicate: 1\n"),
+    ("paht", lambda: prs_mpi.Output(paht="x"), "outputs: {o: {paht: x}}\n"),
+    ("tpye", lambda: prs_mpi.Input(tpye="uri_folder"), "outputs: {o: {tpye: uri_folder}}\n"),  # inputs' keys too
+    ("run_max_tries", lambda: ParallelRunConfig(run_max_tries=3), "run_max_tries: 3\n"),
+    ("proces_count_per_node", lambda: ParallelRunConfig(proces_count_per_node=2), "proces_count_per_node: 2\n"),
+    ("allowed_failed_cont", lambda: ParallelRunConfig(allowed_failed_cont=2), "allowed_failed_cont: 2\n"),
 ]
 
 MINIMAL_JOB = ("type: parallel\ninputs:\n  input_data: {type: uri_folder, path: ./data}\n"

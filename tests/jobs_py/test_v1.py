@@ -128,7 +128,8 @@ def test_save_to_yaml_and_load_yaml(in_tmp):
     sdk = ParallelRunConfig.load_yaml(None, "sdk.yml")
     assert sdk._to_dict() == {"entry_script": "score.py", "error_threshold": 10, "output_action": "append_row",
                               "compute_target_name": "cpu-cluster", "node_count": 2, "mini_batch_size": "5",
-                              "source_directory": f"{in_tmp}/src", "logging_level": "INFO", "run_invocation_timeout": 60,
+                              "source_directory": f"{in_tmp}/src", "logging_level": "INFO",
+                              "run_invocation_timeout": 60,
                               "run_max_try": 3}
     write("typo.yml", "parallel_run_config:\n  run_max_tries: 3\n")
     with pytest.raises(prs_mpi.ArgumentError) as raised:
