@@ -74,7 +74,8 @@ class Ports(dict):
         elif not isinstance(value, Output):
             raise ArgumentError(self._job._where, f"outputs.{name}", f"must be an Output(...), got {shown(value)}")
         else:
-            if value._owner is not None and value._owner != (self._job, name):
+            owner = value._owner
+            if owner is not None and (owner[0] is not self._job or owner[1] != name):
                 value = value._copy()  # another job's output: this job gets its own
             object.__setattr__(value, "_owner", (self._job, name))
         super().__setitem__(name, value)
