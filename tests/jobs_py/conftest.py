@@ -17,7 +17,9 @@ import pytest
 SOURCE_DIR = os.environ.get("PRS_SOURCE_DIR") or os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(SOURCE_DIR, "python"))  # as the README's PYTHONPATH, for a run outside ctest
-PRS_MPI = os.environ.setdefault("PRS_MPI", os.path.join(SOURCE_DIR, "build", "prs_mpi"))
+# prs_mpi.run finds it here too; absolute, as the tests change the working directory
+PRS_MPI = os.environ["PRS_MPI"] = os.path.abspath(os.environ.get("PRS_MPI") or
+                                                  os.path.join(SOURCE_DIR, "build", "prs_mpi"))
 os.environ.setdefault("OMPI_MCA_rmaps_base_oversubscribe", "1")  # 3 ranks on a 2-core machine
 DOC = os.path.join(SOURCE_DIR, "docs", "python_jobs.md")
 SEEDS_DIR = os.environ.get("PRS_SEEDS_DIR", "/work/shared/seeds")
