@@ -1,0 +1,1 @@
+"""prs_mpi.azure.ai: see prs_mpi.azure.ai.ml."""

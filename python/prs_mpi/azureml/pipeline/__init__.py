@@ -1,0 +1,1 @@
+"""prs_mpi.azureml.pipeline: see prs_mpi.azureml.pipeline.steps and prs_mpi.azureml.pipeline.core."""
