@@ -26,8 +26,9 @@ std::vector<int> WorkerRoster::record_attempt(int rank, bool failed) {
   if (!failed) {
     ++successes_;
     w.failures_in_row = 0;
-    for (int r : held_)  // they failed in a row, and now work succeeds elsewhere
-      if (r != rank && workers_[r].state == WorkerState::active) quarantine.push_back(r);
+    for (int r : held_)  // they failed in a row, and now work succeeds elsewhere; the last active one stays
+      if (r != rank && workers_[r].state == WorkerState::active && active_ - static_cast<int>(quarantine.size()) > 1)
+        quarantine.push_back(r);
     held_.clear();
     return quarantine;
   }
