@@ -158,7 +158,7 @@ void resolve_input_data(const Sources& sources, const Ports& ports, const std::s
     config.input_path = local_path(*value, substitute(*value, ports), job_dir);
     const bool glob = !fs::exists(config.input_path, ignored) && config_detail::has_glob_characters(config.input_path);
     const std::string must_exist = glob ? config_detail::glob_base(config.input_path) : config.input_path;
-    if (!fs::exists(must_exist, ignored)) fail(*value, must_exist + " does not exist");
+    if (!fs::exists(must_exist, ignored)) fail(*value, must_exist + config_detail::missing(must_exist));
     if (glob && !fs::is_directory(must_exist, ignored)) fail(*value, must_exist + " is not a folder");
   }
   config.input_kind = InputKind::file_list;
@@ -182,7 +182,8 @@ void resolve_code(const Sources& sources, const Ports& ports, const std::string&
   const RawValue* code = find(sources.file, "task.code");
   config.code_dir = code != nullptr ? local_path(*code, substitute(*code, ports), job_dir) : job_dir;
   if (code != nullptr && !fs::is_directory(config.code_dir, ignored)) {
-    fail(*code, config.code_dir + (fs::exists(config.code_dir, ignored) ? " is not a folder" : " does not exist"));
+    fail(*code, config.code_dir + (fs::exists(config.code_dir, ignored) ? " is not a folder"
+                                                                         : config_detail::missing(config.code_dir)));
   }
   const RawValue* entry = find(sources.file, "task.entry_script");
   if (entry == nullptr) {
@@ -192,7 +193,8 @@ void resolve_code(const Sources& sources, const Ports& ports, const std::string&
   config.entry_script = local_path(*entry, substitute(*entry, ports), config.code_dir);
   if (!fs::is_regular_file(config.entry_script, ignored)) {
     fail(*entry, config.entry_script +
-                     (fs::exists(config.entry_script, ignored) ? " is not a file" : " does not exist"));
+                     (fs::exists(config.entry_script, ignored) ? " is not a file"
+                                                               : config_detail::missing(config.entry_script)));
   }
   config.resolved.push_back({"task.code", config.code_dir, code != nullptr ? code->origin : "default"});
   config.resolved.push_back({"task.entry_script", config.entry_script, entry->origin});

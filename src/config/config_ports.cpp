@@ -1,5 +1,9 @@
 // The job's inputs and outputs: types, absolute paths (globs and path lists too), ${{inputs.X}} bindings.
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include "prs/config/config_values.hpp"
@@ -38,7 +42,7 @@ const Port& port_for(const RawValue& value, const std::string& inner, const Port
 void check_glob_base(const RawValue& value, const Port& port) {
   const std::string base = glob_base(port.path);
   std::error_code ignored;
-  if (!fs::exists(base, ignored)) fail(value, base + " does not exist");
+  if (!fs::exists(base, ignored)) fail(value, base + missing(base));
   if (!fs::is_directory(base, ignored)) fail(value, base + " is not a folder");
 }
 
@@ -49,7 +53,7 @@ void check_input_exists(const RawValue& value, const Port& port) {
   if (!fs::exists(status) && port.type != "path_list" && has_glob_characters(port.path)) {
     return check_glob_base(value, port);
   }
-  if (!fs::exists(status)) fail(value, port.path + " does not exist");
+  if (!fs::exists(status)) fail(value, port.path + missing(port.path));
   if (port.type == "uri_folder" && !fs::is_directory(status)) {
     fail(value, port.path + " is not a folder; use type: uri_file for one file");
   }
@@ -105,6 +109,12 @@ std::string local_path(const RawValue& value, const std::string& text, const std
     fail(value, "must be a local path, got " + text);
   }
   return absolute_in(base, text);
+}
+
+std::string missing(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 || errno == ENOENT || errno == ENOTDIR) return " does not exist";
+  return std::string(": cannot be read: ") + std::strerror(errno);  // e.g. a folder on the way is not searchable
 }
 
 bool has_glob_characters(const std::string& path) { return path.find_first_of("*?[") != std::string::npos; }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config_support.hpp"
+#include "normal_user.hpp"
 #include "prs/config/config.hpp"
 #include "prs/error.hpp"
 
@@ -187,6 +188,30 @@ TEST_CASE("config limits: an output inside task.code is refused, unless task.cod
         dir / "out/rows.txt");
   CHECK(load_job(dir, minimal_job("  code: ./src\n  append_row_to: ./out/rows.txt\n")).append_row_location ==
         "job.yml:8: task.append_row_to");
+}
+
+TEST_CASE("config limits: a path behind a folder that cannot be searched is unreadable, not missing", "[config_limits]") {
+  const JobDir dir;
+  write_job(dir, minimal_job());
+  dir.write("data/shut/inside/a.txt", "a\n");
+  fs::permissions(dir.root(), fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read |
+                                  fs::perms::others_exec, fs::perm_options::add);
+  for (const char* path : {"job.yml", "score.py", "data"}) {
+    fs::permissions(dir / path, fs::perms::others_read | fs::perms::others_exec, fs::perm_options::add);
+  }
+  fs::permissions(dir / "data/shut", fs::perms::owner_all);  // others may not pass
+  const auto error_as_nobody = [&](const Strings& sets) {
+    return prs_test::as_normal_user([&] { return prs_test::load_error(cli_for("job.yml", sets)); });
+  };
+  CHECK(error_as_nobody({"inputs.input_data.path=./data/shut/inside"}) ==
+        "--set inputs.input_data.path=./data/shut/inside: inputs.input_data.path: " + dir / "data/shut/inside" +
+            ": cannot be read: Permission denied");
+  CHECK(error_as_nobody({"task.entry_script=data/shut/x.py"}) ==
+        "--set task.entry_script=data/shut/x.py: task.entry_script: " + dir / "data/shut/x.py" +
+            ": cannot be read: Permission denied");
+  CHECK(error_as_nobody({"inputs.input_data.path=./data/nothing"}) ==
+        "--set inputs.input_data.path=./data/nothing: inputs.input_data.path: " + dir / "data/nothing" +
+            " does not exist");
 }
 
 // ---- skip_unreadable_inputs ----

@@ -1,14 +1,12 @@
 #include <catch2/catch.hpp>
 
-#include <grp.h>
-#include <pwd.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <functional>
 
+#include "normal_user.hpp"
 #include "prs/error.hpp"
 #include "prs/input/file_list.hpp"
 
@@ -254,36 +252,9 @@ std::string listing_text(const std::function<prs::FileList()>& list, const fs::p
   return text;
 }
 
-// Runs a listing as a normal user and returns listing_text. Root reads every folder, so a permission test run as
-// root would pass for the wrong reason: as root, the listing runs in a forked child that became nobody.
+// Runs a listing as a normal user (nobody when the tests run as root) and returns listing_text.
 std::string as_normal_user(const std::function<prs::FileList()>& list, const fs::path& d) {
-  if (::geteuid() != 0) return listing_text(list, d);
-  const struct passwd* nobody = ::getpwnam("nobody");
-  REQUIRE(nobody != nullptr);
-  int fds[2];
-  REQUIRE(::pipe(fds) == 0);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {  // the child: no Catch2 here, only the text back through the pipe
-    ::close(fds[0]);
-    const bool dropped = ::setgroups(0, nullptr) == 0 && ::setgid(nobody->pw_gid) == 0 && ::setuid(nobody->pw_uid) == 0;
-    const std::string text = dropped && ::geteuid() != 0 ? listing_text(list, d) : "could not become nobody";
-    for (std::size_t done = 0; done < text.size();) {
-      const ssize_t n = ::write(fds[1], text.data() + done, text.size() - done);
-      if (n <= 0) break;
-      done += static_cast<std::size_t>(n);
-    }
-    ::_exit(0);
-  }
-  ::close(fds[1]);
-  std::string text;
-  char buffer[4096];
-  for (ssize_t n; (n = ::read(fds[0], buffer, sizeof buffer)) > 0;) text.append(buffer, static_cast<std::size_t>(n));
-  ::close(fds[0]);
-  int status = 0;
-  REQUIRE(::waitpid(pid, &status, 0) == pid);
-  REQUIRE(WIFEXITED(status));
-  return text;
+  return prs_test::as_normal_user([&] { return listing_text(list, d); });
 }
 
 std::string folder_listing(const fs::path& root, const fs::path& d, const prs::ListRules& rules = {}) {

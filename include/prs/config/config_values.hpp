@@ -79,6 +79,10 @@ std::string absolute_in(const std::string& base, const std::string& path);
 // The absolute path a path value names (relative to base); fails on an empty or cloud ("azureml:", "https://") one.
 std::string local_path(const RawValue& value, const std::string& text, const std::string& base);
 
+// Why a path that is not there cannot be used: " does not exist", or ": cannot be read: Permission denied" (and the
+// like) when the system cannot tell, e.g. behind a folder that is not searchable.
+std::string missing(const std::string& path);
+
 // Whether a path is a glob: holds '*', '?' or '['.
 bool has_glob_characters(const std::string& path);
 
