@@ -51,6 +51,7 @@ JOB_PATTERNS = [
     _leaf("environment_variables.*", "a string"),
     _leaf("output_action", "append_row or summary_only", v1=True),
     _leaf("ordered", "true or false"),
+    _leaf("skip_unreadable_inputs", "true or false"),
     _leaf("task.type", "a string"),
     _leaf("task.code", "a path"),
     _leaf("task.entry_script", "a path"),
