@@ -37,10 +37,47 @@ struct MasterSetup {
   bool finished = false;        // --resume of a job that already ended: nothing to do
 };
 
-// Refuses to clobber an earlier job's output or journal unless --overwrite, which removes them.
-void check_previous_run(const CliOptions& cli, const JobConfig& config) {
-  for (const std::string& path : {config.append_row_file, journal_path(config)}) {
-    if (path.empty() || !fs::exists(path)) continue;
+// Why an existing file at the output path is not known to be this job's earlier output, or "" when it is: the
+// journal of that run lies in the logs folder and describes this very output.
+std::string not_earlier_output(const std::string& journal, const PlanFingerprint& plan) {
+  std::error_code ec;
+  if (!fs::exists(journal, ec)) return "no journal of an earlier run is at " + journal;
+  try {
+    if (read_journal(journal).plan.output != plan.output) {
+      return "the journal " + journal + " describes another output or other output settings";
+    }
+  } catch (const Error& e) {
+    return "its journal cannot be read: " + std::string(e.what());
+  }
+  return "";
+}
+
+// Whether a path exists (a dangling symlink too); throws when it is a folder, which prs_mpi never removes.
+bool exists_as_file(const std::string& path, const std::string& key) {
+  std::error_code ec;
+  const fs::file_status status = fs::symlink_status(path, ec);
+  if (path.empty() || !fs::exists(status)) return false;
+  if (fs::is_directory(status)) {
+    throw Error(path + " is a folder, not an output of an earlier run; prs_mpi never removes a folder: move it away "
+                "or choose another " + key);
+  }
+  return true;
+}
+
+// Refuses to clobber an earlier job's output or journal unless --overwrite, which removes them. Nothing else is
+// ever removed: not a folder, not a file that no journal of an earlier run describes (the user's own).
+void check_previous_run(const CliOptions& cli, const JobConfig& config, const PlanFingerprint& plan) {
+  const std::string journal = journal_path(config);
+  const bool has_output = exists_as_file(config.append_row_file, "task.append_row_to");
+  const bool has_journal = exists_as_file(journal, "--log-dir");
+  const std::string why = has_output ? not_earlier_output(journal, plan) : "";
+  if (!why.empty()) {
+    throw Error(config.append_row_location + ": " + config.append_row_file + " already exists and is not an output "
+                "of an earlier run of this job: " + why + "; prs_mpi replaces only its own earlier output: move the "
+                "file away or write the rows to another file");
+  }
+  for (const std::string& path : {has_output ? config.append_row_file : "", has_journal ? journal : ""}) {
+    if (path.empty()) continue;
     if (!cli.overwrite)
       throw Error(config.job_name + ": " + path +
                   " already exists (from an earlier run); use --resume to continue that run or --overwrite to "
@@ -81,7 +118,7 @@ MasterSetup prepare_master(const CliOptions& cli) {
     if (point.removed_bytes > 0)
       std::cout << "prs_mpi: removed " << point.removed_bytes << " bytes of rows no mini-batch committed" << std::endl;
   } else {
-    check_previous_run(cli, s.config);
+    check_previous_run(cli, s.config, plan);
     s.journal = fresh_journal(plan, s.partition->batch_count());
   }
   create_dirs(s.config);
@@ -147,17 +184,26 @@ void order_if_asked(const JobConfig& config) {
 }
 
 JobOutcome master_phase(MasterSetup& setup, const CliOptions& cli, int world_size, JobLogs& logs) {
-  JournalWriter journal = JournalWriter::create(journal_path(setup.config), setup.journal);
+  JournalWriter journal = std::move(setup.journal_writer);
   MasterPlan plan{setup.config, setup.files, *setup.partition, logs, journal, world_size,
                   cli.resume ? &setup.journal : nullptr, setup.output_size, cli.retry_failed,
                   stop_settings(cli, setup.config)};
   return run_master(plan);
 }  // the journal is flushed and synced here
 
+// With skip_unreadable_inputs, the paths the listing skipped: the first few on the console, all in the master log.
+void print_skipped_inputs(const FileList& files, JobLogs& logs) {
+  const std::string line = skipped_paths_line(files);
+  if (line.empty()) return;
+  std::cerr << "prs_mpi: warning: " << line << std::endl;
+  logs.master_note(skipped_paths_line(files, files.skipped().size()));
+}
+
 int run_rank0(MasterSetup& setup, const CliOptions& cli, int world_size, AppendFile& output) {
-  JobLogs logs(setup.config.log_dir, cli.resume);
+  JobLogs& logs = *setup.logs;
   logs.write_running();
   print_ignored_keys(setup.config, logs);
+  print_skipped_inputs(setup.files, logs);
   JobOutcome outcome;
   try {
     outcome = master_phase(setup, cli, world_size, logs);
@@ -168,7 +214,7 @@ int run_rank0(MasterSetup& setup, const CliOptions& cli, int world_size, AppendF
   JobEnd end = end_job_collectively({}, static_cast<int>(outcome.code));
   output.close();  // collective
   outcome.workers = end.totals;
-  if (outcome.code == ExitCode::succeeded) order_if_asked(setup.config);
+  if (outcome.code == ExitCode::succeeded) order_if_asked(setup);
   logs.write_result(outcome, setup.config.append_row_file);
   print_outcome(outcome, setup.config.append_row_file, setup.config.log_dir);
   return end.exit_code;

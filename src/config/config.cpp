@@ -2,12 +2,16 @@
 // config_yaml.cpp, scalar settings converted in config_values.cpp, inputs and outputs in config_ports.cpp.
 #include "prs/config/config.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <unordered_set>
 
 #include "prs/config/config_keys.hpp"
 #include "prs/config/config_values.hpp"
@@ -25,23 +29,53 @@ using config_detail::fail;
 using config_detail::local_path;
 using config_detail::find;
 using config_detail::Port;
+using config_detail::Ports;
 using config_detail::read_ports;
 using config_detail::RawValue;
 using config_detail::shown;
 using config_detail::Sources;
 using config_detail::substitute;
 
+// What a file that is not a regular file is, for "got ...".
+std::string file_kind(mode_t mode) {
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+// Closes a file descriptor when it goes out of scope.
+struct FdCloser {
+  int fd;
+  ~FdCloser() { ::close(fd); }
+};
+
+[[noreturn]] void too_big(const std::string& path, const std::string& size) {
+  throw Error(path + ": the job file must be at most " + std::to_string(max_job_file_bytes >> 20) + " MiB (" +
+              std::to_string(max_job_file_bytes) + " bytes), got " + size + " bytes");
+}
+
+// The job file's text. Only a regular file of at most max_job_file_bytes is read: a device (/dev/zero), a FIFO or a
+// folder is refused before any read, so no path can make this block or read without end.
 std::string read_text(const std::string& path) {
-  std::error_code ignored;
-  if (fs::is_directory(path, ignored)) throw Error(path + ": cannot read the job file: " + std::strerror(EISDIR));
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) throw Error(path + ": cannot read the job file: " + std::strerror(errno));
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);  // O_NONBLOCK: opening a FIFO never waits
+  if (fd < 0) throw Error(path + ": cannot read the job file: " + std::strerror(errno));
+  const FdCloser closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw Error(path + ": cannot read the job file: " + std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) throw Error(path + ": cannot read the job file: " + std::strerror(EISDIR));
+  if (!S_ISREG(st.st_mode)) throw Error(path + ": the job file must be a regular file, got " + file_kind(st.st_mode));
+  if (static_cast<std::uint64_t>(st.st_size) > max_job_file_bytes) too_big(path, std::to_string(st.st_size));
   std::string text;
+  text.reserve(static_cast<std::size_t>(st.st_size));
   char buffer[65536];
-  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, file)) > 0;) text.append(buffer, n);
-  const int error = std::ferror(file) != 0 ? errno : 0;
-  std::fclose(file);
-  if (error != 0) throw Error(path + ": cannot read the job file: " + std::strerror(error));
+  for (ssize_t n; (n = ::read(fd, buffer, sizeof buffer)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw Error(path + ": cannot read the job file: " + std::strerror(errno));
+    text.append(buffer, static_cast<std::size_t>(n));
+    if (text.size() > max_job_file_bytes) too_big(path, "more than " + std::to_string(max_job_file_bytes));  // it grew
+  }
   return text;
 }
 
@@ -90,7 +124,7 @@ void check_job_types(const std::vector<RawValue>& file, const std::string& job_n
 std::string parent_of(const std::string& path) { return fs::path(path).parent_path().string(); }
 
 // Splits task.program_arguments and reads prs_mpi's own settings from it; they must agree with the job file's.
-std::optional<ResolvedSetting> read_program_arguments(Sources& sources, const std::vector<Port>& ports,
+std::optional<ResolvedSetting> read_program_arguments(Sources& sources, const Ports& ports,
                                                       JobConfig& config) {
   std::optional<ResolvedSetting> resolved;
   if (const RawValue* arguments = find(sources.file, "task.program_arguments")) {
@@ -107,7 +141,7 @@ std::optional<ResolvedSetting> read_program_arguments(Sources& sources, const st
   return resolved;
 }
 
-void resolve_input_data(const Sources& sources, const std::vector<Port>& ports, const std::string& job_dir,
+void resolve_input_data(const Sources& sources, const Ports& ports, const std::string& job_dir,
                         JobConfig& config) {
   const RawValue* value = find(sources.file, "input_data");
   if (value == nullptr) {
@@ -124,7 +158,7 @@ void resolve_input_data(const Sources& sources, const std::vector<Port>& ports, 
     config.input_path = local_path(*value, substitute(*value, ports), job_dir);
     const bool glob = !fs::exists(config.input_path, ignored) && config_detail::has_glob_characters(config.input_path);
     const std::string must_exist = glob ? config_detail::glob_base(config.input_path) : config.input_path;
-    if (!fs::exists(must_exist, ignored)) fail(*value, must_exist + " does not exist");
+    if (!fs::exists(must_exist, ignored)) fail(*value, must_exist + config_detail::missing(must_exist));
     if (glob && !fs::is_directory(must_exist, ignored)) fail(*value, must_exist + " is not a folder");
   }
   config.input_kind = InputKind::file_list;
@@ -142,13 +176,14 @@ void resolve_input_data(const Sources& sources, const std::vector<Port>& ports, 
   config.resolved.push_back({"input_data", config.input_path, value->origin});
 }
 
-void resolve_code(const Sources& sources, const std::vector<Port>& ports, const std::string& job_dir,
+void resolve_code(const Sources& sources, const Ports& ports, const std::string& job_dir,
                   JobConfig& config) {
   std::error_code ignored;
   const RawValue* code = find(sources.file, "task.code");
   config.code_dir = code != nullptr ? local_path(*code, substitute(*code, ports), job_dir) : job_dir;
   if (code != nullptr && !fs::is_directory(config.code_dir, ignored)) {
-    fail(*code, config.code_dir + (fs::exists(config.code_dir, ignored) ? " is not a folder" : " does not exist"));
+    fail(*code, config.code_dir + (fs::exists(config.code_dir, ignored) ? " is not a folder"
+                                                                         : config_detail::missing(config.code_dir)));
   }
   const RawValue* entry = find(sources.file, "task.entry_script");
   if (entry == nullptr) {
@@ -158,14 +193,15 @@ void resolve_code(const Sources& sources, const std::vector<Port>& ports, const 
   config.entry_script = local_path(*entry, substitute(*entry, ports), config.code_dir);
   if (!fs::is_regular_file(config.entry_script, ignored)) {
     fail(*entry, config.entry_script +
-                     (fs::exists(config.entry_script, ignored) ? " is not a file" : " does not exist"));
+                     (fs::exists(config.entry_script, ignored) ? " is not a file"
+                                                               : config_detail::missing(config.entry_script)));
   }
   config.resolved.push_back({"task.code", config.code_dir, code != nullptr ? code->origin : "default"});
   config.resolved.push_back({"task.entry_script", config.entry_script, entry->origin});
 }
 
 // The file rows are appended to: a folder (uri_folder output, existing folder, or ending in '/') gets file_name.
-std::string append_file(const RawValue& append, const std::vector<Port>& ports, const std::string& job_dir,
+std::string append_file(const RawValue& append, const Ports& ports, const std::string& job_dir,
                         const std::string& file_name) {
   const Port* port = bound_port(append, ports);
   if (port != nullptr && port->group == "outputs" && port->type == "uri_folder") {
@@ -178,7 +214,44 @@ std::string append_file(const RawValue& append, const std::vector<Port>& ports, 
   return folder ? (fs::path(path) / file_name).string() : path;
 }
 
-void resolve_output(const Sources& sources, const std::vector<Port>& ports, const std::string& job_dir,
+// Whether two paths name one file: the same path, or both exist with one device and inode.
+bool same_file(const std::string& a, const std::string& b) {
+  std::error_code ignored;
+  return a == b || fs::equivalent(a, b, ignored);
+}
+
+// Whether path lies inside folder (both absolute), also through symlinks.
+bool lies_inside(const std::string& path, const std::string& folder) {
+  std::error_code ignored;
+  const auto inside = [](const fs::path& p, const fs::path& f) {
+    const auto [end, _] = std::mismatch(f.begin(), f.end(), p.begin(), p.end());
+    return end == f.end();
+  };
+  const fs::path real_path = fs::weakly_canonical(path, ignored);
+  const fs::path real_folder = fs::weakly_canonical(folder, ignored);
+  return inside(path, folder) || (!real_path.empty() && !real_folder.empty() && inside(real_path, real_folder));
+}
+
+// The rows must never overwrite the job or its code: the output file is neither the job file nor the entry script,
+// nor inside task.code when that is a folder of its own (code: ., the job's folder, keeps outputs beside the job).
+void check_output_file(const RawValue& append, const RawValue* code, const std::string& job_dir,
+                       const JobConfig& config) {
+  const std::string& output = config.append_row_file;
+  if (same_file(output, config.entry_script)) {
+    fail(append, output + " is the entry script (task.entry_script: " + config.entry_script +
+                     "); the rows would overwrite it: write them to another file");
+  }
+  if (same_file(output, config.job_file)) {
+    fail(append, output + " is the job file (" + config.job_file +
+                     "); the rows would overwrite it: write them to another file");
+  }
+  if (code != nullptr && !lies_inside(job_dir, config.code_dir) && lies_inside(output, config.code_dir)) {
+    fail(append, output + " lies inside task.code (" + config.code_dir + ", " + code->where +
+                     "), the entry script's folder; write the rows outside it");
+  }
+}
+
+void resolve_output(const Sources& sources, const Ports& ports, const std::string& job_dir,
                     JobConfig& config) {
   const RawValue* action = find(sources.file, "output_action");
   if (action != nullptr && action->text != "append_row" && action->text != "summary_only") {
@@ -196,10 +269,12 @@ void resolve_output(const Sources& sources, const std::vector<Port>& ports, cons
   if (summary_only) return;
   const std::string& file_name = config_detail::resolved_value(config, "append_row_file_name");
   config.append_row_file = append_file(*append, ports, job_dir, file_name);
+  config.append_row_location = append->where + ": " + append->shown_key;
   config.resolved.push_back({"task.append_row_to", config.append_row_file, append->origin});
+  check_output_file(*append, find(sources.file, "task.code"), job_dir, config);
 }
 
-void resolve_environment(const Sources& sources, const std::vector<Port>& ports, JobConfig& config) {
+void resolve_environment(const Sources& sources, const Ports& ports, JobConfig& config) {
   const std::string prefix = "environment_variables.";
   for (const RawValue& value : sources.file) {
     if (value.key.rfind(prefix, 0) != 0) continue;
@@ -212,14 +287,16 @@ void resolve_environment(const Sources& sources, const std::vector<Port>& ports,
 }
 
 // Output folders to create (deduplicated) and the log folder.
-void resolve_folders(const CliOptions& cli, const std::vector<Port>& ports, const std::string& job_dir,
+void resolve_folders(const CliOptions& cli, const Ports& ports, const std::string& job_dir,
                      JobConfig& config) {
-  auto add = [&config](const std::string& folder) {
-    auto& folders = config.output_dirs;
-    if (std::find(folders.begin(), folders.end(), folder) == folders.end()) folders.push_back(folder);
+  std::unordered_set<std::string> seen;
+  auto add = [&config, &seen](const std::string& folder) {
+    if (seen.insert(folder).second) config.output_dirs.push_back(folder);
   };
-  for (const Port& port : ports) {
-    if (port.group == "outputs") add(port.type == "uri_folder" ? port.path : parent_of(port.path));
+  for (const Port& port : ports.list) {
+    if (port.group != "outputs") continue;
+    add(port.type == "uri_folder" ? port.path : parent_of(port.path));
+    if (port.type == "uri_folder") config.output_folders.push_back(port.path);
   }
   if (!config.append_row_file.empty()) add(parent_of(config.append_row_file));
   if (cli.log_dir) {
@@ -229,9 +306,10 @@ void resolve_folders(const CliOptions& cli, const std::vector<Port>& ports, cons
   }
 }
 
-void add_port_settings(const Sources& sources, const std::vector<Port>& ports, JobConfig& config) {
-  for (const Port& port : ports) {
-    const RawValue* path = find(sources.file, port.group + "." + port.name + ".path");
+void add_port_settings(const Sources& sources, const Ports& ports, JobConfig& config) {
+  const config_detail::ValueIndex index = config_detail::index_by_key(sources.file);
+  for (const Port& port : ports.list) {
+    const RawValue* path = find(index, port.group + "." + port.name + ".path");
     config.resolved.push_back(
         {port.group + "." + port.name + ".path", port.path, path != nullptr ? path->origin : "default"});
   }
@@ -261,7 +339,7 @@ JobConfig load_job_config(const CliOptions& cli) {
   apply_sets(cli.sets, sources.file);
   check_job_types(sources.file, config.job_name);
   config_detail::merge_repeated(sources.file);
-  const std::vector<Port> ports = read_ports(sources.file, job_dir);
+  const Ports ports = read_ports(sources.file, job_dir);
   const std::optional<ResolvedSetting> arguments = read_program_arguments(sources, ports, config);
   config_detail::apply_settings(sources, config);
   apply_ordered_option(cli, config);

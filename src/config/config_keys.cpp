@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <string_view>
 
 namespace prs::config_keys {
 namespace {
@@ -45,6 +46,8 @@ const Pattern job_patterns[] = {
     {"max_tasks_per_child", leaf, "a whole number", nullptr, false, false, false},
     {"max_memory_per_child", leaf, "a size such as 4GB", nullptr, false, false, false},
     {"quarantine_after_failures", leaf, "a whole number", nullptr, false, false, false},
+    // Our extension: skip input paths that cannot be read (named on the console and by --dry-run) instead of failing.
+    {"skip_unreadable_inputs", leaf, "true or false", nullptr, false, false, false},
     {"task.type", leaf, "a string", nullptr, false, false, false},
     {"task.code", leaf, "a path", nullptr, false, false, false},
     {"task.entry_script", leaf, "a path", nullptr, false, false, false},
@@ -138,14 +141,18 @@ std::vector<std::string> segments(const std::string& key) {
   return parts;
 }
 
-// Whether the key's segments match the pattern's first ones (all of them when `whole`).
+// Whether the key's segments match the pattern's first ones (all of them when `whole`). Reads the pattern in place:
+// this runs for every key of the job against every pattern, so it allocates nothing.
 bool matches(const Pattern& known, const std::vector<std::string>& parts, bool whole) {
-  const std::vector<std::string> pattern = segments(known.pattern);
-  if (whole ? pattern.size() != parts.size() : pattern.size() <= parts.size()) return false;
-  for (std::size_t i = 0; i < parts.size(); ++i) {
-    if (pattern[i] != "*" && pattern[i] != parts[i]) return false;
+  std::string_view pattern = known.pattern;
+  for (const std::string& part : parts) {
+    if (pattern.empty()) return false;  // the key is longer than the pattern
+    const std::size_t dot = pattern.find('.');
+    const std::string_view segment = pattern.substr(0, dot);
+    if (segment != "*" && segment != part) return false;
+    pattern = dot == std::string_view::npos ? std::string_view() : pattern.substr(dot + 1);
   }
-  return true;
+  return whole ? pattern.empty() : !pattern.empty();
 }
 
 KeyInfo info_of(const Pattern& known, const std::string& key) {

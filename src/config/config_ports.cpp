@@ -1,5 +1,9 @@
 // The job's inputs and outputs: types, absolute paths (globs and path lists too), ${{inputs.X}} bindings.
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include "prs/config/config_values.hpp"
@@ -17,18 +21,17 @@ std::string trimmed(const std::string& text) {
 }
 
 // The port that "inputs.NAME" or "outputs.NAME" (the inside of a ${{...}}) names; fails naming the declared ones.
-const Port& port_for(const RawValue& value, const std::string& inner, const std::vector<Port>& ports) {
+const Port& port_for(const RawValue& value, const std::string& inner, const Ports& ports) {
   const std::size_t dot = inner.find('.');
   const std::string group = inner.substr(0, dot);
   if (dot == std::string::npos || (group != "inputs" && group != "outputs")) {
     fail(value, "${{" + inner + "}}: unknown binding; use ${{inputs.NAME}} or ${{outputs.NAME}}");
   }
+  if (const Port* port = ports.find(inner)) return *port;
   const std::string name = inner.substr(dot + 1);
   std::string declared;
-  for (const Port& port : ports) {
-    if (port.group != group) continue;
-    if (port.name == name) return port;
-    declared += (declared.empty() ? "" : ", ") + port.name;
+  for (const Port& port : ports.list) {
+    if (port.group == group) declared += (declared.empty() ? "" : ", ") + port.name;
   }
   const std::string what = group == "inputs" ? "input" : "output";
   fail(value, "${{" + inner + "}}: no " + what + " named " + name +
@@ -39,7 +42,7 @@ const Port& port_for(const RawValue& value, const std::string& inner, const std:
 void check_glob_base(const RawValue& value, const Port& port) {
   const std::string base = glob_base(port.path);
   std::error_code ignored;
-  if (!fs::exists(base, ignored)) fail(value, base + " does not exist");
+  if (!fs::exists(base, ignored)) fail(value, base + missing(base));
   if (!fs::is_directory(base, ignored)) fail(value, base + " is not a folder");
 }
 
@@ -50,7 +53,7 @@ void check_input_exists(const RawValue& value, const Port& port) {
   if (!fs::exists(status) && port.type != "path_list" && has_glob_characters(port.path)) {
     return check_glob_base(value, port);
   }
-  if (!fs::exists(status)) fail(value, port.path + " does not exist");
+  if (!fs::exists(status)) fail(value, port.path + missing(port.path));
   if (port.type == "uri_folder" && !fs::is_directory(status)) {
     fail(value, port.path + " is not a folder; use type: uri_file for one file");
   }
@@ -73,7 +76,7 @@ void check_port_type(const RawValue& type, const std::string& group) {
 }
 
 // One input or output: type (default uri_folder) and absolute path (outputs default to <job dir>/outputs/NAME).
-Port read_port(const std::vector<RawValue>& file, const std::string& group, const std::string& name,
+Port read_port(const ValueIndex& file, const std::string& group, const std::string& name,
                const std::string& job_dir) {
   const std::string key = group + "." + name;
   const RawValue* type = find(file, key + ".type");
@@ -108,6 +111,12 @@ std::string local_path(const RawValue& value, const std::string& text, const std
   return absolute_in(base, text);
 }
 
+std::string missing(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 || errno == ENOENT || errno == ENOTDIR) return " does not exist";
+  return std::string(": cannot be read: ") + std::strerror(errno);  // e.g. a folder on the way is not searchable
+}
+
 bool has_glob_characters(const std::string& path) { return path.find_first_of("*?[") != std::string::npos; }
 
 std::string glob_base(const std::string& pattern) {
@@ -125,22 +134,40 @@ std::string glob_base(const std::string& pattern) {
   return base;
 }
 
-std::vector<Port> read_ports(const std::vector<RawValue>& file, const std::string& job_dir) {
-  std::vector<Port> ports;
+const Port* Ports::find(const std::string& group_and_name) const {
+  const auto found = by_name.find(group_and_name);
+  return found != by_name.end() ? &list[found->second] : nullptr;
+}
+
+ValueIndex index_by_key(const std::vector<RawValue>& values) {
+  ValueIndex index;
+  index.reserve(values.size());
+  for (const RawValue& value : values) index.emplace(value.key, &value);  // keeps the first of a key
+  return index;
+}
+
+const RawValue* find(const ValueIndex& index, const std::string& key) {
+  const auto found = index.find(key);
+  return found != index.end() ? found->second : nullptr;
+}
+
+Ports read_ports(const std::vector<RawValue>& file, const std::string& job_dir) {
+  const ValueIndex index = index_by_key(file);
+  Ports ports;
   for (const RawValue& value : file) {
     for (const std::string group : {"inputs", "outputs"}) {
       if (value.key.rfind(group + ".", 0) != 0) continue;
       const std::size_t start = group.size() + 1;
       const std::string name = value.key.substr(start, value.key.find('.', start) - start);
-      const bool seen = std::any_of(ports.begin(), ports.end(),
-                                    [&](const Port& port) { return port.group == group && port.name == name; });
-      if (!seen) ports.push_back(read_port(file, group, name, job_dir));
+      if (ports.find(group + "." + name) != nullptr) continue;
+      ports.by_name.emplace(group + "." + name, ports.list.size());
+      ports.list.push_back(read_port(index, group, name, job_dir));
     }
   }
   return ports;
 }
 
-std::string substitute(const RawValue& value, const std::vector<Port>& ports) {
+std::string substitute(const RawValue& value, const Ports& ports) {
   const std::string& text = value.text;
   std::string result;
   std::size_t from = 0;
@@ -154,7 +181,7 @@ std::string substitute(const RawValue& value, const std::vector<Port>& ports) {
   return result.append(text, from);
 }
 
-const Port* bound_port(const RawValue& value, const std::vector<Port>& ports) {
+const Port* bound_port(const RawValue& value, const Ports& ports) {
   const std::string text = trimmed(value.text);
   const bool one_binding = text.size() > 5 && text.compare(0, 3, "${{") == 0 &&
                            text.compare(text.size() - 2, 2, "}}") == 0 && text.find("}}") == text.size() - 2;

@@ -5,6 +5,7 @@
 #include <climits>
 #include <cstdint>
 #include <filesystem>
+#include <unordered_map>
 
 #include "prs/config/config_keys.hpp"
 #include "prs/config/config_values.hpp"
@@ -98,20 +99,15 @@ std::string to_file_name(const RawValue& value) {
   return name;
 }
 
-// mini_batch_size for a file list: a count of files; a size with a unit ("10kb") is for tabular input.
+// mini_batch_size for a file list: a count of files in [1, max_mini_batch_size]; a size with a unit ("10kb") is for
+// tabular input, whatever its magnitude.
 std::string apply_mini_batch_size(JobConfig& config, const RawValue& value) {
-  const bool has_unit = !value.text.empty() && std::isalpha(static_cast<unsigned char>(value.text.back())) != 0;
-  bool is_size = false;
-  try {
-    is_size = has_unit && parse_size(value.text) > 0;
-  } catch (const Error&) {
-  }
-  if (is_size) {
+  if (is_size_text(value.text)) {
     fail(value, "must be a count of files for a file list input (sizes such as 10kb are for tabular input), got " +
                     value.text);
   }
   try {
-    config.mini_batch_size = parse_count(value.text);
+    config.mini_batch_size = parse_count(value.text, max_mini_batch_size);
   } catch (const Error& error) {
     fail(value, error.what());
   }
@@ -191,6 +187,8 @@ const Setting settings[] = {
      [](JobConfig& c, const RawValue& v) {
        return std::to_string(c.quarantine_after_failures = to_small_int(v, from_zero));
      }},
+    {"skip_unreadable_inputs", false, nullptr,
+     [](JobConfig& c, const RawValue& v) { return to_yaml_bool(v, c.skip_unreadable_inputs); }},
 };
 
 const Setting* setting_for(const std::string& key) {
@@ -298,13 +296,16 @@ std::vector<RawValue> read_knobs(const std::vector<std::string>& arguments, cons
 }
 
 void merge_repeated(std::vector<RawValue>& file) {
+  std::unordered_map<std::string, std::size_t> first;  // key -> its index in kept
+  first.reserve(file.size());
   std::vector<RawValue> kept;
+  kept.reserve(file.size());
   for (RawValue& value : file) {
-    const RawValue* earlier = find(kept, value.key);
-    if (earlier == nullptr) {
+    const auto [at, added] = first.emplace(value.key, kept.size());
+    if (added) {
       kept.push_back(std::move(value));
-    } else if (!earlier->is_section && !value.is_section) {
-      check_same(*earlier, value);
+    } else if (!kept[at->second].is_section && !value.is_section) {
+      check_same(kept[at->second], value);
     }
   }
   file = std::move(kept);

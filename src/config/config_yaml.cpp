@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <unordered_map>
 #include <utility>
 
 #include "prs/config/config_keys.hpp"
@@ -77,6 +78,12 @@ class Reader {
   }
 
   std::vector<ParentPort> parent_ports;  // a pipeline's inputs and outputs
+
+  // Declares one of the pipeline's inputs or outputs (the first of a name counts, as a search in order would).
+  void add_parent_port(ParentPort port) {
+    parent_index_.emplace(port.group + "." + port.name, parent_ports.size());
+    parent_ports.push_back(std::move(port));
+  }
   bool in_pipeline = false;
 
   JobFile take() {
@@ -98,9 +105,8 @@ class Reader {
     value.line = line;
     const KeyInfo info = config_keys::job_key(key);
     if (info.role == Role::ignored) return ignore(shown_key, key_node);
-    for (const RawValue& earlier : values_) {
-      if (earlier.shown_key == shown_key) fail(value, "given twice (also at " + earlier.where + ")");
-    }
+    const auto earlier = seen_.find(shown_key);
+    if (earlier != seen_.end()) fail(value, "given twice (also at " + values_[earlier->second].where + ")");
     switch (info.role) {
       case Role::unknown:
         fail(value, info.suggestion.empty() ? "unknown key; remove it or check its spelling"
@@ -124,7 +130,7 @@ class Reader {
     value.key = info.canonical;
     value.text = node.Scalar();
     value.counts_tries = info.counts_tries;
-    values_.push_back(value);
+    keep(value);
   }
 
   void read_section(const YAML::Node& node, RawValue& value, bool v1) {
@@ -133,12 +139,12 @@ class Reader {
                          (value.key.rfind("inputs.", 0) == 0 || value.key.rfind("outputs.", 0) == 0);
     if (is_port && node.IsScalar() && !parent_binding(node.Scalar()).empty()) {
       const YAML::Node bound = parent_port(value, node.Scalar());
-      values_.push_back(value);
+      keep(value);
       if (bound.IsMap()) read_map(bound, value.key, value.shown_key, v1);
       return;
     }
     if (!node.IsMap() && !node.IsNull()) fail(value, "must be a map of keys, got " + node_kind(node));
-    values_.push_back(value);
+    keep(value);
     if (node.IsMap()) read_map(node, value.key, value.shown_key, v1);
   }
 
@@ -152,13 +158,9 @@ class Reader {
       fail(value, shown_binding + ": " + group + " bind ${{parent." + group + ".NAME}}");
     }
     const std::string name = binding.substr(group.size() + 1);
-    std::string declared;
-    for (ParentPort& port : parent_ports) {
-      if (port.group != group) continue;
-      if (port.name != name) {
-        declared += (declared.empty() ? "" : ", ") + port.name;
-        continue;
-      }
+    const auto found = parent_index_.find(group + "." + name);
+    if (found != parent_index_.end()) {
+      ParentPort& port = parent_ports[found->second];
       if (!port.node.IsMap() && !port.node.IsNull()) {
         fail(value, shown_binding + ": the pipeline's " + group + "." + name + " must be a map with type and path, got " +
                         node_kind(port.node));
@@ -166,12 +168,24 @@ class Reader {
       port.used = true;
       return port.node;
     }
+    std::string declared;
+    for (const ParentPort& port : parent_ports) {
+      if (port.group == group) declared += (declared.empty() ? "" : ", ") + port.name;
+    }
     fail(value, shown_binding + ": the pipeline declares no " + group.substr(0, group.size() - 1) + " named " + name +
                     (declared.empty() ? "" : "; declared: " + declared));
   }
 
+  // Keeps a value, indexed by the key as written (a key given twice is an error).
+  void keep(const RawValue& value) {
+    seen_.emplace(value.shown_key, values_.size());
+    values_.push_back(value);
+  }
+
   std::string job_name_;
   std::vector<RawValue> values_;
+  std::unordered_map<std::string, std::size_t> seen_;  // shown_key -> its index in values_
+  std::unordered_map<std::string, std::size_t> parent_index_;  // "inputs.NAME" -> its index in parent_ports
   std::vector<std::pair<int, std::string>> ignored_;
 };
 
@@ -222,7 +236,7 @@ Jobs read_pipeline_keys(const YAML::Node& root, Reader& reader) {
         fail(reader.at(item.first, name), "must be a map of keys, got " + node_kind(item.second));
       }
       if (item.second.IsMap()) {
-        for (const auto& port : item.second) reader.parent_ports.push_back({name, port.first.Scalar(), port.first, port.second});
+        for (const auto& port : item.second) reader.add_parent_port({name, port.first.Scalar(), port.first, port.second});
       }
     } else {
       const KeyInfo info = config_keys::pipeline_key(name);

@@ -41,6 +41,10 @@ Wide unit_bytes(const std::string& unit) {
   return 0;
 }
 
+[[noreturn]] void too_large(const std::string& text) {
+  throw Error("must be in [1, " + std::to_string(max_u64) + "] bytes, got " + trimmed(text));
+}
+
 [[noreturn]] void bad_size(const std::string& text) {
   throw Error("must be a size such as 1024, 10kb, 1MB, 100 mb or 1GB (bytes; units b, kb, mb, gb, tb; 1 kb = 1024), got " +
               text);
@@ -48,7 +52,7 @@ Wide unit_bytes(const std::string& unit) {
 
 }  // namespace
 
-std::uint64_t parse_count(const std::string& text) {
+std::uint64_t parse_count(const std::string& text, std::uint64_t max) {
   const std::string t = trimmed(text);
   bool all_digits = !t.empty();
   for (char c : t) all_digits = all_digits && is_digit(c);
@@ -56,11 +60,25 @@ std::uint64_t parse_count(const std::string& text) {
   std::uint64_t value = 0;
   for (char c : t) {
     const auto digit = static_cast<std::uint64_t>(c - '0');
-    if (value > (max_u64 - digit) / 10) throw Error("is too large, got " + text);
+    if (value > (max - digit) / 10) {
+      throw Error("must be in [1, " + std::to_string(max) + "], got " + t);
+    }
     value = value * 10 + digit;
   }
   if (value == 0) throw Error("must be a positive whole number, got " + text);
   return value;
+}
+
+bool is_size_text(const std::string& text) {
+  const std::string t = trimmed(text);
+  std::size_t i = 0;
+  std::size_t digits = 0;
+  for (; i < t.size() && is_digit(t[i]); ++i) ++digits;
+  if (i < t.size() && t[i] == '.') {
+    for (++i; i < t.size() && is_digit(t[i]); ++i) ++digits;
+  }
+  while (i < t.size() && is_space(t[i])) ++i;
+  return digits > 0 && i < t.size() && unit_bytes(t.substr(i)) != 0;
 }
 
 std::uint64_t parse_size(const std::string& text) {
@@ -70,7 +88,7 @@ std::uint64_t parse_size(const std::string& text) {
   std::size_t whole_digits = 0;
   for (; i < t.size() && is_digit(t[i]); ++i, ++whole_digits) {
     whole = whole * 10 + static_cast<Wide>(t[i] - '0');
-    if (whole > max_u64) throw Error("is too large, got " + text);
+    if (whole > max_u64) too_large(text);
   }
   Wide fraction = 0;
   Wide scale = 1;
@@ -88,7 +106,7 @@ std::uint64_t parse_size(const std::string& text) {
   const Wide unit = unit_bytes(t.substr(i));
   if (unit == 0) bad_size(text);
   const Wide bytes = whole * unit + fraction * unit / scale;
-  if (bytes > max_u64) throw Error("is too large, got " + text);
+  if (bytes > max_u64) too_large(text);
   if (bytes == 0) throw Error("must be at least 1 byte, got " + text);
   return static_cast<std::uint64_t>(bytes);
 }

@@ -42,6 +42,11 @@ void print_plan(std::ostream& out, const JobConfig& config, const FileList& file
     }
     print_batch(out, files, id, partition.batch(id));
   }
+  const std::vector<SkippedPath>& skipped = files.skipped();
+  if (skipped.empty()) return;
+  out << "skipped (skip_unreadable_inputs): " << skipped.size()
+      << (skipped.size() == 1 ? " unreadable path\n" : " unreadable paths\n");
+  for (const SkippedPath& path : skipped) out << "  " << path.path << ": " << path.problem << "\n";
 }
 
 }  // namespace prs

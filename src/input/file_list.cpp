@@ -1,7 +1,7 @@
 // The input file list: one arena of sorted paths, filled from a folder, a file, a glob or a path-list file.
 #include "prs/input/file_list.hpp"
 
-#include <fnmatch.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "prs/error.hpp"
+#include "prs/input/folder_walk.hpp"
 
 namespace fs = std::filesystem;
 
@@ -21,6 +22,10 @@ void FileList::add(std::string_view path) {
   offsets_.push_back(arena_.size());
   arena_.append(path);
   ends_.push_back(arena_.size());
+}
+
+void FileList::add_skipped(std::string path, std::string problem) {
+  skipped_.push_back({std::move(path), std::move(problem)});
 }
 
 std::string_view FileList::at(std::size_t i) const {
@@ -36,6 +41,9 @@ void FileList::sort() {
   sorted.offsets_.reserve(size());
   sorted.ends_.reserve(size());
   for (std::uint64_t i : order) sorted.add(at(i));
+  sorted.skipped_ = std::move(skipped_);
+  std::sort(sorted.skipped_.begin(), sorted.skipped_.end(),
+            [](const SkippedPath& a, const SkippedPath& b) { return a.path < b.path; });
   *this = std::move(sorted);
 }
 
@@ -45,6 +53,7 @@ void FileList::unique() {
   for (std::size_t i = 0; i < size(); ++i) {
     if (i == 0 || at(i) != at(i - 1)) kept.add(at(i));
   }
+  kept.skipped_ = std::move(skipped_);
   *this = std::move(kept);
 }
 
@@ -54,121 +63,86 @@ std::size_t FileList::memory_bytes() const {
 
 namespace {
 
-bool is_regular(const fs::directory_entry& entry) {
-  std::error_code ec;
-  return entry.is_regular_file(ec);  // follows symlinks
-}
-
-bool is_folder(const fs::directory_entry& entry) {
-  std::error_code ec;
-  return entry.is_directory(ec);  // follows symlinks
-}
-
-std::vector<std::string> components(const std::string& path) {
-  std::vector<std::string> parts;
-  std::size_t start = 0;
-  while (start <= path.size()) {
-    std::size_t end = path.find('/', start);
-    if (end == std::string::npos) end = path.size();
-    if (end > start) parts.push_back(path.substr(start, end - start));
-    start = end + 1;
-  }
-  return parts;
-}
-
-bool has_glob_characters(const std::string& text) { return text.find_first_of("*?[") != std::string::npos; }
-
-// A glob split at its walk's starting folder: the folder, and the components to match below it.
-struct Glob {
-  std::string base;
-  std::vector<std::string> pattern;
-};
-
-Glob split_glob(const std::string& pattern) {
-  Glob glob{pattern.rfind('/', 0) == 0 ? "/" : "", {}};
-  for (const std::string& part : components(pattern)) {
-    if (glob.pattern.empty() && !has_glob_characters(part)) {
-      glob.base += (glob.base.empty() || glob.base == "/" ? "" : "/") + part;
-    } else {
-      glob.pattern.push_back(part);
-    }
-  }
-  if (glob.pattern.empty()) {  // no glob character at all: the last component is the whole pattern
-    glob.pattern.push_back(fs::path(glob.base).filename().string());
-    glob.base = fs::path(glob.base).parent_path().string();
-  }
-  if (glob.base.empty()) glob.base = ".";
-  return glob;
-}
-
-// Whether the path's components parts[j..] match pattern[i..]. With `folder`, whether a folder with these components
-// can lead to a match (so the walk goes into it). "**" matches zero or more components that do not start with '.'.
-bool glob_matches(const std::vector<std::string>& pattern, std::size_t i, const std::vector<std::string>& parts,
-                  std::size_t j, bool folder) {
-  if (j == parts.size()) {
-    if (folder) return i < pattern.size();
-    return std::all_of(pattern.begin() + static_cast<std::ptrdiff_t>(i), pattern.end(),
-                       [](const std::string& part) { return part == "**"; });
-  }
-  if (i == pattern.size()) return false;
-  if (pattern[i] == "**") {
-    return glob_matches(pattern, i + 1, parts, j, folder) ||
-           (parts[j][0] != '.' && glob_matches(pattern, i, parts, j + 1, folder));
-  }
-  return ::fnmatch(pattern[i].c_str(), parts[j].c_str(), FNM_PERIOD) == 0 &&
-         glob_matches(pattern, i + 1, parts, j + 1, folder);
-}
-
 std::string trimmed(const std::string& text) {
   const std::size_t begin = text.find_first_not_of(" \t\r");
   if (begin == std::string::npos) return "";
   return text.substr(begin, text.find_last_not_of(" \t\r") - begin + 1);
 }
 
+// "; skipped 2 unreadable paths: ..." after a "holds no file" error, or nothing.
+std::string skipped_suffix(const FileList& files) {
+  return files.skipped().empty() ? "" : "; " + skipped_paths_line(files);
+}
+
+// One line of a path list: the absolute path, added when it is a regular file; fails (or skips) otherwise.
+void add_listed_path(const std::string& absolute, const std::string& where, const ListRules& rules, FileList& files) {
+  struct stat st {};
+  if (::stat(absolute.c_str(), &st) != 0) {
+    const int error = errno;
+    if (error == ENOENT || error == ENOTDIR) throw Error(where + " does not exist");
+    const std::string problem = std::string("cannot stat the input path: ") + std::strerror(error);
+    if (!rules.skip_unreadable) throw Error(where + ": " + problem + input_detail::skip_hint);
+    return files.add_skipped(absolute, problem);
+  }
+  if (!S_ISREG(st.st_mode)) throw Error(where + " is not a file");
+  files.add(absolute);
+}
+
+// Whether two paths name the same file (both exist and have one device and inode).
+bool same_file(const std::string& a, std::string_view b) {
+  struct stat sa {};
+  struct stat sb {};
+  return ::stat(a.c_str(), &sa) == 0 && ::stat(std::string(b).c_str(), &sb) == 0 && sa.st_dev == sb.st_dev &&
+         sa.st_ino == sb.st_ino;
+}
+
+// Refuses an output file that is one of the inputs: the rows would overwrite it (and --overwrite delete it).
+// Only paths with the output's file name are compared by identity, so the check costs no system call per file.
+void check_output_is_not_input(const JobConfig& config, const FileList& files) {
+  const std::string& output = config.append_row_file;
+  if (output.empty()) return;
+  const std::string name = "/" + fs::path(output).filename().string();
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const std::string_view path = files.at(i);
+    if (path.size() < name.size() || path.compare(path.size() - name.size(), name.size(), name) != 0) continue;
+    if (path != output && !same_file(output, path)) continue;
+    throw Error(config.append_row_location + ": " + output + " is one of the input files (" +
+                (path == output ? "" : "listed as " + std::string(path) + ", ") + "input_data: " + config.input_path +
+                "); the rows would overwrite it: write them to a file outside the input");
+  }
+}
+
+// What the job's listing leaves out: the logs and output folders, the entry script, and an earlier run's output
+// (an output beside which the journal of that run lies; without one, the file is the user's and is refused).
+ListRules job_rules(const JobConfig& config) {
+  ListRules rules;
+  rules.skip_unreadable = config.skip_unreadable_inputs;
+  rules.excluded_folders = config.output_folders;
+  rules.excluded_folders.push_back(config.log_dir);
+  rules.excluded_files.push_back(config.entry_script);
+  std::error_code ignored;
+  if (!config.append_row_file.empty() && fs::exists(journal_path(config), ignored)) {
+    rules.excluded_files.push_back(config.append_row_file);
+  }
+  return rules;
+}
+
 }  // namespace
 
-FileList list_input_files(const std::string& path) {
+FileList list_input_files(const std::string& path, const ListRules& rules) {
   FileList files;
   std::error_code ec;
   if (fs::is_regular_file(path, ec)) {
     files.add(path);
     return files;
   }
-  auto options = fs::directory_options::follow_directory_symlink;
-  fs::recursive_directory_iterator it(path, options, ec), end;
-  if (ec) throw Error(path + ": cannot list the input folder: " + ec.message());
-  for (; it != end; it.increment(ec)) {
-    if (ec) throw Error(path + ": cannot list the input folder: " + ec.message());
-    if (is_regular(*it)) files.add(it->path().native());
-  }
-  if (files.size() == 0) throw Error(path + ": the input folder holds no file");
+  input_detail::walk_folder(path, rules, {}, files);
+  if (files.size() == 0) throw Error(path + ": the input folder holds no file" + skipped_suffix(files));
   files.sort();
   return files;
 }
 
-FileList list_glob(const std::string& pattern, const std::string& location, const std::string& as_written) {
-  const Glob glob = split_glob(pattern);
-  FileList files;
-  std::error_code ec;
-  fs::recursive_directory_iterator it(glob.base, fs::directory_options::follow_directory_symlink, ec), end;
-  if (ec) throw Error(glob.base + ": cannot list the input folder: " + ec.message());
-  const std::size_t skip = glob.base == "/" ? 1 : glob.base.size() + 1;  // "BASE/" before each relative path
-  for (; it != end; it.increment(ec)) {
-    if (ec) throw Error(glob.base + ": cannot list the input folder: " + ec.message());
-    const std::string& path = it->path().native();
-    const std::vector<std::string> parts = components(path.substr(skip));
-    if (is_folder(*it)) {
-      if (!glob_matches(glob.pattern, 0, parts, 0, true)) it.disable_recursion_pending();
-    } else if (is_regular(*it) && glob_matches(glob.pattern, 0, parts, 0, false)) {
-      files.add(path);
-    }
-  }
-  if (files.size() == 0) throw Error(location + ": " + as_written + " matches no file");
-  files.sort();
-  return files;
-}
-
-FileList list_path_list(const std::string& list_file, const std::string& as_written) {
+FileList list_path_list(const std::string& list_file, const std::string& as_written, const ListRules& rules) {
   std::ifstream in(list_file);
   if (!in) throw Error(as_written + ": cannot read the path list: " + std::strerror(errno));
   const fs::path folder = fs::path(list_file).parent_path();
@@ -178,29 +152,44 @@ FileList list_path_list(const std::string& list_file, const std::string& as_writ
     const std::string path = trimmed(line);
     if (path.empty() || path[0] == '#') continue;
     const std::string absolute = (folder / path).lexically_normal().string();  // an absolute path stays itself
-    std::error_code ec;
-    const fs::file_status status = fs::status(absolute, ec);
-    const std::string where = as_written + ":" + std::to_string(number) + ": " + absolute;
-    if (!fs::exists(status)) throw Error(where + " does not exist");
-    if (!fs::is_regular_file(status)) throw Error(where + " is not a file");
-    files.add(absolute);
+    add_listed_path(absolute, as_written + ":" + std::to_string(number) + ": " + absolute, rules, files);
   }
   if (in.bad()) throw Error(as_written + ": cannot read the path list: " + std::strerror(errno));
-  if (files.size() == 0) throw Error(as_written + ": the path list names no file; give one path per line");
+  if (files.size() == 0) {
+    throw Error(as_written + ": the path list names no file; give one path per line" + skipped_suffix(files));
+  }
   files.sort();
   files.unique();
   return files;
 }
 
 FileList list_input_files(const JobConfig& config) {
+  const ListRules rules = job_rules(config);
+  FileList files;
   switch (config.input_form) {
     case InputForm::glob:
-      return list_glob(config.input_path, config.input_location, config.input_as_written);
+      files = list_glob(config.input_path, config.input_location, config.input_as_written, rules);
+      break;
     case InputForm::path_list:
-      return list_path_list(config.input_path, config.input_as_written);
+      files = list_path_list(config.input_path, config.input_as_written, rules);
+      break;
     default:
-      return list_input_files(config.input_path);
+      files = list_input_files(config.input_path, rules);
   }
+  check_output_is_not_input(config, files);
+  return files;
+}
+
+std::string skipped_paths_line(const FileList& files, std::size_t shown) {
+  const std::vector<SkippedPath>& skipped = files.skipped();
+  if (skipped.empty()) return "";
+  std::string line = "skipped " + std::to_string(skipped.size()) +
+                     (skipped.size() == 1 ? " unreadable path: " : " unreadable paths: ");
+  for (std::size_t i = 0; i < skipped.size() && i < shown; ++i) {
+    line += (i == 0 ? "" : ", ") + skipped[i].path + " (" + skipped[i].problem + ")";
+  }
+  if (skipped.size() > shown) line += ", and " + std::to_string(skipped.size() - shown) + " more (--dry-run lists them)";
+  return line;
 }
 
 }  // namespace prs

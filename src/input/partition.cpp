@@ -1,6 +1,7 @@
 #include "prs/input/partition.hpp"
 
 #include <algorithm>
+#include <string>
 
 #include "prs/error.hpp"
 
@@ -11,10 +12,16 @@ Partition::Partition(std::uint64_t item_count, std::uint64_t batch_size)
   if (batch_size == 0) throw Error("mini_batch_size: must be at least 1, got 0");
 }
 
-std::uint64_t Partition::batch_count() const { return (item_count_ + batch_size_ - 1) / batch_size_; }
+// Written without item_count + batch_size - 1, which wraps for sizes near 2^64 (and made 0 mini-batches).
+std::uint64_t Partition::batch_count() const {
+  return item_count_ / batch_size_ + (item_count_ % batch_size_ != 0 ? 1 : 0);
+}
 
 ItemRange Partition::batch(std::uint64_t id) const {
-  std::uint64_t first = id * batch_size_;
+  if (id >= batch_count()) {
+    throw Fatal("internal error: mini-batch " + std::to_string(id) + " of " + std::to_string(batch_count()));
+  }
+  const std::uint64_t first = id * batch_size_;  // < item_count_ for every id < batch_count(): no overflow
   return {first, std::min(batch_size_, item_count_ - first)};
 }
 

@@ -68,8 +68,12 @@ TEST_CASE("parse_size rejects zero, negatives and garbage naming the accepted fo
 
 TEST_CASE("parse_size rejects sizes beyond 64 bits", "[size]") {
   CHECK(prs::parse_size("18446744073709551615") == 18446744073709551615ULL);
-  CHECK(error_of([] { prs::parse_size("18446744073709551616"); }) == "is too large, got 18446744073709551616");
-  CHECK(error_of([] { prs::parse_size("16777216tb"); }) == "is too large, got 16777216tb");  // 2^64 bytes
+  CHECK(error_of([] { prs::parse_size("18446744073709551616"); }) ==
+        "must be in [1, 18446744073709551615] bytes, got 18446744073709551616");
+  CHECK(error_of([] { prs::parse_size("16777216tb"); }) ==
+        "must be in [1, 18446744073709551615] bytes, got 16777216tb");  // 2^64 bytes
+  CHECK(error_of([] { prs::parse_size("99999999999999999999999 MB"); }) ==
+        "must be in [1, 18446744073709551615] bytes, got 99999999999999999999999 MB");
 }
 
 TEST_CASE("parse_count takes positive whole numbers only", "[size]") {
@@ -82,5 +86,22 @@ TEST_CASE("parse_count takes positive whole numbers only", "[size]") {
   CHECK(error_of([] { prs::parse_count("1.5"); }) == "must be a positive whole number, got 1.5");
   CHECK(error_of([] { prs::parse_count("10kb"); }) == "must be a positive whole number, got 10kb");
   CHECK(error_of([] { prs::parse_count(""); }) == "must be a positive whole number, got ");
-  CHECK(error_of([] { prs::parse_count("18446744073709551616"); }) == "is too large, got 18446744073709551616");
+  CHECK(error_of([] { prs::parse_count("18446744073709551616"); }) ==
+        "must be in [1, 18446744073709551615], got 18446744073709551616");
+  CHECK(prs::parse_count("2147483647", 2147483647) == 2147483647);
+  CHECK(error_of([] { prs::parse_count("2147483648", 2147483647); }) == "must be in [1, 2147483647], got 2147483648");
+  CHECK(error_of([] { prs::parse_count("99999999999999999999999", 100); }) ==
+        "must be in [1, 100], got 99999999999999999999999");
+}
+
+TEST_CASE("is_size_text tells a number with a unit, whatever its magnitude", "[size]") {
+  CHECK(prs::is_size_text("10kb"));
+  CHECK(prs::is_size_text("1.5 MB"));
+  CHECK(prs::is_size_text("100 b"));
+  CHECK(prs::is_size_text("99999999999999999999999 tb"));
+  CHECK_FALSE(prs::is_size_text("10"));
+  CHECK_FALSE(prs::is_size_text("1.5"));
+  CHECK_FALSE(prs::is_size_text("kb"));
+  CHECK_FALSE(prs::is_size_text("10 xb"));
+  CHECK_FALSE(prs::is_size_text(""));
 }

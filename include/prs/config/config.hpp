@@ -43,7 +43,8 @@ struct JobConfig {
   std::string input_path;        // absolute: the folder, the file, the glob pattern or the path-list file
   std::string input_location;    // where listing errors point: "job.yml:3: inputs.input_data.path"
   std::string input_as_written;  // the path as the job gives it: "./data/**/*.png", "paths.txt"
-  std::uint64_t mini_batch_size = 10;  // files per mini-batch
+  std::uint64_t mini_batch_size = 10;  // files per mini-batch, in [1, max_mini_batch_size]
+  bool skip_unreadable_inputs = false;  // skip (and list) input paths that cannot be read instead of failing
 
   int instance_count = 1;                // nodes the job expects
   int max_concurrency_per_instance = 0;  // workers per node at most; 0 = not set (all ranks work)
@@ -68,8 +69,10 @@ struct JobConfig {
 
   OutputAction output_action = OutputAction::append_row;
   std::string append_row_file;              // absolute; empty with summary_only
+  std::string append_row_location;          // where errors about it point: "job.yml:14: task.append_row_to"
   bool append_row_dataframe_header = false;  // write a DataFrame header once at the top
   std::vector<std::string> output_dirs;     // folders to create before init(): outputs and the append file's parent
+  std::vector<std::string> output_folders;  // the declared uri_folder outputs: never listed as input
   std::string log_dir;                      // absolute: --log-dir, else logs/ beside the output
   bool ordered = false;                     // rows in input order (ordered: true or --ordered)
 
@@ -80,8 +83,16 @@ struct JobConfig {
   std::vector<ResolvedSetting> resolved;  // every setting with its origin, in a stable order
 };
 
+// The largest job file read: a job is a page of YAML; this bounds the memory and time a wrong path can cost.
+constexpr std::uint64_t max_job_file_bytes = 16u << 20;  // 16 MiB
+
+// The most files one mini-batch may hold (mini_batch_size), as for every other count setting.
+constexpr std::uint64_t max_mini_batch_size = 2147483647;
+
 // Reads, resolves and validates the job file with the command line's overrides.
-// Checks that the input path and the entry script exist. Throws prs::Error.
+// Checks that the input path and the entry script exist, and that the output is neither the job file, the entry
+// script nor a file inside task.code. The job file must be a regular file of at most max_job_file_bytes.
+// Throws prs::Error.
 JobConfig load_job_config(const CliOptions& cli);
 
 // "ignored (cloud-only): compute (job.yml:74), task.environment (job.yml:105)", or empty when nothing was ignored.

@@ -7,6 +7,8 @@
 // config_ports.cpp resolves inputs/outputs and substitutes ${{inputs.X}} / ${{outputs.X}} bindings.
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "prs/config/config.hpp"
@@ -47,6 +49,24 @@ struct Port {
   std::string path;   // absolute; for a glob, the absolute pattern
 };
 
+// Every declared input and output, in file order, with an index for ${{inputs.X}} bindings (a job may declare
+// thousands: lookups must not cost a pass over them).
+struct Ports {
+  std::vector<Port> list;                                 // in file order
+  std::unordered_map<std::string, std::size_t> by_name;  // "inputs.NAME" -> its index in list
+  // The port "group.name" names, or nullptr.
+  const Port* find(const std::string& group_and_name) const;
+};
+
+// The values by key (the first of each, as find() gives it), for lookups in constant time.
+using ValueIndex = std::unordered_map<std::string_view, const RawValue*>;
+
+// Indexes values by key; the index points into values and is valid while they are not changed.
+ValueIndex index_by_key(const std::vector<RawValue>& values);
+
+// The value with this key in an index, or nullptr.
+const RawValue* find(const ValueIndex& index, const std::string& key);
+
 // Reads the job file's text: a parallel job, or the parallel job of a pipeline (the one `job` names when several).
 JobFile read_job_file(const std::string& text, const std::string& job_name, const std::optional<std::string>& job);
 
@@ -59,6 +79,10 @@ std::string absolute_in(const std::string& base, const std::string& path);
 // The absolute path a path value names (relative to base); fails on an empty or cloud ("azureml:", "https://") one.
 std::string local_path(const RawValue& value, const std::string& text, const std::string& base);
 
+// Why a path that is not there cannot be used: " does not exist", or ": cannot be read: Permission denied" (and the
+// like) when the system cannot tell, e.g. behind a folder that is not searchable.
+std::string missing(const std::string& path);
+
 // Whether a path is a glob: holds '*', '?' or '['.
 bool has_glob_characters(const std::string& path);
 
@@ -66,7 +90,7 @@ bool has_glob_characters(const std::string& path);
 std::string glob_base(const std::string& pattern);
 
 // Every declared input and output, in file order, with absolute paths; inputs must exist as their type says.
-std::vector<Port> read_ports(const std::vector<RawValue>& file, const std::string& job_dir);
+Ports read_ports(const std::vector<RawValue>& file, const std::string& job_dir);
 
 // Throws prs::Error "WHERE: KEY: problem" for this value.
 [[noreturn]] void fail(const RawValue& value, const std::string& problem);
@@ -96,9 +120,9 @@ void apply_settings(const Sources& sources, JobConfig& config);
 const std::string& resolved_value(const JobConfig& config, const std::string& key);
 
 // The value's text with every ${{inputs.X}} / ${{outputs.X}} replaced by that port's absolute path.
-std::string substitute(const RawValue& value, const std::vector<Port>& ports);
+std::string substitute(const RawValue& value, const Ports& ports);
 
 // The port when the value is exactly one binding ("${{inputs.data}}"), else nullptr; fails on an unknown name.
-const Port* bound_port(const RawValue& value, const std::vector<Port>& ports);
+const Port* bound_port(const RawValue& value, const Ports& ports);
 
 }  // namespace prs::config_detail

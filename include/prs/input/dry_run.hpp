@@ -8,7 +8,8 @@
 
 namespace prs {
 
-// Prints every setting with its origin, the input listing's size and the mini-batches (first and last few).
+// Prints every setting with its origin, the input listing's size, the mini-batches (first and last few) and every
+// input path skipped as unreadable.
 void print_plan(std::ostream& out, const JobConfig& config, const FileList& files, const Partition& partition);
 
 }  // namespace prs

@@ -1,6 +1,7 @@
 #pragma once
 // A sorted list of input files kept compactly: one character arena and one offset per path, so that rank 0 holds
-// millions of paths in a few bytes of overhead each.
+// millions of paths in a few bytes of overhead each. A listing is complete or fails: a path it cannot read is an
+// error naming it, unless the job skips unreadable paths (skip_unreadable_inputs), which are then kept in skipped().
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -10,12 +11,20 @@
 
 namespace prs {
 
+// A path the listing could not read and skipped (skip_unreadable_inputs: true).
+struct SkippedPath {
+  std::string path;     // absolute
+  std::string problem;  // what failed and the OS reason: "cannot list the input folder: Permission denied"
+};
+
 // The input files of a job, sorted bytewise.
 class FileList {
  public:
   // Appends a path; call sort() before indexing.
   void add(std::string_view path);
-  // Sorts the paths bytewise (deterministic runs) and compacts the arena.
+  // Notes a path that could not be read and was skipped.
+  void add_skipped(std::string path, std::string problem);
+  // Sorts the paths (and the skipped ones) bytewise (deterministic runs) and compacts the arena.
   void sort();
   // Removes repeated paths; call after sort().
   void unique();
@@ -23,6 +32,8 @@ class FileList {
   std::size_t size() const { return offsets_.size(); }
   // The i-th path (valid until the next add or sort).
   std::string_view at(std::size_t i) const;
+  // The paths skipped because they could not be read, sorted after sort().
+  const std::vector<SkippedPath>& skipped() const { return skipped_; }
   // Bytes used by the paths and their offsets (for the dry run and the benchmarks).
   std::size_t memory_bytes() const;
 
@@ -30,23 +41,39 @@ class FileList {
   std::string arena_;
   std::vector<std::uint64_t> offsets_;  // start of each path in arena_; a path ends where the next starts
   std::vector<std::uint64_t> ends_;     // end of each path (paths need not be adjacent before sort())
+  std::vector<SkippedPath> skipped_;
 };
 
-// Lists a uri_folder recursively (regular files, symlinks to regular files) or takes one uri_file; sorted.
-// Throws prs::Error when the folder holds no file or cannot be read.
-FileList list_input_files(const std::string& path);
+// What a listing leaves out and what it does with a path it cannot read.
+struct ListRules {
+  bool skip_unreadable = false;               // note unreadable paths in skipped() instead of failing
+  std::vector<std::string> excluded_folders;  // never entered when met below the root (the logs, output folders)
+  std::vector<std::string> excluded_files;    // never listed by a walk (the entry script, an earlier output)
+};
+
+// Lists a uri_folder recursively (regular files, symlinks followed, each real folder once) or takes one uri_file;
+// sorted. Throws prs::Error when the folder holds no file or a path cannot be read (unless rules skip it).
+FileList list_input_files(const std::string& path, const ListRules& rules = {});
 
 // The regular files an absolute glob pattern matches, sorted. '*', '?' and '[...]' match within one path component
 // and not a leading '.' (as a shell does); "**" as a whole component matches zero or more folders. The walk starts
 // at the longest leading folder without glob characters. Throws prs::Error "LOCATION: AS_WRITTEN matches no file".
-FileList list_glob(const std::string& pattern, const std::string& location, const std::string& as_written);
+FileList list_glob(const std::string& pattern, const std::string& location, const std::string& as_written,
+                   const ListRules& rules = {});
 
 // The files a path list names: one path per line, relative to the list's folder unless absolute; blank lines and
 // lines starting with '#' skipped; sorted, repeated paths removed. Every path must be a regular file, else
-// prs::Error "AS_WRITTEN:LINE: PATH does not exist" (as_written: the list's name as the job gives it).
-FileList list_path_list(const std::string& list_file, const std::string& as_written);
+// prs::Error "AS_WRITTEN:LINE: PATH does not exist" (as_written: the list's name as the job gives it); one that
+// cannot be read is an error too, or skipped with rules.skip_unreadable.
+FileList list_path_list(const std::string& list_file, const std::string& as_written, const ListRules& rules = {});
 
-// The job's input files, listed as its input form says (folder, file, glob or path list). Rank 0 only.
+// The job's input files, listed as its input form says (folder, file, glob or path list), without the logs folder,
+// the output folders, the entry script and an earlier output. Refuses (prs::Error at task.append_row_to) an output
+// file that is one of the inputs. Rank 0 only.
 FileList list_input_files(const JobConfig& config);
+
+// "skipped 3 unreadable paths: /d/a (cannot list the input folder: Permission denied), ..." naming the first
+// `shown`, or empty when nothing was skipped.
+std::string skipped_paths_line(const FileList& files, std::size_t shown = 3);
 
 }  // namespace prs

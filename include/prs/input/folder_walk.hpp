@@ -1,0 +1,31 @@
+#pragma once
+// Internal to src/input/: the walk below a folder that the folder and glob listings share.
+//
+// Symlinks are followed, but each real folder (device + inode) is entered once, so loops end and a folder reached
+// by two paths is listed once: real entries are walked first and folders reached through a symlink after them, in
+// sorted order, so a folder inside the tree keeps its real path and the choice does not depend on readdir's order.
+// Every error (open, read, stat, a broken symlink) names the path and the OS reason; with rules.skip_unreadable it
+// is noted in FileList::skipped() instead. One folder is open at a time and paths go straight into the FileList's
+// arena: no allocation per file.
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "prs/input/file_list.hpp"
+
+namespace prs::input_detail {
+
+// Which folders a walk enters and which files it lists, by their path relative to the walk's root.
+struct WalkFilter {
+  std::function<bool(std::string_view relative)> enter;  // empty: every folder
+  std::function<bool(std::string_view relative)> take;   // empty: every file
+};
+
+// Adds to files every regular file below root (a folder), symlinks followed, as rules and filter say; unsorted.
+// Throws prs::Error "PATH: cannot list the input folder: REASON; ..." unless rules.skip_unreadable.
+void walk_folder(const std::string& root, const ListRules& rules, const WalkFilter& filter, FileList& files);
+
+// The hint every listing error ends with.
+extern const char* const skip_hint;
+
+}  // namespace prs::input_detail

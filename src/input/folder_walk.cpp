@@ -1,0 +1,185 @@
+// The walk below an input folder: symlinks followed, each real folder entered once, every error named or skipped.
+#include "prs/input/folder_walk.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "prs/error.hpp"
+
+namespace prs::input_detail {
+
+const char* const skip_hint = "; fix it, or set skip_unreadable_inputs: true to skip what cannot be read";
+
+namespace {
+
+// A file or folder by identity, so that a folder reached by two paths (a symlink, a loop) counts once.
+using FileId = std::pair<dev_t, ino_t>;
+
+FileId id_of(const struct stat& st) { return {st.st_dev, st.st_ino}; }
+
+// A file the walk leaves out, known by its name (a cheap first test) and its identity.
+struct Excluded {
+  std::string name;
+  FileId id;
+};
+
+std::string base_name(const std::string& path) { return path.substr(path.rfind('/') + 1); }
+
+// One walk: the folders entered so far, the folders still to enter, and what it adds to the list.
+class Walk {
+ public:
+  Walk(const std::string& root, const ListRules& rules, const WalkFilter& filter, FileList& files)
+      : root_(root), rules_(rules), filter_(filter), files_(files) {
+    for (const std::string& folder : rules.excluded_folders) {
+      struct stat st {};
+      if (::stat(folder.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) entered_.insert(id_of(st));
+    }
+    for (const std::string& file : rules.excluded_files) {
+      struct stat st {};
+      if (!file.empty() && ::stat(file.c_str(), &st) == 0) excluded_files_.push_back({base_name(file), id_of(st)});
+    }
+    struct stat st {};
+    if (::stat(root.c_str(), &st) == 0) entered_.erase(id_of(st));  // the root itself is never left out
+  }
+
+  void run() {
+    pending_.push_back(root_);
+    while (!pending_.empty() || !through_links_.empty()) {
+      if (pending_.empty()) {  // the real tree is done: the folders reached through symlinks, in sorted order
+        std::sort(through_links_.begin(), through_links_.end(), std::greater<>());
+        pending_.swap(through_links_);
+      }
+      const std::string folder = std::move(pending_.back());
+      pending_.pop_back();
+      list_folder(folder);
+    }
+  }
+
+ private:
+  // Fails with the path and the OS reason, or notes the path as skipped.
+  void problem(const std::string& path, const std::string& what, int error) {
+    const std::string text = what + ": " + std::strerror(error);
+    if (!rules_.skip_unreadable) throw Error(path + ": " + text + skip_hint);
+    files_.add_skipped(path, text);
+  }
+
+  std::string_view relative(const std::string& path) const {
+    return std::string_view(path).substr(std::min(path.size(), root_ == "/" ? 1 : root_.size() + 1));
+  }
+
+  // Opens a folder not entered before; -1 when it cannot be read (noted) or was entered already.
+  int open_new_folder(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+      problem(path, "cannot list the input folder", errno);
+      return -1;
+    }
+    struct stat st {};
+    int error = ::fstat(fd, &st) != 0 ? errno : 0;
+    if (error == 0 && !entered_.insert(id_of(st)).second) {
+      ::close(fd);
+      return -1;  // a loop, a second path to a folder already listed, or an output or logs folder
+    }
+    if (error == 0 && ::faccessat(fd, ".", X_OK, AT_EACCESS) != 0) error = errno;  // readable but not searchable
+    if (error != 0) {
+      ::close(fd);
+      problem(path, "cannot enter the input folder", error);
+      return -1;
+    }
+    return fd;
+  }
+
+  bool excluded(const struct stat& st) const {
+    return std::any_of(excluded_files_.begin(), excluded_files_.end(),
+                       [&](const Excluded& e) { return e.id == id_of(st); });
+  }
+
+  bool named_like_excluded(const char* name) const {
+    return std::any_of(excluded_files_.begin(), excluded_files_.end(),
+                       [&](const Excluded& e) { return e.name == name; });
+  }
+
+  void take(const std::string& path) {
+    if (!filter_.take || filter_.take(relative(path))) files_.add(path);
+  }
+
+  // One entry of a folder: a file is listed, a folder kept to enter later (a symlinked one after the real tree).
+  void entry(int dir_fd, const dirent& e, const std::string& path, std::vector<std::string>& folders,
+             std::vector<std::string>& linked) {
+    if (e.d_type == DT_REG && !named_like_excluded(e.d_name)) return take(path);
+    if (e.d_type == DT_DIR) return folders.push_back(path);
+    if (e.d_type != DT_REG && e.d_type != DT_LNK && e.d_type != DT_UNKNOWN) return;  // FIFOs, sockets, devices
+    struct stat st {};
+    if (::fstatat(dir_fd, e.d_name, &st, 0) != 0) {  // follows a symlink
+      return problem(path, e.d_type == DT_LNK ? "cannot follow the symlink" : "cannot stat the input path", errno);
+    }
+    if (S_ISREG(st.st_mode) && !excluded(st)) return take(path);
+    if (S_ISDIR(st.st_mode)) (e.d_type == DT_LNK ? linked : folders).push_back(path);
+  }
+
+  void list_folder(const std::string& path) {
+    const int fd = open_new_folder(path);
+    if (fd < 0) return;
+    DIR* dir = ::fdopendir(fd);
+    if (dir == nullptr) {
+      const int error = errno;
+      ::close(fd);
+      return problem(path, "cannot list the input folder", error);
+    }
+    std::vector<std::string> folders;
+    std::vector<std::string> linked;
+    std::string child = path == "/" ? "/" : path + "/";
+    const std::size_t prefix = child.size();
+    errno = 0;
+    try {
+      for (const dirent* e; (e = ::readdir(dir)) != nullptr; errno = 0) {
+        if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+        child.resize(prefix);
+        child += e->d_name;
+        entry(::dirfd(dir), *e, child, folders, linked);
+      }
+    } catch (...) {
+      ::closedir(dir);
+      throw;
+    }
+    const int error = errno;
+    ::closedir(dir);
+    if (error != 0) problem(path, "cannot list the input folder", error);
+    keep(std::move(folders), pending_);
+    keep(std::move(linked), through_links_);
+  }
+
+  // Queues the folders the filter enters, the smallest path on top (so the walk is in sorted order).
+  void keep(std::vector<std::string> folders, std::vector<std::string>& queue) const {
+    std::sort(folders.begin(), folders.end(), std::greater<>());
+    for (std::string& folder : folders) {
+      if (!filter_.enter || filter_.enter(relative(folder))) queue.push_back(std::move(folder));
+    }
+  }
+
+  const std::string& root_;
+  const ListRules& rules_;
+  const WalkFilter& filter_;
+  FileList& files_;
+  std::set<FileId> entered_;                // folders entered, and the excluded ones
+  std::vector<Excluded> excluded_files_;
+  std::vector<std::string> pending_;        // folders to enter, the next one last
+  std::vector<std::string> through_links_;  // folders reached through a symlink, entered after the real tree
+};
+
+}  // namespace
+
+void walk_folder(const std::string& root, const ListRules& rules, const WalkFilter& filter, FileList& files) {
+  Walk(root, rules, filter, files).run();
+}
+
+}  // namespace prs::input_detail
