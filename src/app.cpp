@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -84,6 +85,14 @@ void print_resume_repairs(const ResumePoint& point) {
     std::cout << "prs_mpi: removed " << point.removed_bytes << " bytes of rows no mini-batch committed" << std::endl;
 }
 
+// "resume: checked 1073741824 bytes of committed rows in 0.210 s; 0 mini-batches lost" (sys/master_role.txt).
+std::string check_note(const ResumePoint& point) {
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%.3f", point.check_seconds);
+  return "resume: checked " + std::to_string(point.checked_bytes) + " bytes of committed rows against their checksums in " +
+         seconds + " s; " + std::to_string(point.lost_batches) + " mini-batches lost";
+}
+
 void create_dirs(const JobConfig& config) {
   std::vector<std::string> dirs = config.output_dirs;
   dirs.push_back(config.log_dir);
@@ -111,8 +120,9 @@ MasterSetup prepare_master(const CliOptions& cli) {
   if (!cli.resume && !cli.overwrite) check_previous_run(cli, s.config);
   create_dirs(s.config);
   s.lock = JobLock::take(job_lock_path(s.config.log_dir), s.config.job_name);
+  ResumePoint point;
   if (cli.resume) {
-    ResumePoint point = prepare_resume(s.config, plan, s.partition->batch_count(), cli.retry_failed);
+    point = prepare_resume(s.config, plan, s.partition->batch_count(), cli.retry_failed);
     s.journal = std::move(point.state);
     s.output_size = point.output_size;
     s.finished = all_ended(s.journal);
@@ -124,6 +134,7 @@ MasterSetup prepare_master(const CliOptions& cli) {
   }
   if (s.finished) return s;
   s.logs.emplace(s.config.log_dir, cli.resume);
+  if (cli.resume) s.logs->master_note(check_note(point));
   s.journal_writer = JournalWriter::create(journal_path(s.config), s.journal);
   return s;
 }

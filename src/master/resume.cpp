@@ -278,7 +278,10 @@ ResumePoint prepare_resume(const JobConfig& config, const PlanFingerprint& plan,
   std::vector<Region> regions = regions_by_offset(state);
   std::uint64_t size = output.empty() ? 0 : file_size(output);
   point.removed_bytes = unnamed_bytes(size, regions);
+  auto t0 = std::chrono::steady_clock::now();
   std::vector<std::uint64_t> lost = lost_regions(output, state, regions);
+  point.check_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (const Region& r : regions) point.checked_bytes += r.offset < size ? std::min(r.length, size - r.offset) : 0;
   point.lost_batches = lost.size();
   take_back_lost(state, lost, config.max_retries);
   regions = regions_by_offset(state);

@@ -30,6 +30,8 @@ struct ResumePoint {
   std::uint64_t output_size = 0;  // committed bytes: new rows go after them
   std::uint64_t removed_bytes = 0;  // bytes dropped from the output (not named by the journal)
   std::uint64_t lost_batches = 0;   // committed mini-batches whose rows the output no longer holds: they run again
+  std::uint64_t checked_bytes = 0;  // committed bytes read back and checked against their checksums
+  double check_seconds = 0;         // the time that took
 };
 
 // Reads the journal of a job of batch_count mini-batches, refuses a changed plan (prs::Error naming what changed and
