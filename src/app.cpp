@@ -117,7 +117,8 @@ MasterSetup prepare_master(const CliOptions& cli) {
   s.files = list_input_files(s.config);
   s.partition.emplace(s.files.size(), s.config.mini_batch_size);
   PlanFingerprint plan = fingerprint_plan(s.config, s.files, *s.partition);
-  if (!cli.resume && !cli.overwrite) check_previous_run(cli, s.config);
+  if (cli.resume) check_resumable(s.config, plan);  // these refusals write nothing
+  else if (!cli.overwrite) check_previous_run(cli, s.config);
   create_dirs(s.config);
   s.lock = JobLock::take(job_lock_path(s.config.log_dir), s.config.job_name);
   ResumePoint point;

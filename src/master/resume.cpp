@@ -257,8 +257,7 @@ std::string describe_plan_change(const PlanFingerprint& before, const PlanFinger
   return text;
 }
 
-ResumePoint prepare_resume(const JobConfig& config, const PlanFingerprint& plan, std::uint64_t batch_count,
-                           bool retry_failed) {
+void check_resumable(const JobConfig& config, const PlanFingerprint& plan) {
   const std::string journal = journal_path(config);
   if (!fs::exists(journal))
     throw Error(config.job_name + ": nothing to resume: no journal at " + journal + "; run without --resume");
@@ -266,6 +265,12 @@ ResumePoint prepare_resume(const JobConfig& config, const PlanFingerprint& plan,
   if (!change.empty())
     throw Error(config.job_name + ": cannot --resume: " + change +
                 " changed since the interrupted run; use --overwrite to start over");
+}
+
+ResumePoint prepare_resume(const JobConfig& config, const PlanFingerprint& plan, std::uint64_t batch_count,
+                           bool retry_failed) {
+  check_resumable(config, plan);
+  const std::string journal = journal_path(config);
   ResumePoint point{read_journal(journal, batch_count)};
   JournalState& state = point.state;
   const std::string& output = config.append_row_file;

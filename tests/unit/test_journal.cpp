@@ -1,5 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -328,4 +331,29 @@ TEST_CASE("malformed records with valid checksums are damage", "[journal]") {
   check(forged_record(3, 1, 1, ~0ull - 5, 10), "its region overflows");
   check(forged_record(3, 1, 1, 10, 10, 11, 1 | 2), "its header length 11 does not fit its region");
   check(forged_record(3, 1, 1, 10, 10, 0, 8), "unknown flags 8");
+}
+
+TEST_CASE("a journal that cannot be written at creation is a prs::Error, and no temporary file stays", "[journal]") {
+  std::string path = temp_path("full");
+  fs::remove(path);
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {  // a full disk, as RLIMIT_FSIZE makes write(2) fail with EFBIG
+    ::signal(SIGXFSZ, SIG_IGN);
+    rlimit limit{20, 20};
+    ::setrlimit(RLIMIT_FSIZE, &limit);
+    try {
+      JournalWriter::create(path, fresh_journal(plan(), 4));
+    } catch (const Error& e) {
+      bool named = std::string(e.what()) == path + ": cannot write the journal: File too large";
+      ::_exit(named && !fs::exists(path + ".tmp") && !fs::exists(path) ? 0 : 2);
+    } catch (...) {
+      ::_exit(3);  // a prs::Fatal here would abort MPI while the workers wait
+    }
+    ::_exit(4);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
 }

@@ -34,6 +34,10 @@ struct ResumePoint {
   double check_seconds = 0;         // the time that took
 };
 
+// Refuses, before anything is written, a --resume with no journal or with a changed plan (prs::Error naming what
+// changed and --overwrite). prepare_resume checks the same again under the job lock.
+void check_resumable(const JobConfig& config, const PlanFingerprint& plan);
+
 // Reads the journal of a job of batch_count mini-batches, refuses a changed plan (prs::Error naming what changed and
 // --overwrite) or a damaged journal, recreates a missing output, finishes a pending rewrite, drops the rows of
 // failed batches when retry_failed, takes back the batches whose rows the output lost, and compacts the output
