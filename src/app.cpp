@@ -85,12 +85,14 @@ void print_resume_repairs(const ResumePoint& point) {
     std::cout << "prs_mpi: removed " << point.removed_bytes << " bytes of rows no mini-batch committed" << std::endl;
 }
 
-// "resume: checked 1073741824 bytes of committed rows in 0.210 s; 0 mini-batches lost" (sys/master_role.txt).
+// For sys/master_role.txt: "resume: checked 1073741824 bytes of committed rows against their checksums in 0.210 s;
+// 0 mini-batches lost".
 std::string check_note(const ResumePoint& point) {
   char seconds[32];
   std::snprintf(seconds, sizeof seconds, "%.3f", point.check_seconds);
-  return "resume: checked " + std::to_string(point.checked_bytes) + " bytes of committed rows against their checksums in " +
-         seconds + " s; " + std::to_string(point.lost_batches) + " mini-batches lost";
+  return "resume: checked " + std::to_string(point.checked_bytes) +
+         " bytes of committed rows against their checksums in " + seconds + " s; " +
+         std::to_string(point.lost_batches) + " mini-batches lost";
 }
 
 void create_dirs(const JobConfig& config) {

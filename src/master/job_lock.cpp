@@ -76,7 +76,8 @@ void write_holder(int fd, const std::string& path) {
     return;
   int e = errno;
   ::close(fd);  // releases the lock
-  throw Error(folder_of(path) + ": cannot write the lock file " + name_of(path) + " in the logs folder: " + std::strerror(e));
+  throw Error(folder_of(path) + ": cannot write the lock file " + name_of(path) + " in the logs folder: " +
+              std::strerror(e));
 }
 
 }  // namespace
@@ -84,8 +85,8 @@ void write_holder(int fd, const std::string& path) {
 JobLock JobLock::take(const std::string& path, const std::string& who) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0)
-    throw Error(folder_of(path) + ": cannot create the lock file " + name_of(path) + " in the logs folder: " + std::strerror(errno) +
-                "; the logs folder must be writable (--log-dir chooses another)");
+    throw Error(folder_of(path) + ": cannot create the lock file " + name_of(path) + " in the logs folder: " +
+                std::strerror(errno) + "; the logs folder must be writable (--log-dir chooses another)");
   struct flock lock {};
   lock.l_type = F_WRLCK;
   lock.l_whence = SEEK_SET;  // l_start = l_len = 0: the whole file, however long

@@ -267,6 +267,45 @@ void check_resumable(const JobConfig& config, const PlanFingerprint& plan) {
                 " changed since the interrupted run; use --overwrite to start over");
 }
 
+namespace {
+
+// Reads every committed range back; the batches whose bytes are gone or changed are taken back.
+void check_output(const std::string& output, int max_retries, ResumePoint& point) {
+  JournalState& state = point.state;
+  std::vector<Region> regions = regions_by_offset(state);
+  std::uint64_t size = output.empty() ? 0 : file_size(output);
+  point.removed_bytes = unnamed_bytes(size, regions);
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::uint64_t> lost = lost_regions(output, state, regions);
+  point.check_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (const Region& r : regions) point.checked_bytes += r.offset < size ? std::min(r.length, size - r.offset) : 0;
+  point.lost_batches = lost.size();
+  take_back_lost(state, lost, max_retries);
+}
+
+// Leaves exactly the journal's regions in the output: an intact prefix stays, later regions move down after it.
+void compact(const std::string& output, const std::string& journal, ResumePoint& point) {
+  JournalState& state = point.state;
+  std::vector<Region> regions = regions_by_offset(state);
+  std::uint64_t keep = 0;
+  std::size_t i = 0;
+  for (; i < regions.size() && regions[i].offset == keep; ++i) keep += regions[i].length;  // intact prefix
+  std::vector<Region> moved(regions.begin() + static_cast<std::ptrdiff_t>(i), regions.end());
+  point.output_size = keep;
+  for (const Region& r : moved) {
+    state.ended[r.batch]->offset = point.output_size;
+    point.output_size += r.length;
+  }
+  std::uint64_t size = output.empty() ? 0 : file_size(output);
+  if (!moved.empty()) {
+    rewrite_output(output, journal, state, keep, moved);
+  } else if (size > keep && ::truncate(output.c_str(), static_cast<off_t>(keep)) != 0) {
+    throw Error(output + ": cannot remove uncommitted rows: " + std::strerror(errno));
+  }
+}
+
+}  // namespace
+
 ResumePoint prepare_resume(const JobConfig& config, const PlanFingerprint& plan, std::uint64_t batch_count,
                            bool retry_failed) {
   check_resumable(config, plan);
@@ -280,30 +319,8 @@ ResumePoint prepare_resume(const JobConfig& config, const PlanFingerprint& plan,
   if (state.pending) finish_pending_rewrite(output, *state.pending);
   state.pending.reset();
   if (retry_failed) forget_failed(state, config.max_retries);
-  std::vector<Region> regions = regions_by_offset(state);
-  std::uint64_t size = output.empty() ? 0 : file_size(output);
-  point.removed_bytes = unnamed_bytes(size, regions);
-  auto t0 = std::chrono::steady_clock::now();
-  std::vector<std::uint64_t> lost = lost_regions(output, state, regions);
-  point.check_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  for (const Region& r : regions) point.checked_bytes += r.offset < size ? std::min(r.length, size - r.offset) : 0;
-  point.lost_batches = lost.size();
-  take_back_lost(state, lost, config.max_retries);
-  regions = regions_by_offset(state);
-  std::uint64_t keep = 0;
-  std::size_t i = 0;
-  for (; i < regions.size() && regions[i].offset == keep; ++i) keep += regions[i].length;  // intact prefix
-  std::vector<Region> moved(regions.begin() + static_cast<std::ptrdiff_t>(i), regions.end());
-  point.output_size = keep;
-  for (const Region& r : moved) {
-    state.ended[r.batch]->offset = point.output_size;
-    point.output_size += r.length;
-  }
-  if (!moved.empty()) {
-    rewrite_output(output, journal, state, keep, moved);
-  } else if (size > keep && ::truncate(output.c_str(), static_cast<off_t>(keep)) != 0) {
-    throw Error(output + ": cannot remove uncommitted rows: " + std::strerror(errno));
-  }
+  check_output(output, config.max_retries, point);
+  compact(output, journal, point);
   return point;
 }
 

@@ -83,7 +83,8 @@ TEST_CASE("a second job is refused and told who holds the lock", "[job_lock]") {
   ::gethostname(host, sizeof host - 1);
   std::string holder = "pid " + std::to_string(::getpid()) + " on host " + host + " since ";
   CHECK(read_text(d.lock()).rfind(holder, 0) == 0);
-  CHECK(std::regex_match(read_text(d.lock()), std::regex("pid \\d+ on host .+ since \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\n")));
+  std::regex line("pid \\d+ on host .+ since \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\n");
+  CHECK(std::regex_match(read_text(d.lock()), line));
   std::string error;
   CHECK(in_child([&] { JobLock::take(d.lock(), "job.yml"); return 0; }, &error) == 100);
   CHECK_THAT(error, Catch::StartsWith("job.yml: another prs_mpi job is using this output: " + holder));

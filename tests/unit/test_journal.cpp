@@ -244,8 +244,9 @@ TEST_CASE("a forged header length is damage, not a read past the buffer", "[jour
   ForgedHeader huge;
   huge.length = 0xFFFFFFF0u;  // 16 + this wrapped around in 32 bits
   write_bytes(path, huge.bytes());
-  CHECK_THROWS_WITH(read_journal(path, 4), damaged(path, "the header says 4294967280 bytes, more than a header holds"));
-  CHECK_THROWS_WITH(read_journal_header(path), damaged(path, "the header says 4294967280 bytes, more than a header holds"));
+  const std::string too_long = damaged(path, "the header says 4294967280 bytes, more than a header holds");
+  CHECK_THROWS_WITH(read_journal(path, 4), too_long);
+  CHECK_THROWS_WITH(read_journal_header(path), too_long);
   ForgedHeader past;
   past.length = 54;  // one byte more than the file holds
   write_bytes(path, past.bytes());
@@ -300,7 +301,8 @@ TEST_CASE("a truncated header is damage at every length", "[journal]") {
   CHECK_THROWS_WITH(read_journal(path, 4), damaged(path, "the header is truncated"));
   for (std::size_t cut = 16; cut < whole.size(); cut += 9) {
     write_bytes(path, whole.substr(0, cut));
-    CHECK_THROWS_WITH(read_journal(path, 4), Catch::StartsWith(path + ": the journal is damaged (the header says 53 bytes"));
+    CHECK_THROWS_WITH(read_journal(path, 4),
+                      Catch::StartsWith(path + ": the journal is damaged (the header says 53 bytes"));
   }
 }
 
