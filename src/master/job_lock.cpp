@@ -82,7 +82,7 @@ void write_holder(int fd, const std::string& path) {
 
 }  // namespace
 
-JobLock JobLock::take(const std::string& path, const std::string& who) {
+JobLock JobLock::take(const std::string& path, const std::string& who, double patience_seconds) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0)
     throw Error(folder_of(path) + ": cannot create the lock file " + name_of(path) + " in the logs folder: " +
@@ -90,9 +90,15 @@ JobLock JobLock::take(const std::string& path, const std::string& who) {
   struct flock lock {};
   lock.l_type = F_WRLCK;
   lock.l_whence = SEEK_SET;  // l_start = l_len = 0: the whole file, however long
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::duration<double>(patience_seconds);
   while (::fcntl(fd, kSetLock, &lock) != 0) {
     if (errno == EINTR) continue;
-    if (errno == EACCES || errno == EAGAIN) refuse(fd, path, who);
+    bool held = errno == EACCES || errno == EAGAIN;
+    if (held && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // non-blocking tries: never F_SETLKW
+      continue;
+    }
+    if (held) refuse(fd, path, who);
     int e = errno;
     ::close(fd);
     throw Error(path + ": cannot lock the job's lock file: " + std::strerror(e) +

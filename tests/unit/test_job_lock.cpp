@@ -86,7 +86,7 @@ TEST_CASE("a second job is refused and told who holds the lock", "[job_lock]") {
   std::regex line("pid \\d+ on host .+ since \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\n");
   CHECK(std::regex_match(read_text(d.lock()), line));
   std::string error;
-  CHECK(in_child([&] { JobLock::take(d.lock(), "job.yml"); return 0; }, &error) == 100);
+  CHECK(in_child([&] { JobLock::take(d.lock(), "job.yml", 0); return 0; }, &error) == 100);
   CHECK_THAT(error, Catch::StartsWith("job.yml: another prs_mpi job is using this output: " + holder));
   CHECK_THAT(error, Catch::EndsWith(" (lock " + d.lock() + "); wait for it or use another output"));
 }
@@ -108,7 +108,7 @@ TEST_CASE("the lock is free again once its holder lets go or dies, and the file 
   }
   char c;
   REQUIRE(::read(ready[0], &c, 1) == 1);
-  CHECK_THROWS_WITH(JobLock::take(d.lock(), "job.yml"),
+  CHECK_THROWS_WITH(JobLock::take(d.lock(), "job.yml", 0),
                     Catch::Contains("using this output: pid " + std::to_string(holder) + " on host "));
   ::kill(holder, SIGKILL);  // as kill -9 of rank 0
   ::waitpid(holder, nullptr, 0);
@@ -120,14 +120,14 @@ TEST_CASE("the lock is free again once its holder lets go or dies, and the file 
 TEST_CASE("a second take in the same process is refused too, and moving keeps the lock", "[job_lock]") {
   LockDir d;
   JobLock first = JobLock::take(d.lock(), "job.yml");
-  CHECK_THROWS_WITH(JobLock::take(d.lock(), "job.yml"), Catch::Contains("another prs_mpi job is using this output"));
+  CHECK_THROWS_WITH(JobLock::take(d.lock(), "job.yml", 0), Catch::Contains("another prs_mpi job is using this output"));
   JobLock moved = std::move(first);
   CHECK_FALSE(first.held());  // NOLINT: the moved-from lock is empty
   CHECK(moved.held());
   CHECK(moved.path() == d.lock());
-  CHECK(in_child([&] { JobLock::take(d.lock(), "job.yml"); return 0; }) == 100);  // still held after the move
+  CHECK(in_child([&] { JobLock::take(d.lock(), "job.yml", 0); return 0; }) == 100);  // still held after the move
   moved = JobLock();
-  CHECK(in_child([&] { JobLock::take(d.lock(), "job.yml"); return 0; }) == 0);
+  CHECK(in_child([&] { JobLock::take(d.lock(), "job.yml", 0); return 0; }) == 0);
 }
 
 TEST_CASE("a normal user takes the lock, and an unwritable folder is named", "[job_lock]") {
@@ -147,7 +147,7 @@ TEST_CASE("a normal user takes the lock, and an unwritable folder is named", "[j
   }
   char c;
   REQUIRE(::read(ready[0], &c, 1) == 1);
-  CHECK_THROWS_WITH(JobLock::take(d.lock(), "job.yml"),
+  CHECK_THROWS_WITH(JobLock::take(d.lock(), "job.yml", 0),
                     Catch::Contains("using this output: pid " + std::to_string(user) + " on host "));
   (void)!::write(release[1], "x", 1);
   int status = 0;
@@ -159,12 +159,37 @@ TEST_CASE("a normal user takes the lock, and an unwritable folder is named", "[j
   fs::create_directories(read_only);
   fs::permissions(read_only, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
                                  fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
-  CHECK(in_child([&] { become_normal_user(); JobLock::take(job_lock_path(read_only.string()), "job.yml"); return 0; },
-                 &error) == 100);
+  auto take_as_user = [&] {
+    become_normal_user();
+    JobLock::take(job_lock_path(read_only.string()), "job.yml", 0);
+    return 0;
+  };
+  CHECK(in_child(take_as_user, &error) == 100);
   CHECK(error == read_only.string() + ": cannot create the lock file job.lock in the logs folder: Permission denied; "
                                       "the logs folder must be writable (--log-dir chooses another)");
   CHECK_THROWS_WITH(JobLock::take((d.dir / "missing" / "job.lock").string(), "job.yml"),
                     (d.dir / "missing").string() + ": cannot create the lock file job.lock in the logs folder: No "
                                                    "such file or directory; the logs folder must be writable "
                                                    "(--log-dir chooses another)");
+}
+
+TEST_CASE("a lock released within the patience is taken, not refused", "[job_lock]") {
+  LockDir d;
+  int ready[2];
+  REQUIRE(::pipe(ready) == 0);
+  pid_t holder = ::fork();
+  if (holder == 0) {  // a job that was just killed: it lets go a moment later
+    JobLock lock = JobLock::take(d.lock(), "job.yml", 0);
+    (void)!::write(ready[1], "x", 1);
+    ::usleep(400 * 1000);
+    ::_exit(0);
+  }
+  char c;
+  REQUIRE(::read(ready[0], &c, 1) == 1);
+  JobLock mine = JobLock::take(d.lock(), "job.yml", 30);
+  CHECK(mine.held());
+  CHECK(read_text(d.lock()).rfind("pid " + std::to_string(::getpid()) + " on host ", 0) == 0);
+  ::waitpid(holder, nullptr, 0);
+  ::close(ready[0]);
+  ::close(ready[1]);
 }

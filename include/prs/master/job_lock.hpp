@@ -15,10 +15,11 @@ namespace prs {
 // A held job lock; move-only, released by the destructor (which never throws).
 class JobLock {
  public:
-  // Creates path if needed, locks it and writes the holder into it. Throws prs::Error
-  // "<who>: another prs_mpi job is using this output: pid P on host H since T (lock PATH); wait for it or use another
-  // output" when another holds it, and one naming the folder when the file cannot be created or locked.
-  static JobLock take(const std::string& path, const std::string& who);
+  // Creates path if needed, locks it and writes the holder into it. A held lock is tried again for up to
+  // patience_seconds (the ranks of a job just killed with its mpirun live on for about a second), then refused:
+  // prs::Error "<who>: another prs_mpi job is using this output: pid P on host H since T (lock PATH); wait for it or
+  // use another output". Throws one naming the folder when the file cannot be created or locked.
+  static JobLock take(const std::string& path, const std::string& who, double patience_seconds = 3.0);
   JobLock() = default;
   JobLock(JobLock&& other) noexcept;
   JobLock& operator=(JobLock&& other) noexcept;
