@@ -5,7 +5,7 @@
 // The master keeps each worker fed ahead (prefetch), so a worker has its next task before its current one ends.
 // Rows never pass through the master: a result says how many bytes the worker holds, the master answers with
 // commit (write them at this offset of the shared output) or discard (a retried attempt's rows), and the
-// worker's written acknowledges that the bytes are in the file.
+// worker's written acknowledges that the bytes are in the file, with their CRC-32C for the journal.
 #include <cstdint>
 #include <string>
 #include <vector>
