@@ -66,7 +66,7 @@ class Master {
   void on_init_failed(int rank, const InitFailedMsg& m);
   void on_result(int rank, const ResultMsg& m);
   void on_gave_up(int rank, const ResultMsg& m);
-  void on_written(int rank, const AttemptMsg& m);
+  void on_written(int rank, const WrittenMsg& m);
   void log_failure(int rank, const Attempt& a, const ResultMsg& m);
   void feed();
   void check_stop();
@@ -153,7 +153,7 @@ void Master::handle(const Message& m) {
     case Tag::init_failed: return on_init_failed(m.source, decode_init_failed(m.bytes));
     case Tag::result: return on_result(m.source, decode_result(m.bytes));
     case Tag::gave_up: return on_gave_up(m.source, decode_result(m.bytes));
-    case Tag::written: return on_written(m.source, decode_attempt(m.bytes));
+    case Tag::written: return on_written(m.source, decode_written(m.bytes));
     default: throw Fatal(std::string("master: unexpected ") + tag_name(m.tag) + " message from rank " +
                          std::to_string(m.source));
   }
@@ -226,8 +226,9 @@ void Master::on_gave_up(int rank, const ResultMsg& m) {
   on_result(rank, m);
 }
 
-void Master::on_written(int rank, const AttemptMsg& m) {
+void Master::on_written(int rank, const WrittenMsg& m) {
   Committed c = scheduler_.on_written(m.attempt_id);
+  c.end.checksum = m.checksum;  // --resume checks the output against it
   journal_.ended(c.batch_id, c.end);  // only now: the rows are in the file
 }
 

@@ -11,6 +11,7 @@
 
 #include "prs/error.hpp"
 #include "prs/mpi/job_end.hpp"
+#include "prs/output/checksum.hpp"
 #include "prs/worker/node_env.hpp"
 #include "prs/worker/python_runner.hpp"
 #include "prs/worker/worker_channel.hpp"
@@ -144,7 +145,7 @@ void WorkerComm::on_commit(const CommitMsg& m) {
   output_.write_at(m.offset, bytes);
   totals_.bytes_written += bytes.size();
   held_.erase(it);
-  outbox_.send(0, Tag::written, encode(AttemptMsg{m.attempt_id}));
+  outbox_.send(0, Tag::written, encode(WrittenMsg{m.attempt_id, crc32c(bytes)}));  // the journal keeps the sum
 }
 
 void WorkerComm::on_cancel() {
