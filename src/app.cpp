@@ -1,5 +1,11 @@
 #include "prs/app.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
@@ -11,6 +17,7 @@
 #include "prs/input/file_list.hpp"
 #include "prs/input/partition.hpp"
 #include "prs/logs/job_logs.hpp"
+#include "prs/master/job_lock.hpp"
 #include "prs/master/journal.hpp"
 #include "prs/master/master.hpp"
 #include "prs/master/resume.hpp"
@@ -27,7 +34,8 @@ namespace prs {
 
 namespace {
 
-// What rank 0 prepares before any worker starts Python.
+// What rank 0 prepares before any worker starts Python: every check and every file that can fail is done here, so
+// that a failure is one line and exit 2 for every rank, never an error while workers wait.
 struct MasterSetup {
   JobConfig config;
   FileList files;
@@ -35,6 +43,9 @@ struct MasterSetup {
   JournalState journal;         // fresh, or what --resume continues from
   std::uint64_t output_size = 0;  // committed bytes already in the output
   bool finished = false;        // --resume of a job that already ended: nothing to do
+  JobLock lock;                 // one job per output and logs folder: held until rank 0 ends
+  std::optional<JobLogs> logs;  // the logs folder, open (unless finished)
+  JournalWriter journal_writer;  // the journal, created (unless finished)
 };
 
 // Why an existing file at the output path is not known to be this job's earlier output, or "" when it is: the
@@ -43,7 +54,7 @@ std::string not_earlier_output(const std::string& journal, const PlanFingerprint
   std::error_code ec;
   if (!fs::exists(journal, ec)) return "no journal of an earlier run is at " + journal;
   try {
-    if (read_journal(journal).plan.output != plan.output) {
+    if (read_journal_header(journal).plan.output != plan.output) {
       return "the journal " + journal + " describes another output or other output settings";
     }
   } catch (const Error& e) {
@@ -88,6 +99,39 @@ void check_previous_run(const CliOptions& cli, const JobConfig& config, const Pl
   }
 }
 
+// A fresh run creates its output itself, exclusively: of two jobs that passed the check above, one is refused.
+void create_fresh_output(const JobConfig& config) {
+  const std::string& path = config.append_row_file;
+  if (path.empty()) return;  // summary_only
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == EEXIST)
+    throw Error(config.job_name + ": " + path +
+                " already exists (another job has just created it); use --resume to continue that run or "
+                "--overwrite to replace it");
+  if (fd < 0) throw Error(path + ": cannot create the output: " + std::strerror(errno));
+  ::close(fd);
+}
+
+// "prs_mpi: the output lost the rows of 12 committed mini-batches (...); they run again"
+void print_resume_repairs(const ResumePoint& point) {
+  if (point.lost_batches > 0)
+    std::cout << "prs_mpi: the output lost the rows of " << point.lost_batches << " committed mini-batch"
+              << (point.lost_batches == 1 ? "" : "es") << " (missing or changed since they were written); "
+              << (point.lost_batches == 1 ? "it runs" : "they run") << " again" << std::endl;
+  if (point.removed_bytes > 0)
+    std::cout << "prs_mpi: removed " << point.removed_bytes << " bytes of rows no mini-batch committed" << std::endl;
+}
+
+// For sys/master_role.txt: "resume: checked 1073741824 bytes of committed rows against their checksums in 0.210 s;
+// 0 mini-batches lost".
+std::string check_note(const ResumePoint& point) {
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%.3f", point.check_seconds);
+  return "resume: checked " + std::to_string(point.checked_bytes) +
+         " bytes of committed rows against their checksums in " + seconds + " s; " +
+         std::to_string(point.lost_batches) + " mini-batches lost";
+}
+
 void create_dirs(const JobConfig& config) {
   std::vector<std::string> dirs = config.output_dirs;
   dirs.push_back(config.log_dir);
@@ -104,24 +148,34 @@ bool all_ended(const JournalState& state) {
   return true;
 }
 
+// Order matters: refuse an earlier run before writing anything, create the folders, take the lock, and only under
+// it touch the output and the journal (resume, --overwrite, the exclusive create).
 MasterSetup prepare_master(const CliOptions& cli) {
   MasterSetup s;
   s.config = load_job_config(cli);
   s.files = list_input_files(s.config);
   s.partition.emplace(s.files.size(), s.config.mini_batch_size);
   PlanFingerprint plan = fingerprint_plan(s.config, s.files, *s.partition);
+  if (cli.resume) check_resumable(s.config, plan);  // these refusals write nothing
+  else if (!cli.overwrite) check_previous_run(cli, s.config, plan);
+  create_dirs(s.config);
+  s.lock = JobLock::take(job_lock_path(s.config.log_dir), s.config.job_name);
+  ResumePoint point;
   if (cli.resume) {
-    ResumePoint point = prepare_resume(s.config, plan, cli.retry_failed);
+    point = prepare_resume(s.config, plan, s.partition->batch_count(), cli.retry_failed);
     s.journal = std::move(point.state);
     s.output_size = point.output_size;
     s.finished = all_ended(s.journal);
-    if (point.removed_bytes > 0)
-      std::cout << "prs_mpi: removed " << point.removed_bytes << " bytes of rows no mini-batch committed" << std::endl;
+    print_resume_repairs(point);
   } else {
-    check_previous_run(cli, s.config, plan);
+    check_previous_run(cli, s.config, plan);  // again, under the lock
+    create_fresh_output(s.config);
     s.journal = fresh_journal(plan, s.partition->batch_count());
   }
-  create_dirs(s.config);
+  if (s.finished) return s;
+  s.logs.emplace(s.config.log_dir, cli.resume);
+  if (cli.resume) s.logs->master_note(check_note(point));
+  s.journal_writer = JournalWriter::create(journal_path(s.config), s.journal);
   return s;
 }
 
@@ -151,10 +205,11 @@ void print_ignored_keys(const JobConfig& config, JobLogs& logs) {
 }
 
 // With ordered: true, a finished job's rows are put in mini-batch order (the journal is read back for the layout).
-void order_if_asked(const JobConfig& config) {
+void order_if_asked(const MasterSetup& setup) {
+  const JobConfig& config = setup.config;
   if (!config.ordered || config.append_row_file.empty()) return;
   const std::string journal = journal_path(config);
-  order_output(config.append_row_file, journal, read_journal(journal));
+  order_output(config.append_row_file, journal, read_journal(journal, setup.partition->batch_count()));
 }
 
 // A rank that stopped answering cannot join the final collectives (nor MPI_Finalize): the report and the journal
@@ -201,11 +256,11 @@ void print_skipped_inputs(const FileList& files, JobLogs& logs) {
 
 int run_rank0(MasterSetup& setup, const CliOptions& cli, int world_size, AppendFile& output) {
   JobLogs& logs = *setup.logs;
-  logs.write_running();
-  print_ignored_keys(setup.config, logs);
-  print_skipped_inputs(setup.files, logs);
   JobOutcome outcome;
   try {
+    logs.write_running();
+    print_ignored_keys(setup.config, logs);
+    print_skipped_inputs(setup.files, logs);
     outcome = master_phase(setup, cli, world_size, logs);
   } catch (const std::exception& e) {
     abort_on_master_error(e.what(), setup.config, logs);
@@ -220,7 +275,8 @@ int run_rank0(MasterSetup& setup, const CliOptions& cli, int world_size, AppendF
   return end.exit_code;
 }
 
-// Rank 0 prepares (and reports bad input) before any worker starts: 0 go, 2 bad input, 4 nothing to do.
+// Rank 0 prepares (and reports bad input) before any worker starts: 0 go, 1 fatal, 2 bad input, 4 nothing to do.
+// No worker has started, so even a fatal error ends every rank in order.
 int prepare_on_rank0(const CliOptions& cli, const MpiSession& mpi, MasterSetup& setup) {
   std::string error;
   int status = 0;
@@ -231,13 +287,20 @@ int prepare_on_rank0(const CliOptions& cli, const MpiSession& mpi, MasterSetup& 
     } catch (const Error& e) {
       error = e.what();
       status = 2;
+    } catch (const fs::filesystem_error& e) {  // a folder we may not look into: the user's to fix
+      error = e.what();
+      status = 2;
+    } catch (const std::exception& e) {
+      error = e.what();
+      status = 1;
     }
   }
   status = broadcast_int(status);
   if (mpi.rank() != 0) return status;
+  if (status == 1) std::cerr << "prs_mpi: fatal: " << error << std::endl;
   if (status == 2) std::cerr << "prs_mpi: error: " << error << std::endl;
   if (status == 4) {
-    order_if_asked(setup.config);
+    order_if_asked(setup);
     std::cout << "prs_mpi: nothing to resume: every mini-batch of this job already ended; the output is "
               << (setup.config.append_row_file.empty() ? "not written (summary_only)" : setup.config.append_row_file)
               << std::endl;
@@ -248,6 +311,7 @@ int prepare_on_rank0(const CliOptions& cli, const MpiSession& mpi, MasterSetup& 
 int run_mpi_job(const CliOptions& cli, const MpiSession& mpi) {
   MasterSetup setup;
   int status = prepare_on_rank0(cli, mpi, setup);
+  if (status == 1) return static_cast<int>(ExitCode::job_failed);
   if (status == 2) return static_cast<int>(ExitCode::usage);
   if (status == 4) return static_cast<int>(ExitCode::succeeded);
   if (mpi.rank() != 0) setup.config = load_job_config(cli);

@@ -95,7 +95,7 @@ void Master::handle(const Message& m) {
     case Tag::restarting: return on_restarting(m.source, decode_text(m.bytes));
     case Tag::fatal: return on_fatal(m.source, decode_text(m.bytes));
     case Tag::result: return on_result(m.source, decode_result(m.bytes));
-    case Tag::written: return on_written(m.source, decode_attempt(m.bytes));
+    case Tag::written: return on_written(m.source, decode_written(m.bytes));
     default: throw Fatal(std::string("master: unexpected ") + tag_name(m.tag) + " message from rank " +
                          std::to_string(m.source));
   }
@@ -184,9 +184,10 @@ void Master::settle(int rank, const Attempt& a, const ResultMsg& r) {
   }
 }
 
-void Master::on_written(int rank, const AttemptMsg& m) {
+void Master::on_written(int rank, const WrittenMsg& m) {
   --roster_.at(rank).holding;
   Committed c = scheduler_.on_written(m.attempt_id);
+  c.end.checksum = m.checksum;  // --resume checks the output against it
   journal_.ended(c.batch_id, c.end);  // only now: the rows are in the file
 }
 

@@ -47,7 +47,7 @@ class Master {
   void on_restarting(int rank, const TextMsg& m);
   void on_fatal(int rank, const TextMsg& m);
   void on_result(int rank, const ResultMsg& m);
-  void on_written(int rank, const AttemptMsg& m);
+  void on_written(int rank, const WrittenMsg& m);
   void settle(int rank, const Attempt& a, const ResultMsg& m);
   void log_failure(int rank, const Attempt& a, const std::string& error);
   void feed();

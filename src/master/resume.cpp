@@ -9,11 +9,13 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <fstream>
 #include <random>
 #include <sstream>
 
 #include "prs/error.hpp"
+#include "prs/output/checksum.hpp"
 
 namespace fs = std::filesystem;
 
@@ -96,10 +98,45 @@ std::string write_tail(const std::string& output, const std::vector<Region>& pie
   return tail;
 }
 
+// The CRC-32C of [offset, offset + length) of a file; nullopt if the file ends before. Throws prs::Error.
+std::optional<std::uint32_t> checksum_range(int fd, std::uint64_t offset, std::uint64_t length,
+                                            const std::string& path) {
+  std::string buf(1 << 20, '\0');
+  std::uint32_t crc = 0;
+  while (length > 0) {
+    ssize_t n = ::pread(fd, buf.data(), std::min<std::uint64_t>(length, buf.size()), static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw Error(path + ": cannot read the output to check it for --resume: " + std::strerror(errno));
+    if (n == 0) return std::nullopt;
+    crc = crc32c_extend(crc, buf.data(), static_cast<std::size_t>(n));
+    offset += static_cast<std::uint64_t>(n);
+    length -= static_cast<std::uint64_t>(n);
+  }
+  return crc;
+}
+
+// The regions from keep on now lie in the tail file at offset - keep: their checksums are taken from there, so
+// that a region whose bytes changed (the header moved by ordering) is journaled with its new sum.
+void checksum_moved(const std::string& tail, JournalState& state, std::uint64_t keep) {
+  int fd = ::open(tail.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(tail + ": cannot read: " + std::strerror(errno));
+  for (auto& end : state.ended) {
+    if (!end || end->length == 0 || end->offset < keep) continue;
+    auto sum = checksum_range(fd, end->offset - keep, end->length, tail);
+    if (!sum) {
+      ::close(fd);
+      throw Error(tail + ": shorter than the rows it should hold");
+    }
+    end->checksum = *sum;
+  }
+  ::close(fd);
+}
+
 // Journal first (with the pending rewrite), then the output: a crash in between is finished by the next open.
 void rewrite_output(const std::string& output, const std::string& journal, JournalState& state,
                     std::uint64_t keep, const std::vector<Region>& pieces) {
   state.pending = PendingRewrite{keep, write_tail(output, pieces)};
+  checksum_moved(state.pending->tail, state, keep);
   JournalWriter::create(journal, state);
   finish_pending_rewrite(output, *state.pending);
   state.pending.reset();
@@ -119,6 +156,72 @@ void forget_failed(JournalState& state, int max_retries) {
     state.ended[b].reset();
     state.tries[b] = 0;
   }
+}
+
+// Refuses a journal whose regions overlap (compaction would copy rows twice).
+void check_disjoint(const std::vector<Region>& regions, const std::string& journal) {
+  for (std::size_t i = 1; i < regions.size(); ++i)
+    if (regions[i].offset < regions[i - 1].offset + regions[i - 1].length)
+      throw Error(journal + ": the journal is damaged (mini-batches " + std::to_string(regions[i - 1].batch) +
+                  " and " + std::to_string(regions[i].batch) +
+                  " overlap in the output); remove it with --overwrite to start again");
+}
+
+// A pending rewrite names a tail file of this output ("OUTPUT.prs-tail.HEX"), nothing else it could append or remove.
+void check_tail_name(const PendingRewrite& pending, const std::string& output, const std::string& journal) {
+  const std::string stem = output + ".prs-tail.";
+  bool ok = pending.tail.size() > stem.size() && pending.tail.compare(0, stem.size(), stem) == 0 &&
+            pending.tail.find('/', stem.size()) == std::string::npos;
+  if (!ok)
+    throw Error(journal + ": the journal is damaged (its pending rewrite names " + pending.tail +
+                ", not a tail file of " + output + "); remove it with --overwrite to start again");
+}
+
+// A deleted output comes back empty: everything it held is lost and runs again.
+void recreate_if_missing(const std::string& output) {
+  if (output.empty() || fs::exists(output)) return;
+  int fd = ::open(output.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error(output + ": cannot create the output again for --resume: " + std::strerror(errno));
+  ::close(fd);
+}
+
+// The regions whose bytes are no longer in the output as their workers wrote them.
+std::vector<std::uint64_t> lost_regions(const std::string& output, const JournalState& state,
+                                        const std::vector<Region>& regions) {
+  std::vector<std::uint64_t> lost;
+  if (regions.empty()) return lost;
+  int fd = ::open(output.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(output + ": cannot read the output to check it for --resume: " + std::strerror(errno));
+  std::uint64_t size = file_size(output);
+  bool header_lost = false;
+  for (const Region& r : regions) {
+    const BatchEnd& end = *state.ended[r.batch];
+    bool intact = r.offset + r.length <= size && checksum_range(fd, r.offset, r.length, output) == end.checksum;
+    if (intact) continue;
+    lost.push_back(r.batch);
+    header_lost = header_lost || end.with_header;
+  }
+  ::close(fd);
+  if (!header_lost) return lost;
+  lost.clear();  // the header line goes at the top again: every region runs again
+  for (const Region& r : regions) lost.push_back(r.batch);
+  return lost;
+}
+
+// Lost batches are not ended any more; they keep their attempts but at least one more is left.
+void take_back_lost(JournalState& state, const std::vector<std::uint64_t>& lost, int max_retries) {
+  for (std::uint64_t b : lost) {
+    state.ended[b].reset();
+    state.tries[b] = std::min(state.tries[b], static_cast<std::uint32_t>(std::max(max_retries, 0)));
+  }
+}
+
+// Bytes of the output that no region names: rows of attempts that never committed.
+std::uint64_t unnamed_bytes(std::uint64_t size, const std::vector<Region>& regions) {
+  std::uint64_t named = 0;
+  for (const Region& r : regions)
+    if (r.offset < size) named += std::min(r.length, size - r.offset);
+  return size - named;
 }
 
 }  // namespace
@@ -154,37 +257,70 @@ std::string describe_plan_change(const PlanFingerprint& before, const PlanFinger
   return text;
 }
 
-ResumePoint prepare_resume(const JobConfig& config, const PlanFingerprint& plan, bool retry_failed) {
+void check_resumable(const JobConfig& config, const PlanFingerprint& plan) {
   const std::string journal = journal_path(config);
   if (!fs::exists(journal))
     throw Error(config.job_name + ": nothing to resume: no journal at " + journal + "; run without --resume");
-  ResumePoint point{read_journal(journal)};
-  JournalState& state = point.state;
-  std::string change = describe_plan_change(state.plan, plan);
+  std::string change = describe_plan_change(read_journal_header(journal).plan, plan);  // before sizing anything
   if (!change.empty())
     throw Error(config.job_name + ": cannot --resume: " + change +
                 " changed since the interrupted run; use --overwrite to start over");
-  const std::string& output = config.append_row_file;
-  if (state.pending) finish_pending_rewrite(output, *state.pending);
-  state.pending.reset();
-  if (retry_failed) forget_failed(state, config.max_retries);
+}
+
+namespace {
+
+// Reads every committed range back; the batches whose bytes are gone or changed are taken back.
+void check_output(const std::string& output, int max_retries, ResumePoint& point) {
+  JournalState& state = point.state;
+  std::vector<Region> regions = regions_by_offset(state);
+  std::uint64_t size = output.empty() ? 0 : file_size(output);
+  point.removed_bytes = unnamed_bytes(size, regions);
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::uint64_t> lost = lost_regions(output, state, regions);
+  point.check_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (const Region& r : regions) point.checked_bytes += r.offset < size ? std::min(r.length, size - r.offset) : 0;
+  point.lost_batches = lost.size();
+  take_back_lost(state, lost, max_retries);
+}
+
+// Leaves exactly the journal's regions in the output: an intact prefix stays, later regions move down after it.
+void compact(const std::string& output, const std::string& journal, ResumePoint& point) {
+  JournalState& state = point.state;
   std::vector<Region> regions = regions_by_offset(state);
   std::uint64_t keep = 0;
   std::size_t i = 0;
   for (; i < regions.size() && regions[i].offset == keep; ++i) keep += regions[i].length;  // intact prefix
   std::vector<Region> moved(regions.begin() + static_cast<std::ptrdiff_t>(i), regions.end());
-  std::uint64_t size = output.empty() ? 0 : file_size(output);
   point.output_size = keep;
   for (const Region& r : moved) {
     state.ended[r.batch]->offset = point.output_size;
     point.output_size += r.length;
   }
-  point.removed_bytes = size > point.output_size ? size - point.output_size : 0;
+  std::uint64_t size = output.empty() ? 0 : file_size(output);
   if (!moved.empty()) {
     rewrite_output(output, journal, state, keep, moved);
   } else if (size > keep && ::truncate(output.c_str(), static_cast<off_t>(keep)) != 0) {
     throw Error(output + ": cannot remove uncommitted rows: " + std::strerror(errno));
   }
+}
+
+}  // namespace
+
+ResumePoint prepare_resume(const JobConfig& config, const PlanFingerprint& plan, std::uint64_t batch_count,
+                           bool retry_failed) {
+  check_resumable(config, plan);
+  const std::string journal = journal_path(config);
+  ResumePoint point{read_journal(journal, batch_count)};
+  JournalState& state = point.state;
+  const std::string& output = config.append_row_file;
+  check_disjoint(regions_by_offset(state), journal);
+  if (state.pending) check_tail_name(*state.pending, output, journal);
+  recreate_if_missing(output);
+  if (state.pending) finish_pending_rewrite(output, *state.pending);
+  state.pending.reset();
+  if (retry_failed) forget_failed(state, config.max_retries);
+  check_output(output, config.max_retries, point);
+  compact(output, journal, point);
   return point;
 }
 

@@ -67,6 +67,8 @@ std::string encode(const CommitMsg& m) {
 
 std::string encode(const AttemptMsg& m) { return Writer().put(m.attempt_id).take(); }
 
+std::string encode(const WrittenMsg& m) { return Writer().put(m.attempt_id).put(m.checksum).take(); }
+
 ReadyMsg decode_ready(const std::string& bytes) {
   Reader r(bytes);
   ReadyMsg m;
@@ -136,6 +138,15 @@ AttemptMsg decode_attempt(const std::string& bytes) {
   Reader r(bytes);
   AttemptMsg m;
   m.attempt_id = r.get<std::uint64_t>();
+  r.done();
+  return m;
+}
+
+WrittenMsg decode_written(const std::string& bytes) {
+  Reader r(bytes);
+  WrittenMsg m;
+  m.attempt_id = r.get<std::uint64_t>();
+  m.checksum = r.get<std::uint32_t>();
   r.done();
   return m;
 }

@@ -11,6 +11,7 @@
 
 #include "prs/error.hpp"
 #include "prs/mpi/job_end.hpp"
+#include "prs/output/checksum.hpp"
 #include "prs/worker/node_env.hpp"
 #include "prs/worker/python_supervisor.hpp"
 
@@ -139,7 +140,7 @@ void Worker::on_commit(const CommitMsg& m) {
     return report_fatal(e.what());
   }
   totals_.bytes_written += bytes.size();
-  outbox_.send(0, Tag::written, encode(AttemptMsg{m.attempt_id}));
+  outbox_.send(0, Tag::written, encode(WrittenMsg{m.attempt_id, crc32c(bytes)}));  // the journal keeps the sum
 }
 
 void Worker::report_fatal(const std::string& what) {

@@ -50,7 +50,7 @@ def test_output_on_a_full_disk_stops_the_job_in_order(make_job):
 
 
 def test_journal_on_a_full_disk_ends_every_rank_with_one_line(make_job):
-    with small_filesystem("12k") as fs:
+    with small_filesystem("32k") as fs:  # a few pages for the logs, the journal fills the rest mid-run
         job = make_job("full_logs", ROWS_SCRIPT.replace("2000", "10"), items=600, batch=1)
         proc = job.run(np=3, args=["--log-dir", f"{fs}/logs"], timeout=120)
         result = open(f"{fs}/logs/job_result.txt").read() if os.path.exists(f"{fs}/logs/job_result.txt") else ""
@@ -59,5 +59,6 @@ def test_journal_on_a_full_disk_ends_every_rank_with_one_line(make_job):
     expect_equal(len(lines), 1, "one line", proc)
     expect(lines[0].startswith("prs_mpi: fatal: rank 0: ") and "No space left on device" in lines[0] and
            lines[0].endswith("; ending every rank (resumable with --resume)"), f"the line: {lines}", proc)
+    expect(0 < len(job.rows()) < 600, f"it failed mid-run, after {len(job.rows())} rows", proc)
     expect(result.startswith("failed: rank 0: ") or result.startswith("running:"),
            f"the report is this run's, not an earlier one's: {result!r}", proc)

@@ -47,6 +47,10 @@ TEST_CASE("ready, init_failed, commit and attempt messages survive encoding", "[
   CHECK(c.offset == 1ull << 40);
   CHECK(c.with_header);
   CHECK(decode_attempt(encode(AttemptMsg{77})).attempt_id == 77);
+  WrittenMsg w = decode_written(encode(WrittenMsg{78, 0xE3069283u}));
+  CHECK(w.attempt_id == 78);
+  CHECK(w.checksum == 0xE3069283u);
+  CHECK_THROWS_WITH(decode_written(encode(AttemptMsg{78})), "protocol: truncated message");
 }
 
 TEST_CASE("truncated and oversized messages are refused", "[protocol]") {

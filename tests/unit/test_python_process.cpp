@@ -56,7 +56,7 @@ TEST_CASE("describe_exit names the signal", "[python_process]") {
 
 TEST_CASE("describe_exit of SIGKILL mentions the out-of-memory killer", "[python_process]") {
   CHECK(describe_exit(status_of_signal(SIGKILL)) ==
-        "killed by signal 9 (SIGKILL): the kernel's out-of-memory killer, or another process");
+        "killed by signal 9 (SIGKILL, from the kernel's out-of-memory killer or another process)");
 }
 
 TEST_CASE("describe_exit of a status that is neither an exit nor a kill gives the number", "[python_process]") {
@@ -71,5 +71,5 @@ TEST_CASE("describe_exit of a status that is neither an exit nor a kill gives th
   CHECK(describe_exit(status) == "ended with wait status 4991");  // (SIGSTOP 19 << 8) | 0x7f: stopped
   kill(pid, SIGKILL);
   REQUIRE(waitpid(pid, &status, 0) == pid);
-  CHECK(describe_exit(status) == "killed by signal 9 (SIGKILL): the kernel's out-of-memory killer, or another process");
+  CHECK(describe_exit(status) == "killed by signal 9 (SIGKILL, from the kernel's out-of-memory killer or another process)");
 }

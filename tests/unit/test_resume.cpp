@@ -8,6 +8,7 @@
 #include "prs/error.hpp"
 #include "prs/master/journal.hpp"
 #include "prs/master/resume.hpp"
+#include "prs/output/checksum.hpp"
 
 namespace fs = std::filesystem;
 using namespace prs;
@@ -29,17 +30,23 @@ struct Fixture {
   }
   ~Fixture() { fs::remove_all(dir); }
 
+  ResumePoint resume(std::uint64_t batches, bool retry_failed = false) const {
+    return prepare_resume(config, plan, batches, retry_failed);
+  }
   void write_output(const std::string& text) const { std::ofstream(config.append_row_file) << text; }
   std::string output() const {
     std::ifstream in(config.append_row_file);
     return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   }
-  // A journal with these ended batches (offset, length) out of n.
+  // A journal with these ended batches (offset, length) out of n, with the checksums of the output's bytes there
+  // (what the workers reported when they wrote them).
   void journal(std::uint64_t n, const std::vector<std::pair<std::uint64_t, BatchEnd>>& ends,
                const std::vector<std::uint32_t>& tries = {}) const {
     JournalState s = fresh_journal(plan, n);
+    std::string text = output();
     for (const auto& [b, e] : ends) {
       s.ended[b] = e;
+      s.ended[b]->checksum = crc32c(text.substr(e.offset, e.length));
       s.tries[b] = e.attempts;
     }
     for (std::size_t b = 0; b < tries.size(); ++b) s.tries[b] = std::max(s.tries[b], tries[b]);
@@ -63,13 +70,13 @@ TEST_CASE("resume drops bytes no batch committed and moves later rows down", "[r
   // batch 0 at 0..4, batch 2 at 9..13; 4..9 is a torn write of batch 1, 13.. a half row of batch 3
   f.write_output("aaaaXXXXXccccdd");
   f.journal(4, {{0, region(0, 4)}, {2, region(9, 4)}});
-  ResumePoint p = prepare_resume(f.config, f.plan, false);
+  ResumePoint p = f.resume(4);
   CHECK(f.output() == "aaaacccc");
   CHECK(p.output_size == 8);
   CHECK(p.removed_bytes == 7);
   REQUIRE(p.state.ended[2]);
   CHECK(p.state.ended[2]->offset == 4);
-  JournalState back = read_journal(journal_path(f.config));  // the journal says the same
+  JournalState back = read_journal(journal_path(f.config), 4);  // the journal says the same
   CHECK(back.ended[2]->offset == 4);
   // The journal was rewritten before the output changed; its pending rewrite is finished: the tail file is gone.
   REQUIRE(back.pending);
@@ -80,7 +87,7 @@ TEST_CASE("resume of an intact output only cuts a torn tail", "[resume]") {
   Fixture f;
   f.write_output("aaaabbbbcc");
   f.journal(3, {{0, region(0, 4)}, {1, region(4, 4)}});
-  ResumePoint p = prepare_resume(f.config, f.plan, false);
+  ResumePoint p = f.resume(3);
   CHECK(f.output() == "aaaabbbb");
   CHECK(p.removed_bytes == 2);
 }
@@ -89,11 +96,11 @@ TEST_CASE("resume keeps attempts, and --retry-failed forgets failed batches and 
   Fixture f;
   f.write_output("aaaabb");
   f.journal(3, {{0, region(0, 4)}, {1, region(4, 2, false)}}, {0, 0, 3});
-  ResumePoint kept = prepare_resume(f.config, f.plan, false);
+  ResumePoint kept = f.resume(3);
   CHECK(kept.state.tries[2] == 3);
   CHECK(kept.state.ended[1]);
   CHECK(f.output() == "aaaabb");
-  ResumePoint retried = prepare_resume(f.config, f.plan, true);
+  ResumePoint retried = f.resume(3, true);
   CHECK_FALSE(retried.state.ended[1]);
   CHECK(retried.state.tries[1] == 0);
   CHECK(retried.state.tries[2] == 0);
@@ -107,14 +114,19 @@ TEST_CASE("resume refuses a changed plan and names what changed", "[resume]") {
   PlanFingerprint changed = f.plan;
   changed.listing = 99;
   changed.script = 98;
-  CHECK_THROWS_WITH(prepare_resume(f.config, changed, false),
+  CHECK_THROWS_WITH(prepare_resume(f.config, changed, 1, false),
                     "job.yml: cannot --resume: the input files (added, removed or modified) and the entry script "
                     "changed since the interrupted run; use --overwrite to start over");
+  PlanFingerprint other_size = f.plan;  // a new mini_batch_size also changes the batch count: the plan is named
+  other_size.partition = 7;
+  CHECK_THROWS_WITH(prepare_resume(f.config, other_size, 5, false),
+                    "job.yml: cannot --resume: mini_batch_size changed since the interrupted run; use --overwrite to "
+                    "start over");
 }
 
 TEST_CASE("resume without a journal says there is nothing to resume", "[resume]") {
   Fixture f;
-  CHECK_THROWS_WITH(prepare_resume(f.config, f.plan, false),
+  CHECK_THROWS_WITH(f.resume(1),
                     "job.yml: nothing to resume: no journal at " + journal_path(f.config) + "; run without --resume");
 }
 
@@ -126,9 +138,11 @@ TEST_CASE("a crash between the journal and the output rewrite is finished by the
   JournalState s = fresh_journal(f.plan, 2);
   s.ended[0] = region(0, 4);
   s.ended[1] = region(4, 2);  // already the new layout
+  s.ended[0]->checksum = crc32c("aaaa");
+  s.ended[1]->checksum = crc32c("bb");
   s.pending = PendingRewrite{4, tail};
   JournalWriter::create(journal_path(f.config), s);
-  ResumePoint p = prepare_resume(f.config, f.plan, false);
+  ResumePoint p = f.resume(2);
   CHECK(f.output() == "aaaabb");
   CHECK(p.output_size == 6);
   CHECK_FALSE(fs::exists(tail));
@@ -154,4 +168,108 @@ TEST_CASE("ordering puts rows in batch order and the header first", "[resume]") 
   JournalState again = order_output(f.config.append_row_file, journal_path(f.config), ordered);
   CHECK(f.output() == "HDR\na0\nb1\nc2\n");
   CHECK(again.ended[1]->offset == 7);
+}
+
+TEST_CASE("a deleted output is created again and everything committed runs again, with an attempt left", "[resume]") {
+  Fixture f;
+  f.write_output("aaaabbbbcc");
+  f.journal(4, {{0, region(0, 4)}, {1, region(4, 4)}, {2, region(8, 2)}}, {0, 0, 0, 2});
+  JournalState s = read_journal(journal_path(f.config), 4);
+  s.tries = {1, 3, 2, 2};  // batch 1 succeeded at its last attempt (max_retries 2)
+  JournalWriter::create(journal_path(f.config), s);
+  fs::remove(f.config.append_row_file);
+  ResumePoint p = f.resume(4);
+  CHECK(p.lost_batches == 3);
+  CHECK(p.output_size == 0);
+  CHECK(p.removed_bytes == 0);
+  CHECK(fs::exists(f.config.append_row_file));
+  CHECK(f.output().empty());
+  for (std::uint64_t b = 0; b < 4; ++b) CHECK_FALSE(p.state.ended[b]);
+  CHECK(p.state.tries == std::vector<std::uint32_t>{1, 2, 2, 2});  // kept, capped at max_retries: one more each
+}
+
+TEST_CASE("a truncated output keeps the ranges still whole and redoes the rest", "[resume]") {
+  Fixture f;
+  f.write_output("aaaabbbbcccc");
+  f.journal(3, {{0, region(0, 4)}, {1, region(4, 4)}, {2, region(8, 4)}});
+  fs::resize_file(f.config.append_row_file, 6);  // batch 1 half gone, batch 2 gone
+  ResumePoint p = f.resume(3);
+  CHECK(p.lost_batches == 2);
+  CHECK(f.output() == "aaaa");
+  CHECK(p.output_size == 4);
+  CHECK(p.removed_bytes == 0);  // the bytes dropped were committed rows (lost), not uncommitted ones
+  CHECK(p.state.ended[0]);
+  CHECK_FALSE(p.state.ended[1]);
+  CHECK_FALSE(p.state.ended[2]);
+}
+
+TEST_CASE("an overwritten range is redone and compaction keeps exactly the good ranges", "[resume]") {
+  Fixture f;
+  f.write_output("aaaabbbbccccXX");  // XX: a torn write no batch committed
+  f.journal(4, {{0, region(0, 4)}, {1, region(4, 4)}, {2, region(8, 4)}});
+  std::fstream out(f.config.append_row_file, std::ios::in | std::ios::out | std::ios::binary);
+  out.seekp(5);
+  out.write("ZZ", 2);  // same size, other bytes
+  out.close();
+  ResumePoint p = f.resume(4);
+  CHECK(p.lost_batches == 1);
+  CHECK(p.removed_bytes == 2);
+  CHECK(f.output() == "aaaacccc");
+  CHECK(p.output_size == 8);
+  REQUIRE(p.state.ended[2]);
+  CHECK(p.state.ended[2]->offset == 4);
+  CHECK(p.state.ended[2]->checksum == crc32c("cccc"));
+  CHECK_FALSE(p.state.ended[1]);
+  ResumePoint again = f.resume(4);  // the repaired output passes the check
+  CHECK(again.lost_batches == 0);
+  CHECK(f.output() == "aaaacccc");
+}
+
+TEST_CASE("losing the range with the header line redoes every range, so the header comes first again", "[resume]") {
+  Fixture f;
+  f.write_output("HDR\na0\nb1\n");
+  BatchEnd with_header = region(0, 7);
+  with_header.with_header = true;
+  with_header.header_length = 4;
+  f.journal(2, {{0, with_header}, {1, region(7, 3)}});
+  std::fstream out(f.config.append_row_file, std::ios::in | std::ios::out | std::ios::binary);
+  out.write("X", 1);
+  out.close();
+  ResumePoint p = f.resume(2);
+  CHECK(p.lost_batches == 2);
+  CHECK(f.output().empty());
+}
+
+TEST_CASE("a journal whose ranges overlap or whose pending rewrite names another file is damaged", "[resume]") {
+  Fixture f;
+  f.write_output("aaaabbbb");
+  f.journal(2, {{0, region(0, 5)}, {1, region(4, 4)}});
+  CHECK_THROWS_WITH(f.resume(2), journal_path(f.config) + ": the journal is damaged (mini-batches 0 and 1 overlap in "
+                                 "the output); remove it with --overwrite to start again");
+  std::string victim = (f.dir / "precious.txt").string();
+  std::ofstream(victim) << "keep me";
+  JournalState s = fresh_journal(f.plan, 2);
+  s.pending = PendingRewrite{0, victim};
+  JournalWriter::create(journal_path(f.config), s);
+  CHECK_THROWS_WITH(f.resume(2), Catch::Contains("the journal is damaged (its pending rewrite names " + victim));
+  CHECK(fs::exists(victim));
+  CHECK(f.output() == "aaaabbbb");
+}
+
+TEST_CASE("ordering journals the checksums of the regions it changed", "[resume]") {
+  Fixture f;
+  f.write_output("b1\nHDR\na0\n");
+  JournalState s = fresh_journal(f.plan, 2);
+  s.ended[1] = region(0, 3);
+  BatchEnd with_header = region(3, 7);
+  with_header.with_header = true;
+  with_header.header_length = 4;
+  s.ended[0] = with_header;
+  JournalWriter::create(journal_path(f.config), s);
+  order_output(f.config.append_row_file, journal_path(f.config), s);
+  CHECK(f.output() == "HDR\na0\nb1\n");
+  JournalState back = read_journal(journal_path(f.config), 2);
+  CHECK(back.ended[0]->checksum == crc32c("HDR\na0\n"));
+  CHECK(back.ended[1]->checksum == crc32c("b1\n"));
+  CHECK(f.resume(2).lost_batches == 0);
 }

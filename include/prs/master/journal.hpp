@@ -10,6 +10,11 @@
 // answers, so after a crash each worker's oldest unanswered attempt is the one it was running: that one counts as an
 // attempt (a batch that kills its worker ends up failed instead of crashing every resume), the ones still queued
 // behind it do not.
+//
+// Nothing read from the file is trusted: lengths are checked in 64 bits against the bytes present, the batch count
+// must be the job's before anything is sized by it, and any malformed header or record is "the journal is damaged"
+// (prs::Error, exit 2), never a crash or an unbounded allocation. An "ended" record carries the CRC-32C of the
+// batch's bytes in the output, so --resume can tell which committed rows are still there.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -41,6 +46,7 @@ struct BatchEnd {
   std::uint64_t length = 0;
   std::uint64_t items_ok = 0;  // successful items
   std::uint32_t header_length = 0;  // with with_header: bytes of the header line at the region's start
+  std::uint32_t checksum = 0;  // CRC-32C of the region's bytes (0 for none)
 };
 
 // Everything a journal says.
@@ -93,9 +99,25 @@ class JournalWriter {
   double seconds_ = 0;
 };
 
-// Reads a journal, dropping a torn last record. Throws prs::Error when it is missing, not a journal, or damaged
-// before its last record.
-JournalState read_journal(const std::string& path);
+// What a journal's header says.
+struct JournalHeader {
+  PlanFingerprint plan;
+  std::uint64_t batch_count = 0;
+  std::optional<PendingRewrite> pending;
+};
+
+// Reads only a journal's header (to compare plans before anything is sized by its counts). Throws prs::Error when
+// the file is missing, not a journal, from another prs_mpi version, or damaged.
+JournalHeader read_journal_header(const std::string& path);
+
+// Reads a journal of a job with batch_count mini-batches, dropping a torn last record. Throws prs::Error when it is
+// missing, not a journal, from another version, for another batch count, or damaged before its last record.
+JournalState read_journal(const std::string& path, std::uint64_t batch_count);
+
+// parse_journal_header and parse_journal: the same from bytes in memory (name: the path, for messages).
+JournalHeader parse_journal_header(const std::string& bytes, const std::string& name);
+// See parse_journal_header.
+JournalState parse_journal(const std::string& bytes, std::uint64_t batch_count, const std::string& name);
 
 // A new, empty state for a plan.
 JournalState fresh_journal(const PlanFingerprint& plan, std::uint64_t batch_count);

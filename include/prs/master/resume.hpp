@@ -1,6 +1,12 @@
 #pragma once
 // --resume: the plan's fingerprint, the check against the journal, and the output put back to exactly the rows
 // the journal names (bytes of batches that never committed — holes, half-written rows — are removed).
+//
+// Before that, the output is checked against the journal: every committed range must still be in the file with the
+// CRC-32C its worker reported. A range that is not (the file deleted, truncated or overwritten since) is lost: its
+// mini-batch runs again. Its attempts are kept, capped at max_retries so that it has at least one left (the loss is
+// not the entry script's fault). A lost range that carried the DataFrame header line takes every range with it, so
+// that the header is written again at the top.
 #include <cstdint>
 #include <string>
 
@@ -23,15 +29,25 @@ struct ResumePoint {
   JournalState state;           // batches, tries and ends, with offsets in the compacted output
   std::uint64_t output_size = 0;  // committed bytes: new rows go after them
   std::uint64_t removed_bytes = 0;  // bytes dropped from the output (not named by the journal)
+  std::uint64_t lost_batches = 0;   // committed mini-batches whose rows the output no longer holds: they run again
+  std::uint64_t checked_bytes = 0;  // committed bytes read back and checked against their checksums
+  double check_seconds = 0;         // the time that took
 };
 
-// Reads the journal, refuses a changed plan (prs::Error naming what changed and --overwrite), finishes a pending
-// rewrite, drops the rows of failed batches when retry_failed, and compacts the output (crash-safe: the journal is
-// rewritten first with a pending rewrite that finish_pending_rewrite completes idempotently).
-ResumePoint prepare_resume(const JobConfig& config, const PlanFingerprint& plan, bool retry_failed);
+// Refuses, before anything is written, a --resume with no journal or with a changed plan (prs::Error naming what
+// changed and --overwrite). prepare_resume checks the same again under the job lock.
+void check_resumable(const JobConfig& config, const PlanFingerprint& plan);
+
+// Reads the journal of a job of batch_count mini-batches, refuses a changed plan (prs::Error naming what changed and
+// --overwrite) or a damaged journal, recreates a missing output, finishes a pending rewrite, drops the rows of
+// failed batches when retry_failed, takes back the batches whose rows the output lost, and compacts the output
+// (crash-safe: the journal is rewritten first with a pending rewrite that finish_pending_rewrite completes
+// idempotently).
+ResumePoint prepare_resume(const JobConfig& config, const PlanFingerprint& plan, std::uint64_t batch_count,
+                           bool retry_failed);
 
 // Rewrites the output so that batches' rows follow in batch order (ordered: true); crash-safe like compaction.
-// Returns the state with the new offsets.
+// Returns the state with the new offsets and checksums.
 JournalState order_output(const std::string& output, const std::string& journal, JournalState state);
 
 }  // namespace prs

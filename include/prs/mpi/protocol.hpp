@@ -9,7 +9,7 @@
 // The master keeps each worker fed ahead (prefetch), so a worker has its next task before its current one ends.
 // Rows never pass through the master: a result says how many bytes the worker holds, the master answers with
 // commit (write them at this offset of the shared output) or discard (a retried attempt's rows), and the
-// worker's written acknowledges that the bytes are in the file.
+// worker's written acknowledges that the bytes are in the file, with their CRC-32C for the journal.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -83,9 +83,15 @@ struct CommitMsg {
   bool with_header = false;  // write the header line first (once per job)
 };
 
-// Tag::discard and Tag::written
+// Tag::discard
 struct AttemptMsg {
   std::uint64_t attempt_id = 0;
+};
+
+// Tag::written
+struct WrittenMsg {
+  std::uint64_t attempt_id = 0;
+  std::uint32_t checksum = 0;  // CRC-32C of the bytes written (header line included): the journal keeps it
 };
 
 // Encoding: each message to and from a flat byte buffer (one MPI_BYTE message). decode_* throw prs::Fatal on a
@@ -97,6 +103,7 @@ std::string encode(const TaskMsg& m);
 std::string encode(const ResultMsg& m);
 std::string encode(const CommitMsg& m);
 std::string encode(const AttemptMsg& m);
+std::string encode(const WrittenMsg& m);
 ReadyMsg decode_ready(const std::string& bytes);
 TextMsg decode_text(const std::string& bytes);
 InitFailedMsg decode_init_failed(const std::string& bytes);
@@ -104,5 +111,6 @@ TaskMsg decode_task(const std::string& bytes);
 ResultMsg decode_result(const std::string& bytes);
 CommitMsg decode_commit(const std::string& bytes);
 AttemptMsg decode_attempt(const std::string& bytes);
+WrittenMsg decode_written(const std::string& bytes);
 
 }  // namespace prs
