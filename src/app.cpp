@@ -187,6 +187,8 @@ StopSettings stop_settings(const CliOptions& cli, const JobConfig& config) {
                                      : 3.0 * (config.timeout + config.task_overhead_timeout);
   stop.drain_grace = std::min(config.timeout + 2.0, 60.0);
   stop.drain_before = cli.drain_before ? *cli.drain_before : config.timeout + 30.0;
+  stop.lost_after = hard_timeout(config) + 10;    // a worker always answers by then: it kills a stuck run()
+  stop.end_patience = hard_timeout(config) + 15;  // shutdown() gets hard_timeout, then its process is killed
   if (auto end = slurm_job_end()) {
     stop.walltime_end = static_cast<double>(*end - std::time(nullptr));
     std::cout << "prs_mpi: the Slurm allocation ends in " << format_duration(*stop.walltime_end)
@@ -210,6 +212,40 @@ void order_if_asked(const MasterSetup& setup) {
   order_output(config.append_row_file, journal, read_journal(journal, setup.partition->batch_count()));
 }
 
+// A rank that stopped answering cannot join the final collectives (nor MPI_Finalize): the report and the journal
+// are written, then rank 0 ends every rank with the job's exit code.
+[[noreturn]] void abort_without_lost_ranks(const JobOutcome& outcome, const JobConfig& config, JobLogs& logs) {
+  logs.write_result(outcome, config.append_row_file);
+  print_outcome(outcome, config.append_row_file, config.log_dir);
+  std::cerr << "prs_mpi: " << outcome.lost_ranks.size() << (outcome.lost_ranks.size() == 1 ? " rank" : " ranks")
+            << " stopped answering (see " << config.log_dir << "/sys/master_role.txt); ending every rank with "
+            << "MPI_Abort and exit code " << static_cast<int>(outcome.code) << std::endl;
+  abort_all(static_cast<int>(outcome.code));
+}
+
+// An error on rank 0 after the workers started (the journal cannot be written, the logs folder filled up): the
+// workers wait for messages, so unwinding into the final collectives would hang. The report says why, and every
+// rank is ended at once; the journal names only what is committed, so --resume continues the job.
+[[noreturn]] void abort_on_master_error(const std::string& what, const JobConfig& config, JobLogs& logs) {
+  std::cerr << "prs_mpi: fatal: rank 0: " << what << "; ending every rank (resumable with --resume)" << std::endl;
+  try {
+    JobOutcome failed;
+    failed.code = ExitCode::job_failed;
+    failed.reason = "rank 0: " + what;
+    logs.write_result(failed, config.append_row_file);
+  } catch (const std::exception&) {  // the logs folder may be what failed
+  }
+  abort_all(static_cast<int>(ExitCode::job_failed));
+}
+
+JobOutcome master_phase(MasterSetup& setup, const CliOptions& cli, int world_size, JobLogs& logs) {
+  JournalWriter journal = std::move(setup.journal_writer);
+  MasterPlan plan{setup.config, setup.files, *setup.partition, logs, journal, world_size,
+                  cli.resume ? &setup.journal : nullptr, setup.output_size, cli.retry_failed,
+                  stop_settings(cli, setup.config)};
+  return run_master(plan);
+}  // the journal is flushed and synced here
+
 // With skip_unreadable_inputs, the paths the listing skipped: the first few on the console, all in the master log.
 void print_skipped_inputs(const FileList& files, JobLogs& logs) {
   const std::string line = skipped_paths_line(files);
@@ -220,16 +256,16 @@ void print_skipped_inputs(const FileList& files, JobLogs& logs) {
 
 int run_rank0(MasterSetup& setup, const CliOptions& cli, int world_size, AppendFile& output) {
   JobLogs& logs = *setup.logs;
-  print_ignored_keys(setup.config, logs);
-  print_skipped_inputs(setup.files, logs);
   JobOutcome outcome;
-  {
-    JournalWriter journal = std::move(setup.journal_writer);
-    MasterPlan plan{setup.config, setup.files, *setup.partition, logs, journal, world_size,
-                    cli.resume ? &setup.journal : nullptr, setup.output_size, cli.retry_failed,
-                    stop_settings(cli, setup.config)};
-    outcome = run_master(plan);
-  }  // the journal is flushed and synced here
+  try {
+    logs.write_running();
+    print_ignored_keys(setup.config, logs);
+    print_skipped_inputs(setup.files, logs);
+    outcome = master_phase(setup, cli, world_size, logs);
+  } catch (const std::exception& e) {
+    abort_on_master_error(e.what(), setup.config, logs);
+  }
+  if (!outcome.lost_ranks.empty()) abort_without_lost_ranks(outcome, setup.config, logs);
   JobEnd end = end_job_collectively({}, static_cast<int>(outcome.code));
   output.close();  // collective
   outcome.workers = end.totals;

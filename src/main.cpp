@@ -5,9 +5,11 @@
 #include "prs/app.hpp"
 #include "prs/config/cli.hpp"
 #include "prs/error.hpp"
+#include "prs/worker/python_main.hpp"
 
 int main(int argc, char** argv) {
   try {
+    if (argc == 2 && std::string(argv[1]) == "--python-process") return prs::run_python_process();  // a worker's child
     auto cli = prs::parse_cli(argc, argv);
     if (!cli) return 0;  // --help or --version
     return prs::run_app(*cli, argc, argv);

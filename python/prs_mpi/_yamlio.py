@@ -11,7 +11,8 @@ TOP_ORDER = [
     "identity", "services", "component", "is_deterministic", "settings", "inputs", "outputs", "input_data",
     "mini_batch_size", "partition_keys", "resources", "max_concurrency_per_instance", "mini_batch_error_threshold",
     "error_threshold", "retry_settings", "logging_level", "environment_variables", "output_action", "ordered",
-    "skip_unreadable_inputs", "task", "jobs", "parallel_run_config",
+    "skip_unreadable_inputs", "max_tasks_per_child", "max_memory_per_child", "quarantine_after_failures", "task",
+    "jobs", "parallel_run_config",
 ]
 
 # Dotted keys (a "*" for any name) whose values are paths, relative to the job file when relative.

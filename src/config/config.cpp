@@ -359,6 +359,8 @@ std::string ignored_keys_line(const JobConfig& config) {
   return line;
 }
 
+double hard_timeout(const JobConfig& config) { return config.timeout + std::clamp(0.1 * config.timeout, 2.0, 60.0); }
+
 std::string journal_path(const JobConfig& config) { return config.log_dir + "/journal.bin"; }
 
 }  // namespace prs

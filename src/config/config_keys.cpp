@@ -41,6 +41,11 @@ const Pattern job_patterns[] = {
     {"environment_variables.*", leaf, "a string", nullptr, false, false, false},
     {"output_action", leaf, "append_row or summary_only", nullptr, false, true, false},
     {"ordered", leaf, "true or false", nullptr, false, false, false},
+    // Our extensions for the worker's Python process: recycle it after N mini-batches or past a memory size;
+    // quarantine a worker whose mini-batches keep failing while others succeed.
+    {"max_tasks_per_child", leaf, "a whole number", nullptr, false, false, false},
+    {"max_memory_per_child", leaf, "a size such as 4GB", nullptr, false, false, false},
+    {"quarantine_after_failures", leaf, "a whole number", nullptr, false, false, false},
     // Our extension: skip input paths that cannot be read (named on the console and by --dry-run) instead of failing.
     {"skip_unreadable_inputs", leaf, "true or false", nullptr, false, false, false},
     {"task.type", leaf, "a string", nullptr, false, false, false},

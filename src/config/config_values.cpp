@@ -114,6 +114,20 @@ std::string apply_mini_batch_size(JobConfig& config, const RawValue& value) {
   return std::to_string(config.mini_batch_size);
 }
 
+// max_memory_per_child: a size ("4GB", "512mb"; 1 kb = 1024 bytes) or 0 for no limit.
+std::string apply_memory_limit(JobConfig& config, const RawValue& value) {
+  if (value.text == "0") {
+    config.max_memory_per_child = 0;
+    return "0";
+  }
+  try {
+    config.max_memory_per_child = parse_size(value.text);
+  } catch (const Error& error) {
+    fail(value, error.what());
+  }
+  return value.text;
+}
+
 // Converts one value into config and returns it as --dry-run shows it.
 using Apply = std::string (*)(JobConfig&, const RawValue&);
 
@@ -166,6 +180,13 @@ const Setting settings[] = {
     {"append_row_dataframe_header", true, "False",
      [](JobConfig& c, const RawValue& v) { return shown_bool(c.append_row_dataframe_header = to_bool(v)); }},
     {"ordered", false, "false", [](JobConfig& c, const RawValue& v) { return to_yaml_bool(v, c.ordered); }},
+    {"max_tasks_per_child", false, "0",
+     [](JobConfig& c, const RawValue& v) { return std::to_string(c.max_tasks_per_child = to_small_int(v, from_zero)); }},
+    {"max_memory_per_child", false, "0", apply_memory_limit},
+    {"quarantine_after_failures", false, "5",
+     [](JobConfig& c, const RawValue& v) {
+       return std::to_string(c.quarantine_after_failures = to_small_int(v, from_zero));
+     }},
     {"skip_unreadable_inputs", false, nullptr,
      [](JobConfig& c, const RawValue& v) { return to_yaml_bool(v, c.skip_unreadable_inputs); }},
 };

@@ -1,6 +1,9 @@
 #include "prs/logs/job_logs.hpp"
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -22,12 +25,16 @@ std::ofstream open_log(const std::string& path, bool append) {
 // Writes a whole file atomically (temp + rename), so a reader never sees half of it.
 void write_file(const std::string& path, const std::string& text) {
   std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-    if (!out) throw Error(path + ": cannot write the log file");
+  std::ofstream out(tmp, std::ios::trunc);
+  out << text;
+  out.close();  // the data reaches the file here: a full disk shows now, before the rename
+  std::error_code ec;
+  if (!out) {
+    fs::remove(tmp, ec);
+    throw Error(path + ": cannot write the log file (is the disk full?)");
   }
-  fs::rename(tmp, path);
+  fs::rename(tmp, path, ec);
+  if (ec) throw Error(path + ": cannot replace the log file: " + ec.message());
 }
 
 // "succeeded", "failed: REASON" or "interrupted: REASON; resumable with --resume".
@@ -51,7 +58,8 @@ std::string counts_text(const JobOutcome& o) {
     << "items: " << c.items << " in all, " << c.items_succeeded << " succeeded, " << c.items_failed << " failed\n"
     << "attempts: " << c.attempts << " (" << c.retries << " retried, " << o.workers.timeouts << " timed out)\n"
     << "workers: " << o.workers_started << " started, " << o.workers_retired << " retired after init() failed, "
-    << o.workers_given_up << " given up after run() ignored the timeout\n"
+    << o.workers_lost << " lost, " << o.workers_quarantined << " quarantined; " << o.python_restarts
+    << " Python processes restarted\n"
     << "time: " << format_duration(o.seconds) << "\n";
   return s.str();
 }
@@ -70,7 +78,11 @@ std::string summary_json(const JobOutcome& o, const std::string& output_file) {
   j["items"] = {{"total", c.items}, {"succeeded", c.items_succeeded}, {"failed", c.items_failed}};
   j["attempts"] = {{"total", c.attempts}, {"retried", c.retries}, {"cancelled", c.cancelled},
                    {"run_calls", w.attempts_run}, {"failed", w.attempts_failed}, {"timed_out", w.timeouts}};
-  j["workers"] = {{"started", o.workers_started}, {"retired", o.workers_retired}, {"given_up", o.workers_given_up}};
+  j["workers"] = {{"started", o.workers_started},
+                  {"retired", o.workers_retired},
+                  {"lost", o.workers_lost},
+                  {"quarantined", o.workers_quarantined},
+                  {"python_restarts", o.python_restarts}};
   j["output_bytes"] = c.output_bytes;
   j["seconds"] = o.seconds;
   j["dispatch_seconds"] = o.dispatch_seconds;
@@ -105,6 +117,24 @@ void JobLogs::entry_script_error(const std::string& heading, const std::string& 
 }
 
 void JobLogs::master_note(const std::string& line) { master_ << line << '\n' << std::flush; }
+
+void JobLogs::write_running() {
+  char host[256] = "?";
+  gethostname(host, sizeof host - 1);
+  std::time_t t = std::time(nullptr);
+  char when[32];
+  std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", std::localtime(&t));
+  std::ostringstream r;
+  r << "running: started " << when << " by pid " << getpid() << " on " << host << "\n"
+    << "if no prs_mpi job runs any more, it ended without a verdict (killed); continue it with --resume\n";
+  write_file(dir_ + "/job_result.txt", r.str());
+  Json j;
+  j["status"] = "running";
+  j["pid"] = static_cast<long long>(getpid());
+  j["host"] = host;
+  j["started"] = when;
+  write_file(dir_ + "/job_summary.json", json_text(j));
+}
 
 void JobLogs::write_result(const JobOutcome& o, const std::string& output_file) {
   std::ostringstream r;

@@ -19,20 +19,28 @@ Scheduler::Scheduler(const Partition& partition, int max_retries, Thresholds thr
   unscheduled_ = partition.batch_count();
 }
 
-std::optional<Attempt> Scheduler::next_for(int worker) {
-  if (auto b = take_retry(worker, true)) return dispatch(*b, worker);
+std::optional<Attempt> Scheduler::next_for(int worker, int working) {
+  if (auto b = take_retry(worker, 0)) return dispatch(*b, worker);
   while (next_new_ < partition_.batch_count() && ended_[next_new_]) ++next_new_;  // done in an earlier run
   if (next_new_ < partition_.batch_count()) {
     --unscheduled_;
     return dispatch(next_new_++, worker);
   }
-  if (auto b = take_retry(worker, false)) return dispatch(*b, worker);
+  if (auto b = take_retry(worker, working)) return dispatch(*b, worker);
   return std::nullopt;
 }
 
-std::optional<std::uint64_t> Scheduler::take_retry(int worker, bool other_worker_only) {
+bool Scheduler::failed_on(std::uint64_t batch, int worker) const {
+  auto it = failed_by_.find(batch);
+  return it != failed_by_.end() && std::find(it->second.begin(), it->second.end(), worker) != it->second.end();
+}
+
+// A retry for this worker: one it has not failed; with working > 0 also one every working worker has failed.
+std::optional<std::uint64_t> Scheduler::take_retry(int worker, int working) {
   auto it = std::find_if(retry_queue_.begin(), retry_queue_.end(), [&](std::uint64_t b) {
-    return !other_worker_only || last_worker_[b] != worker;
+    if (!failed_on(b, worker)) return true;
+    auto f = failed_by_.find(b);
+    return working > 0 && f->second.size() >= static_cast<std::size_t>(working);
   });
   if (it == retry_queue_.end()) return std::nullopt;
   std::uint64_t batch = *it;
@@ -72,7 +80,11 @@ Verdict Scheduler::judge(const ResultMsg& r) {
     return {};
   }
   bool complete = r.status == AttemptStatus::ok && r.successes == batch_items(a.batch_id);
-  if (complete || a.number > static_cast<std::uint32_t>(max_retries_)) return end_batch(a, r, complete);
+  if (!complete && !failed_on(a.batch_id, a.worker)) failed_by_[a.batch_id].push_back(a.worker);
+  if (complete || a.number > static_cast<std::uint32_t>(max_retries_)) {
+    failed_by_.erase(a.batch_id);
+    return end_batch(a, r, complete);
+  }
   retry_queue_.push_back(a.batch_id);
   ++counts_.retries;
   Verdict v;
@@ -93,7 +105,7 @@ Verdict Scheduler::end_batch(const Attempt& a, const ResultMsg& r, bool succeede
     end.offset = v.offset;
     end.length = r.row_bytes + (v.with_header ? r.header_bytes : 0);
     end.header_length = v.with_header ? static_cast<std::uint32_t>(r.header_bytes) : 0;
-    writing_.emplace(a.attempt_id, Committed{a.batch_id, end});
+    writing_.emplace(a.attempt_id, Writing{Committed{a.batch_id, end}, a.worker});
   } else {
     v.ended_now = end;
   }
@@ -127,9 +139,30 @@ Verdict Scheduler::place_rows(const ResultMsg& r) {
 Committed Scheduler::on_written(std::uint64_t attempt_id) {
   auto it = writing_.find(attempt_id);
   if (it == writing_.end()) throw Fatal("scheduler: unexpected write of attempt " + std::to_string(attempt_id));
-  Committed c = it->second;
+  Committed c = it->second.committed;
   writing_.erase(it);
   return c;
+}
+
+std::vector<Attempt> Scheduler::attempts_of(int worker) const {
+  std::vector<Attempt> out;
+  for (const auto& [id, a] : attempts_)
+    if (a.worker == worker) out.push_back(a);
+  std::sort(out.begin(), out.end(), [](const Attempt& x, const Attempt& y) { return x.attempt_id < y.attempt_id; });
+  return out;
+}
+
+std::vector<std::uint64_t> Scheduler::forget_writes(int worker) {
+  std::vector<std::uint64_t> batches;
+  for (auto it = writing_.begin(); it != writing_.end();) {
+    if (it->second.worker != worker) {
+      ++it;
+      continue;
+    }
+    batches.push_back(it->second.committed.batch_id);
+    it = writing_.erase(it);
+  }
+  return batches;
 }
 
 std::vector<std::uint64_t> Scheduler::take_back_worker(int worker) {

@@ -19,12 +19,12 @@ void mpi_check(int rc, const std::string& what) {
 
 MpiSession::MpiSession(int& argc, char**& argv) {
   int provided = 0;
-  mpi_check(MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided), "MPI_Init_thread");
+  mpi_check(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
-  if (provided < MPI_THREAD_SERIALIZED)
-    throw Fatal("this MPI library does not provide MPI_THREAD_SERIALIZED, which the workers need");
+  if (provided < MPI_THREAD_FUNNELED)
+    throw Fatal("this MPI library does not provide MPI_THREAD_FUNNELED, which prs_mpi needs");
 }
 
 MpiSession::~MpiSession() {
@@ -84,7 +84,7 @@ std::optional<Message> try_receive() {
 }
 
 void Outbox::send(int dest, Tag tag, std::string bytes) {
-  pending_.push_back({MPI_REQUEST_NULL, std::move(bytes)});
+  pending_.push_back({MPI_REQUEST_NULL, std::move(bytes), dest});
   auto& p = pending_.back();
   mpi_check(MPI_Isend(p.bytes.data(), static_cast<int>(p.bytes.size()), MPI_BYTE, dest, static_cast<int>(tag),
                       MPI_COMM_WORLD, &p.request),
@@ -99,8 +99,9 @@ void Outbox::progress() {
   }
 }
 
-void Outbox::flush() {
-  for (auto& p : pending_) wait_without_spinning(p.request, "MPI_Isend");
+void Outbox::flush(const std::vector<int>& skip) {
+  for (auto& p : pending_)
+    if (std::find(skip.begin(), skip.end(), p.dest) == skip.end()) wait_without_spinning(p.request, "MPI_Isend");
   pending_.clear();
 }
 

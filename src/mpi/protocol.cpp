@@ -1,9 +1,7 @@
 #include "prs/mpi/protocol.hpp"
 
-#include <cstring>
-#include <type_traits>
-
 #include "prs/error.hpp"
+#include "prs/mpi/byte_codec.hpp"
 
 namespace prs {
 
@@ -18,67 +16,28 @@ const char* tag_name(Tag tag) {
     case Tag::written: return "written";
     case Tag::cancel: return "cancel";
     case Tag::stop: return "stop";
-    case Tag::gave_up: return "gave_up";
+    case Tag::restarting: return "restarting";
+    case Tag::fatal: return "fatal";
+    case Tag::finished: return "finished";
   }
   return "unknown";
 }
 
 namespace {
 
-// Appends fixed-size values and length-prefixed strings (both ends run the same binary).
-class Writer {
- public:
-  template <typename T>
-  Writer& put(T value) {
-    static_assert(std::is_trivially_copyable_v<T>);
-    out_.append(reinterpret_cast<const char*>(&value), sizeof value);
-    return *this;
-  }
-  Writer& put(const std::string& s) {
-    put<std::uint64_t>(s.size());
-    out_.append(s);
-    return *this;
-  }
-  std::string take() { return std::move(out_); }
+using Writer = ByteWriter;
 
- private:
-  std::string out_;
-};
-
-// Reads what Writer wrote, checking every length.
-class Reader {
- public:
-  explicit Reader(const std::string& in) : in_(in) {}
-  template <typename T>
-  T get() {
-    T value;
-    need(sizeof value);
-    std::memcpy(&value, in_.data() + pos_, sizeof value);
-    pos_ += sizeof value;
-    return value;
-  }
-  std::string get_string() {
-    auto n = get<std::uint64_t>();
-    need(n);
-    std::string s = in_.substr(pos_, n);
-    pos_ += n;
-    return s;
-  }
-  void done() const {
-    if (pos_ != in_.size()) throw Fatal("protocol: message has " + std::to_string(in_.size() - pos_) + " extra bytes");
-  }
-
- private:
-  void need(std::uint64_t n) const {
-    if (n > in_.size() - pos_) throw Fatal("protocol: truncated message");
-  }
-  const std::string& in_;
-  std::size_t pos_ = 0;
+struct Reader : ByteReader {
+  explicit Reader(const std::string& in) : ByteReader(in, "protocol") {}
 };
 
 }  // namespace
 
-std::string encode(const ReadyMsg& m) { return Writer().put(m.host).put<std::uint8_t>(m.idle).take(); }
+std::string encode(const ReadyMsg& m) {
+  return Writer().put(m.host).put<std::uint8_t>(m.idle).put<std::int64_t>(m.pid).take();
+}
+
+std::string encode(const TextMsg& m) { return Writer().put(m.text).take(); }
 
 std::string encode(const InitFailedMsg& m) { return Writer().put(m.host).put(m.traceback).take(); }
 
@@ -115,6 +74,14 @@ ReadyMsg decode_ready(const std::string& bytes) {
   ReadyMsg m;
   m.host = r.get_string();
   m.idle = r.get<std::uint8_t>() != 0;
+  m.pid = r.get<std::int64_t>();
+  r.done();
+  return m;
+}
+
+TextMsg decode_text(const std::string& bytes) {
+  Reader r(bytes);
+  TextMsg m{r.get_string()};
   r.done();
   return m;
 }

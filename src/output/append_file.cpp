@@ -26,9 +26,9 @@ AppendFile& AppendFile::operator=(AppendFile&& other) noexcept {
   return *this;
 }
 
-AppendFile::~AppendFile() {
-  if (file_ != MPI_FILE_NULL) MPI_File_close(&file_);  // errors ignored: a destructor never throws
-}
+// Not closed here: closing is collective, and a file still open at destruction means an error path on which the
+// other ranks will not join (the abort that follows releases it).
+AppendFile::~AppendFile() = default;
 
 void AppendFile::write_at(std::uint64_t offset, const std::string& bytes) {
   // Independent: only this rank writes these bytes.
@@ -42,7 +42,9 @@ void AppendFile::write_at(std::uint64_t offset, const std::string& bytes) {
                   " of the output " + path_);
     int count = 0;
     MPI_Get_count(&status, MPI_BYTE, &count);
-    if (count <= 0) throw Fatal("short write at offset " + std::to_string(offset + done) + " of the output " + path_);
+    if (count <= 0)
+      throw Fatal("cannot write " + std::to_string(chunk) + " bytes at offset " + std::to_string(offset + done) +
+                  " of the output " + path_ + ": nothing was written (is the disk full?)");
     done += static_cast<std::size_t>(count);
   }
 }

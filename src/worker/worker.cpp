@@ -1,37 +1,35 @@
 #include "prs/worker/worker.hpp"
 
-#include <pybind11/embed.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <climits>
+#include <deque>
 #include <iostream>
-#include <optional>
-#include <thread>
 #include <unordered_map>
 
 #include "prs/error.hpp"
 #include "prs/mpi/job_end.hpp"
 #include "prs/output/checksum.hpp"
 #include "prs/worker/node_env.hpp"
-#include "prs/worker/python_runner.hpp"
-#include "prs/worker/worker_channel.hpp"
-
-namespace py = pybind11;
+#include "prs/worker/python_supervisor.hpp"
 
 namespace prs {
 
 namespace {
 
-// The MPI side of a worker: receives tasks and verdicts, reports outcomes, writes committed rows.
-class WorkerComm {
+// The worker loop: messages from the master on one side, the Python process's events on the other.
+class Worker {
  public:
-  WorkerComm(WorkerChannel& channel, AppendFile& output, std::string host, bool idle, double give_up_after)
-      : channel_(channel), output_(output), host_(std::move(host)), idle_(idle), give_up_after_(give_up_after) {}
+  Worker(SupervisorSettings settings, AppendFile& output, std::string host, bool idle)
+      : python_(std::move(settings)), output_(output), host_(std::move(host)), idle_(idle) {}
 
   // The protocol loop, then the final collectives; returns the job's exit code.
   int run();
 
  private:
+  bool receive_messages();
   void handle(const Message& m);
   void on_task(TaskMsg t);
   void on_commit(const CommitMsg& m);
@@ -39,130 +37,137 @@ class WorkerComm {
   void on_cancel();
   void on_event(PythonEvent& e);
   void on_outcome(std::uint64_t attempt_id, RunOutcome& o);
-  void give_up_if_stuck();
+  void feed_python();
   void send_cancelled(std::uint64_t attempt_id);
-  [[noreturn]] void leave_without_python(int exit_code);
+  void report_fatal(const std::string& what);
 
   struct Held {
     std::string header, rows;
   };
-  WorkerChannel& channel_;
+  PythonSupervisor python_;
   AppendFile& output_;
   std::string host_;
   bool idle_;
-  double give_up_after_;  // seconds a run() may take past which its worker gives it up; 0 = never
-  std::optional<std::uint64_t> given_up_;  // the attempt given up on
+  bool restarting_ = false;  // said restarting, not yet ready again: tasks that cross it go straight back
+  bool out_of_work_ = false;  // retired (init failed) or broken (fatal): takes no task
   bool stopped_ = false;
+  std::deque<TaskMsg> queue_;  // tasks waiting for the Python process
   Outbox outbox_;
   std::unordered_map<std::uint64_t, Held> held_;  // rows of attempts waiting for commit or discard
   WorkerTotals totals_;
 };
 
-int WorkerComm::run() {
-  if (idle_) outbox_.send(0, Tag::ready, encode(ReadyMsg{host_, true}));
+int Worker::run() {
+  if (idle_) outbox_.send(0, Tag::ready, encode(ReadyMsg{host_, true, getpid()}));
+  else python_.start();
   Backoff backoff;
   while (!stopped_) {
-    bool progress = false;
-    while (!stopped_) {
-      auto m = try_receive();
-      if (!m) break;
-      handle(*m);
-      progress = true;
-    }
-    auto events = channel_.take_events(progress ? std::chrono::microseconds(0) : backoff.next());
+    bool progress = receive_messages();
+    feed_python();
+    auto events = python_.poll(progress ? std::chrono::microseconds(0) : backoff.next());
     for (auto& e : events) on_event(e);
     if (progress || !events.empty()) backoff.reset();
-    give_up_if_stuck();
+    feed_python();
     outbox_.progress();
   }
+  for (const TaskMsg& t : queue_) send_cancelled(t.attempt_id);
+  queue_.clear();
+  python_.stop();
+  outbox_.send(0, Tag::finished, "");
   outbox_.flush();
   int exit_code = end_job_collectively(totals_, 0).exit_code;
   output_.close();  // collective
-  PythonState python = channel_.state();
-  if (python == PythonState::init || python == PythonState::task) leave_without_python(exit_code);
   return exit_code;
 }
 
-// Python is stuck (a run() or init() that never returns): the collectives are done, so leave without it.
-void WorkerComm::leave_without_python(int exit_code) {
-  std::cout.flush();
-  std::cerr.flush();
-  finalize_and_exit(exit_code);
+bool Worker::receive_messages() {
+  bool progress = false;
+  while (!stopped_) {
+    auto m = try_receive();
+    if (!m) break;
+    handle(*m);
+    progress = true;
+  }
+  return progress;
 }
 
-void WorkerComm::on_task(TaskMsg t) {
-  if (given_up_) return send_cancelled(t.attempt_id);  // sent before the master knew
-  channel_.push_task(std::move(t));
+void Worker::handle(const Message& m) {
+  switch (m.tag) {
+    case Tag::task: return on_task(decode_task(m.bytes));
+    case Tag::commit: return on_commit(decode_commit(m.bytes));
+    case Tag::discard: return on_discard(decode_attempt(m.bytes));
+    case Tag::cancel: return on_cancel();
+    case Tag::stop: stopped_ = true; return;
+    default: throw Fatal(std::string("worker: unexpected ") + tag_name(m.tag) + " message from rank " +
+                         std::to_string(m.source));
+  }
 }
 
-void WorkerComm::send_cancelled(std::uint64_t attempt_id) {
+void Worker::on_task(TaskMsg t) {
+  if (restarting_ || out_of_work_) return send_cancelled(t.attempt_id);  // sent before the master knew
+  queue_.push_back(std::move(t));
+}
+
+void Worker::feed_python() {
+  if (queue_.empty() || !python_.can_run()) return;
+  python_.run(queue_.front());
+  queue_.pop_front();
+}
+
+void Worker::send_cancelled(std::uint64_t attempt_id) {
   ResultMsg r;
   r.attempt_id = attempt_id;
   r.status = AttemptStatus::cancelled;
   outbox_.send(0, Tag::result, encode(r));
 }
 
-// A run() that outlived its timeout by the grace period ignored the TimeoutError (stuck in C, signals blocked):
-// hand its queued tasks back, report the attempt as timed out and take no more work.
-void WorkerComm::give_up_if_stuck() {
-  if (given_up_ || give_up_after_ <= 0) return;
-  auto running = channel_.running();
-  if (!running || running->second < give_up_after_) return;
-  given_up_ = running->first;
-  on_cancel();
-  ResultMsg r;
-  r.attempt_id = running->first;
-  r.status = AttemptStatus::timed_out;
-  r.seconds = running->second;
-  r.error = "run() is still running " + std::to_string(static_cast<int>(running->second)) +
-            " s after it started, past its timeout and the grace period (stuck in C code or with signals blocked); "
-            "this worker is given up and its mini-batch goes to another worker\n";
-  ++totals_.attempts_run;
-  ++totals_.attempts_failed;
-  ++totals_.timeouts;
-  outbox_.send(0, Tag::gave_up, encode(r));
+void Worker::on_cancel() {
+  for (const TaskMsg& t : queue_) send_cancelled(t.attempt_id);
+  queue_.clear();
 }
 
-void WorkerComm::handle(const Message& m) {
-  switch (m.tag) {
-    case Tag::task: return on_task(decode_task(m.bytes));
-    case Tag::commit: return on_commit(decode_commit(m.bytes));
-    case Tag::discard: return on_discard(decode_attempt(m.bytes));
-    case Tag::cancel: return on_cancel();
-    case Tag::stop:
-      stopped_ = true;
-      channel_.close();
-      return;
-    default: throw Fatal(std::string("worker: unexpected ") + tag_name(m.tag) + " message from rank " +
-                         std::to_string(m.source));
-  }
-}
-
-void WorkerComm::on_commit(const CommitMsg& m) {
+// The rows go where the master said; a failed write (disk full, a dead mount) makes this rank useless, and the
+// master stops the job in order instead of this rank unwinding into collectives the others never reach.
+void Worker::on_commit(const CommitMsg& m) {
   auto it = held_.find(m.attempt_id);
   if (it == held_.end()) throw Fatal("worker: commit of unknown attempt " + std::to_string(m.attempt_id));
   std::string bytes = m.with_header ? it->second.header + it->second.rows : std::move(it->second.rows);
-  output_.write_at(m.offset, bytes);
-  totals_.bytes_written += bytes.size();
   held_.erase(it);
+  if (out_of_work_) return;  // broken already: the master knows
+  try {
+    output_.write_at(m.offset, bytes);
+  } catch (const Fatal& e) {
+    return report_fatal(e.what());
+  }
+  totals_.bytes_written += bytes.size();
   outbox_.send(0, Tag::written, encode(WrittenMsg{m.attempt_id, crc32c(bytes)}));  // the journal keeps the sum
 }
 
-void WorkerComm::on_cancel() {
-  for (const TaskMsg& t : channel_.take_queued()) send_cancelled(t.attempt_id);
+void Worker::report_fatal(const std::string& what) {
+  out_of_work_ = true;
+  on_cancel();
+  outbox_.send(0, Tag::fatal, encode(TextMsg{what}));
 }
 
-void WorkerComm::on_event(PythonEvent& e) {
+void Worker::on_event(PythonEvent& e) {
   switch (e.kind) {
-    case PythonEvent::Kind::init_ok: return outbox_.send(0, Tag::ready, encode(ReadyMsg{host_, false}));
+    case PythonEvent::Kind::ready:
+      restarting_ = false;
+      if (!out_of_work_) outbox_.send(0, Tag::ready, encode(ReadyMsg{host_, false, getpid()}));
+      return;
     case PythonEvent::Kind::init_failed:
+      out_of_work_ = true;
+      on_cancel();
       return outbox_.send(0, Tag::init_failed, encode(InitFailedMsg{host_, e.text}));
+    case PythonEvent::Kind::restarting:
+      restarting_ = true;
+      outbox_.send(0, Tag::restarting, encode(TextMsg{e.text}));
+      return on_cancel();  // nothing waits through a fresh init()
     case PythonEvent::Kind::outcome: return on_outcome(e.attempt_id, e.outcome);
   }
 }
 
-void WorkerComm::on_outcome(std::uint64_t attempt_id, RunOutcome& o) {
-  if (given_up_ == attempt_id) return;  // reported when it was given up
+void Worker::on_outcome(std::uint64_t attempt_id, RunOutcome& o) {
   ResultMsg r;
   r.attempt_id = attempt_id;
   r.status = o.ok ? AttemptStatus::ok : o.timed_out ? AttemptStatus::timed_out : AttemptStatus::failed;
@@ -180,24 +185,6 @@ void WorkerComm::on_outcome(std::uint64_t attempt_id, RunOutcome& o) {
   outbox_.send(0, Tag::result, encode(r));
 }
 
-// Starts the MPI thread with the signals Python must see blocked, so they reach the main thread.
-std::thread start_comm_thread(WorkerComm& comm, int& exit_code) {
-  sigset_t block, old;
-  sigemptyset(&block);
-  for (int s : {SIGALRM, SIGINT, SIGTERM, SIGUSR1, SIGUSR2}) sigaddset(&block, s);
-  pthread_sigmask(SIG_BLOCK, &block, &old);
-  std::thread t([&comm, &exit_code] {
-    try {
-      exit_code = comm.run();
-    } catch (const std::exception& e) {
-      std::cerr << "prs_mpi: fatal: " << e.what() << std::endl;
-      abort_all(1);
-    }
-  });
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  return t;
-}
-
 RunnerSettings runner_settings(const JobConfig& config) {
   RunnerSettings s;
   s.entry_script = config.entry_script;
@@ -210,52 +197,31 @@ RunnerSettings runner_settings(const JobConfig& config) {
   return s;
 }
 
-// The Python side: init() once, run() per task until the channel closes, shutdown() at the end.
-void serve_python(const JobConfig& config, WorkerChannel& channel, const std::string& where) {
-  PythonRunner runner(runner_settings(config));
-  try {
-    runner.init();
-  } catch (const EntryScriptError& e) {
-    channel.post({PythonEvent::Kind::init_failed, 0, {}, e.what()});
-    while (channel.wait_task()) {}  // retired: no task comes; wait for stop
-    channel.set_state(PythonState::done);
-    return;
-  }
-  channel.post({PythonEvent::Kind::init_ok, 0, {}, {}});
-  while (auto task = channel.wait_task()) {
-    PythonEvent e{PythonEvent::Kind::outcome, task->attempt_id, runner.run_files(task->items), {}};
-    channel.post(std::move(e));
-  }
-  channel.set_state(PythonState::shutdown);
-  std::string error = runner.shutdown();
-  if (!error.empty()) std::cerr << "prs_mpi: " << where << ": shutdown() raised:\n" << error;
-  channel.set_state(PythonState::done);
-}
-
-// A run() gets its timeout, then this grace period to honour the TimeoutError, before its worker gives it up.
-double give_up_after(const JobConfig& config) {
-  return config.timeout + std::clamp(0.1 * config.timeout, 2.0, 60.0);
+std::string own_executable() {
+  char path[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+  if (n <= 0) throw Fatal("worker: cannot find its own executable (/proc/self/exe)");
+  return std::string(path, static_cast<std::size_t>(n));
 }
 
 }  // namespace
 
 int run_worker(const JobConfig& config, const NodeInfo& node, int rank, AppendFile& output) {
+  signal(SIGPIPE, SIG_IGN);  // a Python process that died is seen by waitpid, not by a signal to this rank
   bool idle = node.worker_slot >= active_workers_on_node(config, node);
-  WorkerChannel channel;
-  WorkerComm comm(channel, output, node.host, idle, give_up_after(config));
-  int exit_code = 1;
-  if (idle) {
-    channel.set_state(PythonState::done);  // no Python on an idle rank
-    std::thread t = start_comm_thread(comm, exit_code);
-    t.join();
-    return exit_code;
+  SupervisorSettings s;
+  s.where = "rank " + std::to_string(rank) + " (" + node.host + ")";
+  if (!idle) {
+    set_worker_environment(config, node, rank);
+    s.exe = own_executable();
+    s.runner = runner_settings(config);
+    s.hard_timeout = hard_timeout(config);
+    s.shutdown_patience = hard_timeout(config);
+    s.max_tasks = config.max_tasks_per_child;
+    s.max_memory = config.max_memory_per_child;
   }
-  set_worker_environment(config, node, rank);
-  py::scoped_interpreter interpreter{false};  // no Python SIGINT handler: Ctrl-C means drain, not a failed batch
-  std::thread t = start_comm_thread(comm, exit_code);
-  serve_python(config, channel, "rank " + std::to_string(rank) + " (" + node.host + ")");
-  t.join();
-  return exit_code;
+  Worker worker(std::move(s), output, node.host, idle);
+  return worker.run();
 }
 
 }  // namespace prs

@@ -23,7 +23,7 @@ def test_list_rows_once_each_with_counters(make_job):
     expect_equal(s["mini_batches"], {"total": 5, "succeeded": 5, "failed": 0}, "mini-batches", proc)
     expect_equal(s["items"], {"total": 23, "succeeded": 23, "failed": 0}, "items", proc)
     expect_equal(s["attempts"]["run_calls"], 5, "run() calls")
-    expect_equal(s["workers"], {"started": 3, "retired": 0, "given_up": 0}, "workers")
+    expect_equal(s["workers"], {"started": 3, "retired": 0, "lost": 0, "quarantined": 0, "python_restarts": 0}, "workers")
     expect_equal(s["output_bytes"], os.path.getsize(job.path("out/predictions.txt")), "output bytes")
     result = job.read("out/logs/job_result.txt")
     expect(result.startswith("succeeded\n"), result)
@@ -152,7 +152,7 @@ def test_max_concurrency_per_instance_idles_extra_ranks(make_job):
            "idle warning", proc)
     expect("resources.instance_count is 3 but the job runs on 1 node; the MPI ranks decide" in proc.stderr,
            "node count warning", proc)
-    expect_equal(job.summary()["workers"], {"started": 2, "retired": 0, "given_up": 0}, "workers")
+    expect_equal(job.summary()["workers"], {"started": 2, "retired": 0, "lost": 0, "quarantined": 0, "python_restarts": 0}, "workers")
 
 
 def test_dry_run_prints_the_plan_without_mpi(make_job):

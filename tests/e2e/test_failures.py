@@ -85,7 +85,7 @@ def test_init_failing_on_one_worker_retires_it_and_the_job_goes_on(make_job):
     rows = job.rows()
     expect_equal(len(rows), 6, "rows", proc)
     expect("2" not in rows, "the retired worker ran nothing")
-    expect_equal(job.summary()["workers"], {"started": 2, "retired": 1, "given_up": 0}, "workers")
+    expect_equal(job.summary()["workers"], {"started": 2, "retired": 1, "lost": 0, "quarantined": 0, "python_restarts": 0}, "workers")
     errors = job.read("out/logs/user/error.txt")
     expect("rank 2 (" in errors and "init() failed; the worker is retired" in errors, errors)
     expect("RuntimeError: no GPU on this worker" in errors, errors)

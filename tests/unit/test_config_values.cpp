@@ -46,7 +46,8 @@ TEST_CASE("config: the resolved settings list every setting with its origin, in 
                         "mini_batch_error_threshold", "retry_settings.max_retries", "retry_settings.timeout",
                         "logging_level", "error_threshold", "allowed_failed_percent", "task_overhead_timeout",
                         "progress_update_timeout", "first_task_creation_timeout", "resource_monitor_interval",
-                        "copy_logs_to_parent", "append_row_file_name", "append_row_dataframe_header", "ordered", "input_data",
+                        "copy_logs_to_parent", "append_row_file_name", "append_row_dataframe_header", "ordered",
+                        "max_tasks_per_child", "max_memory_per_child", "quarantine_after_failures", "input_data",
                         "inputs.input_data.path", "inputs.score_model.path", "outputs.job_output_file.path",
                         "task.code", "task.entry_script", "task.program_arguments", "output_action",
                         "task.append_row_to", "environment_variables.OMP_NUM_THREADS"});

@@ -35,7 +35,9 @@ prs::JobOutcome failed_outcome() {
   o.workers = {10, 5, 2, 1234, 2500000};
   o.workers_started = 3;
   o.workers_retired = 1;
-  o.workers_given_up = 1;
+  o.workers_lost = 1;
+  o.workers_quarantined = 2;
+  o.python_restarts = 4;
   o.seconds = 3725.5;
   o.dispatch_seconds = 0.25;
   o.master_cpu_seconds = 0.125;
@@ -90,7 +92,8 @@ TEST_CASE("job_logs: job_summary.json keeps a reason and an output path with quo
     CHECK(j["items"] == nlohmann::json{{"total", 30}, {"succeeded", 20}, {"failed", 6}});
     CHECK(j["attempts"] == nlohmann::json{{"total", 11}, {"retried", 3}, {"cancelled", 1},
                                           {"run_calls", 10}, {"failed", 5}, {"timed_out", 2}});
-    CHECK(j["workers"] == nlohmann::json{{"started", 3}, {"retired", 1}, {"given_up", 1}});
+    CHECK(j["workers"] ==
+          nlohmann::json{{"started", 3}, {"retired", 1}, {"lost", 1}, {"quarantined", 2}, {"python_restarts", 4}});
     CHECK(j["output_bytes"] == 1234);
     CHECK(j["seconds"] == 3725.5);
     CHECK(j["dispatch_seconds"] == 0.25);
@@ -105,7 +108,7 @@ TEST_CASE("job_logs: job_summary.json keeps a reason and an output path with quo
           "mini-batches: 7 in all, 4 succeeded, 2 failed, 1 not processed\n"
           "items: 30 in all, 20 succeeded, 6 failed\n"
           "attempts: 11 (3 retried, 2 timed out)\n"
-          "workers: 3 started, 1 retired after init() failed, 1 given up after run() ignored the timeout\n"
+          "workers: 3 started, 1 retired after init() failed, 1 lost, 2 quarantined; 4 Python processes restarted\n"
           "time: 1:02:06\n"
           "output: " + output + "\n"
           "entry-script errors: " + logs + "/user/error.txt\n");
@@ -132,7 +135,7 @@ TEST_CASE("job_logs: a successful summary_only job: reason empty, output null, n
         "mini-batches: 2 in all, 2 succeeded, 0 failed, 0 not processed\n"
         "items: 5 in all, 5 succeeded, 0 failed\n"
         "attempts: 2 (0 retried, 0 timed out)\n"
-        "workers: 1 started, 0 retired after init() failed, 0 given up after run() ignored the timeout\n"
+        "workers: 1 started, 0 retired after init() failed, 0 lost, 0 quarantined; 0 Python processes restarted\n"
         "time: 0:00:00\n");
 }
 

@@ -2,7 +2,6 @@
 
 #include "prs/error.hpp"
 #include "prs/mpi/protocol.hpp"
-#include "prs/worker/worker_channel.hpp"
 
 using namespace prs;
 
@@ -58,29 +57,4 @@ TEST_CASE("truncated and oversized messages are refused", "[protocol]") {
   std::string bytes = encode(TaskMsg{1, 2, 1, {"x", "y"}});
   CHECK_THROWS_WITH(decode_task(bytes.substr(0, bytes.size() - 1)), "protocol: truncated message");
   CHECK_THROWS_WITH(decode_attempt(bytes), Catch::Contains("extra bytes"));
-}
-
-TEST_CASE("the worker channel hands tasks over in order and returns unstarted ones", "[protocol]") {
-  WorkerChannel ch;
-  ch.push_task(TaskMsg{1, 11, 1, {}});
-  ch.push_task(TaskMsg{2, 12, 1, {}});
-  ch.push_task(TaskMsg{3, 13, 1, {}});
-  auto first = ch.wait_task();
-  REQUIRE(first);
-  CHECK(first->attempt_id == 11);
-  auto rest = ch.take_queued();
-  REQUIRE(rest.size() == 2);
-  CHECK(rest[0].attempt_id == 12);
-  CHECK(rest[1].attempt_id == 13);
-  ch.close();
-  CHECK_FALSE(ch.wait_task());
-}
-
-TEST_CASE("the worker channel's events wait at most the given time", "[protocol]") {
-  WorkerChannel ch;
-  CHECK(ch.take_events(std::chrono::microseconds(1000)).empty());
-  ch.post({PythonEvent::Kind::init_ok, 0, {}, {}});
-  auto events = ch.take_events(std::chrono::microseconds(0));
-  REQUIRE(events.size() == 1);
-  CHECK(events[0].kind == PythonEvent::Kind::init_ok);
 }

@@ -76,6 +76,10 @@ struct JobConfig {
   std::string log_dir;                      // absolute: --log-dir, else logs/ beside the output
   bool ordered = false;                     // rows in input order (ordered: true or --ordered)
 
+  int max_tasks_per_child = 0;                 // mini-batches a Python process serves before a fresh one; 0 = no limit
+  std::uint64_t max_memory_per_child = 0;      // bytes of RSS past which the Python process is replaced; 0 = none
+  int quarantine_after_failures = 5;           // failed mini-batches in a row that quarantine a worker; 0 = never
+
   std::vector<ResolvedSetting> resolved;  // every setting with its origin, in a stable order
 };
 
@@ -93,6 +97,10 @@ JobConfig load_job_config(const CliOptions& cli);
 
 // "ignored (cloud-only): compute (job.yml:74), task.environment (job.yml:105)", or empty when nothing was ignored.
 std::string ignored_keys_line(const JobConfig& config);
+
+// Seconds a run() may take before its worker kills its Python process: the timeout plus a grace period (10% of
+// it, 2 to 60 s) in which the TimeoutError raised inside run() should have ended the call.
+double hard_timeout(const JobConfig& config);
 
 // The journal's path for a job (it records committed mini-batches; see --resume).
 std::string journal_path(const JobConfig& config);

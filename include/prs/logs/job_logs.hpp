@@ -20,6 +20,9 @@ class JobLogs {
   void entry_script_error(const std::string& heading, const std::string& traceback);
   // Appends a line to sys/master_role.txt (scheduling decisions, thresholds).
   void master_note(const std::string& line);
+  // Replaces an earlier run's job_result.txt and job_summary.json with "running" (pid, host, start): a job killed
+  // before its end leaves that, never an old verdict.
+  void write_running();
   // Writes job_result.txt and job_summary.json.
   void write_result(const JobOutcome& outcome, const std::string& output_file);
 

@@ -3,6 +3,7 @@
 // show them. Plain data, shared by the master (which fills it) and the logs (which write it).
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "prs/error.hpp"
 #include "prs/mpi/job_end.hpp"
@@ -25,7 +26,10 @@ struct JobOutcome {
   WorkerTotals workers;        // the workers' counters
   int workers_started = 0;     // workers that ran init() successfully
   int workers_retired = 0;     // workers whose init() failed
-  int workers_given_up = 0;    // workers whose run() ignored the timeout past the grace period
+  int workers_lost = 0;        // workers that stopped answering while they held work (their work went elsewhere)
+  int workers_quarantined = 0;  // workers taken out of the job after failing mini-batches while others succeeded
+  int python_restarts = 0;     // fresh Python processes started after a death, a hard timeout or recycling
+  std::vector<int> lost_ranks;  // ranks that cannot join the end of the job: rank 0 aborts the job after the logs
   double seconds = 0;          // wall time of the master loop
   double dispatch_seconds = 0;  // from the first task sent to the end (the loop without workers' start-up)
   double master_cpu_seconds = 0;  // CPU time rank 0 used in that time

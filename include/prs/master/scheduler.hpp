@@ -51,15 +51,21 @@ class Scheduler {
  public:
   Scheduler(const Partition& partition, int max_retries, Thresholds thresholds, bool dataframe_header);
 
-  // The next attempt for a worker: a retry that last ran elsewhere, else a new batch, else any retry.
-  std::optional<Attempt> next_for(int worker);
+  // The next attempt for a worker: a retry it has not failed, else a new batch, else a retry it failed already
+  // but only once every one of the `working` workers has failed it (retries go elsewhere while they can).
+  std::optional<Attempt> next_for(int worker, int working = 1);
   // Records how an attempt ended and says what to do with its rows. Throws prs::Fatal for an unknown attempt.
   Verdict on_result(const ResultMsg& result);
   // Records that a committed attempt's rows are in the file; returns what the journal records for its batch.
   Committed on_written(std::uint64_t attempt_id);
-  // Takes back the unanswered attempts of a worker (given up, or a drain that stops waiting); returns their
-  // batches, which go back to the queue.
+  // Takes back the unanswered attempts of a worker (a drain that stops waiting); returns their batches, which go
+  // back to the queue.
   std::vector<std::uint64_t> take_back_worker(int worker);
+  // The unanswered attempts of a worker, oldest first (the one it runs, then the ones queued behind it).
+  std::vector<Attempt> attempts_of(int worker) const;
+  // Forgets the committed writes a worker never acknowledged (it was lost or broke): those batches are not in the
+  // journal and run again on --resume; returns them.
+  std::vector<std::uint64_t> forget_writes(int worker);
 
   // Continues from a journal (--resume): ended batches are skipped with their counts kept, attempts go on from
   // their tries, and a batch whose attempts are all used ends as failed (returned with its end, to be journaled)
@@ -88,7 +94,8 @@ class Scheduler {
  private:
   Verdict judge(const ResultMsg& result);
   Attempt dispatch(std::uint64_t batch_id, int worker);
-  std::optional<std::uint64_t> take_retry(int worker, bool other_worker_only);
+  std::optional<std::uint64_t> take_retry(int worker, int working);
+  bool failed_on(std::uint64_t batch, int worker) const;
   Verdict end_batch(const Attempt& a, const ResultMsg& r, bool succeeded);
   Verdict place_rows(const ResultMsg& r);
   void count_end(std::uint64_t batch, const BatchEnd& end);
@@ -104,7 +111,12 @@ class Scheduler {
   std::vector<std::uint32_t> tries_;                  // attempts dispatched per batch (cancelled ones excluded)
   std::vector<int> last_worker_;                      // where each batch last ran
   std::unordered_map<std::uint64_t, Attempt> attempts_;  // in flight, by attempt id
-  std::unordered_map<std::uint64_t, Committed> writing_;  // by attempt id: committed, write not yet acknowledged
+  struct Writing {
+    Committed committed;
+    int worker = 0;
+  };
+  std::unordered_map<std::uint64_t, Writing> writing_;  // by attempt id: committed, write not yet acknowledged
+  std::unordered_map<std::uint64_t, std::vector<int>> failed_by_;  // batches with failed attempts: on which workers
   std::vector<bool> ended_;                           // per batch
   std::uint64_t next_attempt_id_ = 1;
   std::uint64_t batches_ended_ = 0;

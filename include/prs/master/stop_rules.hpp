@@ -23,6 +23,8 @@ struct StopSettings {
   double drain_grace = 30;                   // after a signal, running mini-batches get this long
   std::optional<double> walltime_end;        // when the Slurm allocation ends
   double drain_before = 0;                   // stop dispatching this long before walltime_end
+  double lost_after = 70;                    // silence of a worker holding work before it counts as lost
+  double end_patience = 90;                  // how long the end waits for every worker to answer stop
 };
 
 // Decides when to stop.

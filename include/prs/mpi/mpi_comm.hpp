@@ -20,8 +20,8 @@ namespace prs {
 // Throws prs::Fatal("<what>: <MPI_Error_string>") when rc is not MPI_SUCCESS.
 void mpi_check(int rc, const std::string& what);
 
-// MPI_Init_thread / MPI_Finalize. MPI_THREAD_SERIALIZED: a worker's MPI thread makes its calls while the main
-// thread runs Python, never both at once. Errors on MPI_COMM_WORLD return codes instead of aborting.
+// MPI_Init_thread / MPI_Finalize. MPI_THREAD_FUNNELED: every rank calls MPI from its main thread only (a worker's
+// Python runs in a process of its own). Errors on MPI_COMM_WORLD return codes instead of aborting.
 class MpiSession {
  public:
   MpiSession(int& argc, char**& argv);
@@ -83,8 +83,9 @@ class Outbox {
   void send(int dest, Tag tag, std::string bytes);
   // Frees the sends that completed; call once per loop pass.
   void progress();
-  // Waits (without spinning) until every send completed.
-  void flush();
+  // Waits (without spinning) until every send completed, but for those to the ranks in `skip` (lost ranks, whose
+  // receives may never come: their requests are left to the abort that follows).
+  void flush(const std::vector<int>& skip = {});
   // No send is under way.
   bool empty() const { return pending_.empty(); }
 
@@ -92,6 +93,7 @@ class Outbox {
   struct Pending {
     MPI_Request request;
     std::string bytes;
+    int dest = 0;
   };
   std::list<Pending> pending_;  // a list: MPI keeps pointers into each element's buffer
 };

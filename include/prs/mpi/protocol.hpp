@@ -1,7 +1,11 @@
 #pragma once
 // The master/worker protocol: one tag per message kind, the messages, and their byte encoding.
 //
-// A worker's life:  ready | init_failed  ->  (task -> result [-> commit -> written | discard])*  [-> gave_up]  ->  stop.
+// A worker's life:  ready | init_failed  ->  (task -> result [-> commit -> written | discard])*  ->  stop -> finished.
+// A worker rank supervises the process that runs the entry script: when that process dies (a signal, an exit, the
+// hard timeout, recycling) the worker reports the attempt it ran, hands back its queued tasks as cancelled, says
+// restarting, and says ready again once a fresh process finished init() (or init_failed: the worker is retired).
+// A worker that can no longer work (its output write failed) says fatal; the master stops the job.
 // The master keeps each worker fed ahead (prefetch), so a worker has its next task before its current one ends.
 // Rows never pass through the master: a result says how many bytes the worker holds, the master answers with
 // commit (write them at this offset of the shared output) or discard (a retried attempt's rows), and the
@@ -22,8 +26,10 @@ enum class Tag : int {
   discard,      // master -> worker: drop the attempt's rows (it will be retried)
   written,      // worker -> master: the committed rows are in the file
   cancel,       // master -> worker: drop the tasks not yet started (each comes back as a cancelled result)
-  stop,         // master -> worker: no more work; call shutdown() and join the final collectives
-  gave_up,      // worker -> master: run() ignored the timeout past a grace period; this worker takes no more work
+  stop,         // master -> worker: no more work; call shutdown(), answer finished, join the final collectives
+  restarting,   // worker -> master: its Python process ended and a fresh one runs init(); it holds no task now
+  fatal,        // worker -> master: this rank cannot go on (e.g. writing the output failed); the text says why
+  finished,     // worker -> master: stopped and shut down; it is about to join the final collectives
 };
 
 // Human-readable tag name, for logs and errors.
@@ -36,6 +42,12 @@ enum class AttemptStatus : std::uint8_t { ok, failed, timed_out, cancelled };
 struct ReadyMsg {
   std::string host;   // the worker's host name
   bool idle = false;  // beyond max_concurrency_per_instance on its node: takes no work
+  std::int64_t pid = 0;  // the worker rank's process id (logs; a lost rank can be named)
+};
+
+// Tag::restarting and Tag::fatal: one line of text (why).
+struct TextMsg {
+  std::string text;
 };
 
 // Tag::init_failed
@@ -52,7 +64,7 @@ struct TaskMsg {
   std::vector<std::string> items;  // file paths
 };
 
-// Tag::result and Tag::gave_up
+// Tag::result
 struct ResultMsg {
   std::uint64_t attempt_id = 0;
   AttemptStatus status = AttemptStatus::failed;
@@ -85,6 +97,7 @@ struct WrittenMsg {
 // Encoding: each message to and from a flat byte buffer (one MPI_BYTE message). decode_* throw prs::Fatal on a
 // truncated or malformed buffer.
 std::string encode(const ReadyMsg& m);
+std::string encode(const TextMsg& m);
 std::string encode(const InitFailedMsg& m);
 std::string encode(const TaskMsg& m);
 std::string encode(const ResultMsg& m);
@@ -92,6 +105,7 @@ std::string encode(const CommitMsg& m);
 std::string encode(const AttemptMsg& m);
 std::string encode(const WrittenMsg& m);
 ReadyMsg decode_ready(const std::string& bytes);
+TextMsg decode_text(const std::string& bytes);
 InitFailedMsg decode_init_failed(const std::string& bytes);
 TaskMsg decode_task(const std::string& bytes);
 ResultMsg decode_result(const std::string& bytes);

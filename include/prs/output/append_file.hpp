@@ -11,7 +11,7 @@
 
 namespace prs {
 
-// A move-only MPI file handle; the destructor closes it without throwing.
+// A move-only MPI file handle. Only close() closes it (collectively); the destructor never calls MPI.
 class AppendFile {
  public:
   // Opens (creating it) for writing. Collective over MPI_COMM_WORLD. Throws prs::Fatal naming the path.

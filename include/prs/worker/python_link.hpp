@@ -1,0 +1,55 @@
+#pragma once
+// The link between a worker rank and its Python process: frames over two pipes, [u64 body length][u8 kind][body].
+//
+// rank -> Python:  init(settings), then task(TaskMsg)* one at a time, then shutdown.
+// Python -> rank:  init_ok | init_failed(traceback), outcome(attempt, RunOutcome) per task, shutdown_done(error).
+// The Python process is not an MPI process: fork and multiprocessing inside run() are safe there, and whatever it
+// does (a segfault, os._exit, an OOM kill, a hang in C) the rank sees it and carries on.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "prs/worker/python_runner.hpp"
+
+namespace prs {
+
+// The kinds of frame.
+enum class LinkKind : std::uint8_t { init = 1, task, shutdown, init_ok, init_failed, outcome, shutdown_done };
+
+// One frame.
+struct LinkFrame {
+  LinkKind kind = LinkKind::init;
+  std::string body;
+};
+
+// The file descriptors the Python process finds its link on.
+constexpr int kLinkInFd = 3;   // frames from the rank
+constexpr int kLinkOutFd = 4;  // frames to the rank
+
+// Writes one whole frame (blocking, EINTR retried); false if the reader is gone (EPIPE and the like).
+bool write_frame(int fd, LinkKind kind, const std::string& body);
+
+// Reads one frame, blocking; nullopt at end of file. Throws prs::Fatal on a torn frame.
+std::optional<LinkFrame> read_frame(int fd);
+
+// Collects frames from a non-blocking pipe as bytes arrive.
+class FrameBuffer {
+ public:
+  // Reads what the pipe holds now; false at end of file (the writer closed it or died).
+  bool fill(int fd);
+  // The next complete frame, if one is there. Throws prs::Fatal on a frame of an unknown kind.
+  std::optional<LinkFrame> next();
+
+ private:
+  std::string bytes_;
+  std::size_t pos_ = 0;  // start of the first frame not yet returned
+};
+
+// Frame bodies.
+std::string encode_settings(const RunnerSettings& s);
+RunnerSettings decode_settings(const std::string& body);
+std::string encode_outcome(std::uint64_t attempt_id, const RunOutcome& o);
+std::pair<std::uint64_t, RunOutcome> decode_outcome(const std::string& body);
+
+}  // namespace prs

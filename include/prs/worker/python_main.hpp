@@ -1,0 +1,12 @@
+#pragma once
+// The entry script's process: `prs_mpi --python-process`, started by a worker rank (python_process.hpp). It embeds
+// Python like /usr/bin/python3 (UTF-8 as on a UTF-8 system, PYTHONUTF8 and LC_ALL honoured), never initialises
+// MPI, serves init/task/shutdown frames on fds 3 and 4 (python_link.hpp) and ends without finalising Python, so a
+// non-daemon thread the script left running cannot keep it alive.
+
+namespace prs {
+
+// The internal mode's main(); returns the process's exit code (it normally leaves through _exit).
+int run_python_process();
+
+}  // namespace prs

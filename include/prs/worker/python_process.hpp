@@ -1,0 +1,55 @@
+#pragma once
+// A worker rank's handle on the process that runs the entry script: this binary re-executed in its Python mode
+// (python_main.hpp), linked by two pipes (python_link.hpp), in a process group of its own (so the job's signals go
+// to the ranks and a hard kill takes the script's own children too) and killed with its rank (PR_SET_PDEATHSIG).
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "prs/worker/python_link.hpp"
+
+namespace prs {
+
+// "killed by signal 11 (SIGSEGV)" or "exited with code 3", from a waitpid status.
+std::string describe_exit(int wait_status);
+
+// The Python process of one worker rank. Move-only; the destructor kills what is left of it and never throws.
+class PythonProcess {
+ public:
+  // Starts `exe --python-process` with the link on fds 3 and 4 and sends it the settings. Throws prs::Fatal.
+  static PythonProcess start(const std::string& exe, const RunnerSettings& settings);
+  PythonProcess() = default;
+  PythonProcess(PythonProcess&& other) noexcept;
+  PythonProcess& operator=(PythonProcess&& other) noexcept;
+  PythonProcess(const PythonProcess&) = delete;
+  PythonProcess& operator=(const PythonProcess&) = delete;
+  ~PythonProcess();
+
+  // A process was started and not yet reaped.
+  bool alive() const { return pid_ > 0; }
+  // Its process id (and process group id).
+  pid_t pid() const { return pid_; }
+  // Sends a frame; false if the process is gone.
+  bool send(LinkKind kind, const std::string& body);
+  // Waits up to `wait` for frames and returns the complete ones; closed becomes true at end of file.
+  std::vector<LinkFrame> receive(std::chrono::microseconds wait, bool& closed);
+  // Reaps the process if it ended and returns its waitpid status; nullopt while it runs.
+  std::optional<int> try_reap();
+  // Reaps it, waiting up to `patience` after killing its process group; the status, or nullopt if it would not go.
+  std::optional<int> kill_and_reap(std::chrono::milliseconds patience);
+  // Its resident memory in bytes (/proc/PID/statm); 0 when unknown.
+  std::uint64_t rss_bytes() const;
+
+ private:
+  void close_pipes();
+  pid_t pid_ = -1;
+  int to_fd_ = -1;    // rank -> Python
+  int from_fd_ = -1;  // Python -> rank, non-blocking
+  FrameBuffer frames_;
+};
+
+}  // namespace prs

@@ -1,0 +1,77 @@
+#pragma once
+// A worker rank's supervision of its Python process, as the service's agent supervises its workers: it hands the
+// process one task at a time, and when the process dies (a signal, an exit, the OOM killer), ignores the run()
+// timeout past the grace period (hard timeout), outgrows max_memory_per_child or has served max_tasks_per_child
+// mini-batches, it reports what happened and starts a fresh one (init() again). No MPI here: the worker loop
+// (worker.cpp) turns the events into messages.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "prs/mpi/protocol.hpp"
+#include "prs/worker/python_process.hpp"
+#include "prs/worker/python_runner.hpp"
+
+namespace prs {
+
+// What the supervisor needs to know.
+struct SupervisorSettings {
+  std::string exe;                // this program, re-executed in its Python mode
+  RunnerSettings runner;          // what the process runs
+  std::string where;              // "rank 3 (node7)", for lines on stderr
+  double hard_timeout = 0;        // seconds a run() may take before its process is killed; 0 = never
+  double shutdown_patience = 60;  // seconds shutdown() may take before the process is killed
+  int max_tasks = 0;              // mini-batches per process; 0 = no limit
+  std::uint64_t max_memory = 0;   // RSS bytes per process; 0 = no limit
+};
+
+// Something the worker loop must report.
+struct PythonEvent {
+  enum class Kind { ready, init_failed, outcome, restarting } kind = Kind::ready;
+  std::uint64_t attempt_id = 0;  // outcome
+  RunOutcome outcome;            // outcome: what run() gave, or the cause of its process's death as the error
+  std::string text;              // init_failed: the traceback; restarting: why
+};
+
+// One worker's Python process, restarted as needed.
+class PythonSupervisor {
+ public:
+  explicit PythonSupervisor(SupervisorSettings settings) : s_(std::move(settings)) {}
+  // Starts the first process (init() runs there; a ready or init_failed event follows).
+  void start();
+  // init() is done and no task runs: run() may be called.
+  bool can_run() const { return ready_ && !running_; }
+  // A process is there (starting, ready or running).
+  bool alive() const { return process_.alive(); }
+  // Hands a task to the process.
+  void run(const TaskMsg& task);
+  // Waits up to `wait` for the process and returns what happened, in the order to report it.
+  std::vector<PythonEvent> poll(std::chrono::microseconds wait);
+  // The end of the job: shutdown() within the patience (if init() was done and nothing runs), then the process
+  // and whatever it started are killed.
+  void stop();
+
+ private:
+  void on_frame(LinkFrame& frame, std::vector<PythonEvent>& events);
+  void on_death(const std::string& cause, std::vector<PythonEvent>& events);
+  void check_limits(std::vector<PythonEvent>& events);
+  void recycle_if_due(std::vector<PythonEvent>& events);
+  void replace(const std::string& why, const std::string& failure, bool timed_out, std::vector<PythonEvent>& events);
+  void graceful_stop();
+  std::string running_text() const;
+  double running_seconds() const;
+
+  SupervisorSettings s_;
+  PythonProcess process_;
+  bool ready_ = false;              // init() done in the current process
+  std::optional<TaskMsg> running_;  // the task the process runs
+  std::chrono::steady_clock::time_point running_since_;
+  std::chrono::steady_clock::time_point next_memory_check_;
+  int served_ = 0;       // mini-batches the current process ran
+  int init_deaths_ = 0;  // processes in a row that died before init() returned
+  static constexpr int kInitTries = 3;
+};
+
+}  // namespace prs

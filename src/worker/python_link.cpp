@@ -1,0 +1,154 @@
+#include "prs/worker/python_link.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "prs/error.hpp"
+#include "prs/mpi/byte_codec.hpp"
+
+namespace prs {
+
+namespace {
+
+constexpr std::size_t kFrameHead = sizeof(std::uint64_t) + 1;
+
+bool write_all(int fd, const char* data, std::size_t n) {
+  while (n > 0) {
+    ssize_t w = ::write(fd, data, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    data += w;
+    n -= static_cast<std::size_t>(w);
+  }
+  return true;
+}
+
+// Reads exactly n bytes; false at end of file before the first byte, throws on a torn read.
+bool read_all(int fd, char* data, std::size_t n) {
+  std::size_t got = 0;
+  while (got < n) {
+    ssize_t r = ::read(fd, data + got, n - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) throw Fatal(std::string("python link: read failed: ") + std::strerror(errno));
+    if (r == 0) {
+      if (got == 0) return false;
+      throw Fatal("python link: the other end closed in the middle of a frame");
+    }
+    got += static_cast<std::size_t>(r);
+  }
+  return true;
+}
+
+bool known_kind(std::uint8_t k) {
+  return k >= static_cast<std::uint8_t>(LinkKind::init) && k <= static_cast<std::uint8_t>(LinkKind::shutdown_done);
+}
+
+}  // namespace
+
+bool write_frame(int fd, LinkKind kind, const std::string& body) {
+  char head[kFrameHead];
+  std::uint64_t n = body.size();
+  std::memcpy(head, &n, sizeof n);
+  head[sizeof n] = static_cast<char>(kind);
+  return write_all(fd, head, sizeof head) && write_all(fd, body.data(), body.size());
+}
+
+std::optional<LinkFrame> read_frame(int fd) {
+  char head[kFrameHead];
+  if (!read_all(fd, head, sizeof head)) return std::nullopt;
+  std::uint64_t n = 0;
+  std::memcpy(&n, head, sizeof n);
+  auto kind = static_cast<std::uint8_t>(head[sizeof n]);
+  if (!known_kind(kind)) throw Fatal("python link: frame of unknown kind " + std::to_string(kind));
+  LinkFrame f{static_cast<LinkKind>(kind), std::string(n, '\0')};
+  if (n > 0 && !read_all(fd, f.body.data(), n)) throw Fatal("python link: the other end closed after a frame head");
+  return f;
+}
+
+bool FrameBuffer::fill(int fd) {
+  char chunk[1 << 16];
+  for (;;) {
+    ssize_t r = ::read(fd, chunk, sizeof chunk);
+    if (r > 0) {
+      bytes_.append(chunk, static_cast<std::size_t>(r));
+      if (static_cast<std::size_t>(r) < sizeof chunk) return true;
+      continue;
+    }
+    if (r == 0) return false;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
+    return false;  // EIO and the like: as good as closed
+  }
+}
+
+std::optional<LinkFrame> FrameBuffer::next() {
+  if (bytes_.size() - pos_ < kFrameHead) return std::nullopt;
+  std::uint64_t n = 0;
+  std::memcpy(&n, bytes_.data() + pos_, sizeof n);
+  auto kind = static_cast<std::uint8_t>(bytes_[pos_ + sizeof n]);
+  if (!known_kind(kind)) throw Fatal("python link: frame of unknown kind " + std::to_string(kind));
+  if (bytes_.size() - pos_ - kFrameHead < n) return std::nullopt;
+  LinkFrame f{static_cast<LinkKind>(kind), bytes_.substr(pos_ + kFrameHead, n)};
+  pos_ += kFrameHead + n;
+  if (pos_ == bytes_.size() || pos_ > (std::size_t{1} << 20)) {  // keep the buffer from growing without bound
+    bytes_.erase(0, pos_);
+    pos_ = 0;
+  }
+  return f;
+}
+
+std::string encode_settings(const RunnerSettings& s) {
+  ByteWriter w;
+  w.put(s.entry_script).put(s.code_dir).put<std::uint64_t>(s.argv.size());
+  for (const auto& a : s.argv) w.put(a);
+  return w.put<std::int32_t>(s.timeout_seconds).put<std::uint8_t>(s.format_rows).put<std::uint8_t>(s.dataframe_header).take();
+}
+
+RunnerSettings decode_settings(const std::string& body) {
+  ByteReader r(body, "python link");
+  RunnerSettings s;
+  s.entry_script = r.get_string();
+  s.code_dir = r.get_string();
+  auto n = r.get<std::uint64_t>();
+  if (n > r.left()) throw Fatal("python link: settings claim " + std::to_string(n) + " arguments");
+  for (std::uint64_t i = 0; i < n; ++i) s.argv.push_back(r.get_string());
+  s.timeout_seconds = r.get<std::int32_t>();
+  s.format_rows = r.get<std::uint8_t>() != 0;
+  s.dataframe_header = r.get<std::uint8_t>() != 0;
+  r.done();
+  return s;
+}
+
+std::string encode_outcome(std::uint64_t attempt_id, const RunOutcome& o) {
+  return ByteWriter()
+      .put(attempt_id)
+      .put<std::uint8_t>(o.ok)
+      .put<std::uint8_t>(o.timed_out)
+      .put(o.returned)
+      .put(o.successes)
+      .put(o.seconds)
+      .put(o.rows)
+      .put(o.header)
+      .put(o.error)
+      .take();
+}
+
+std::pair<std::uint64_t, RunOutcome> decode_outcome(const std::string& body) {
+  ByteReader r(body, "python link");
+  auto attempt_id = r.get<std::uint64_t>();
+  RunOutcome o;
+  o.ok = r.get<std::uint8_t>() != 0;
+  o.timed_out = r.get<std::uint8_t>() != 0;
+  o.returned = r.get<std::uint64_t>();
+  o.successes = r.get<std::uint64_t>();
+  o.seconds = r.get<double>();
+  o.rows = r.get_string();
+  o.header = r.get_string();
+  o.error = r.get_string();
+  r.done();
+  return {attempt_id, std::move(o)};
+}
+
+}  // namespace prs

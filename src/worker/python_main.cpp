@@ -1,0 +1,133 @@
+#include "prs/worker/python_main.hpp"
+
+#include <pybind11/embed.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "prs/error.hpp"
+#include "prs/mpi/protocol.hpp"
+#include "prs/worker/python_link.hpp"
+#include "prs/worker/python_runner.hpp"
+
+namespace py = pybind11;
+
+namespace prs {
+
+namespace {
+
+// Dies with the rank (SIGKILL on the parent's death); false if the rank is already gone.
+bool tie_to_rank() {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  const char* parent = std::getenv("PRS_WORKER_PID");
+  return parent != nullptr && std::to_string(getppid()) == parent;
+}
+
+bool is_pipe(int fd) {
+  struct stat st{};
+  return fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
+}
+
+// The variables an MPI launcher sets for its ranks: this process is not one, and an entry script that imports
+// mpi4py must find itself a singleton rather than wait for a launcher that does not know it.
+void forget_mpi_launcher() {
+  static const char* const prefixes[] = {"PMIX_", "OMPI_COMM_WORLD_", "OMPI_MCA_ess", "OMPI_MCA_orte_",
+                                         "OMPI_MCA_pmix", "OMPI_UNIVERSE_SIZE", "OMPI_FILE_LOCATION"};
+  std::vector<std::string> names;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string entry(*e);
+    std::string name = entry.substr(0, entry.find('='));
+    for (const char* p : prefixes)
+      if (name.rfind(p, 0) == 0) names.push_back(name);
+  }
+  for (const auto& name : names) unsetenv(name.c_str());
+}
+
+// Python as /usr/bin/python3 starts it: the "Python configuration" (locale coercion and UTF-8 mode for the C
+// locale, PYTHON* variables honoured), sys.executable = Debian's python3 (multiprocessing's spawn runs it).
+void start_interpreter(std::optional<py::scoped_interpreter>& interpreter) {
+  PyPreConfig pre;
+  PyPreConfig_InitPythonConfig(&pre);
+  PyStatus status = Py_PreInitialize(&pre);
+  if (PyStatus_Exception(status)) throw Fatal(std::string("Python pre-initialisation failed: ") + status.err_msg);
+  PyConfig config;
+  PyConfig_InitPythonConfig(&config);
+  config.parse_argv = 0;
+  PyConfig_SetBytesString(&config, &config.executable, PRS_PYTHON_EXECUTABLE);
+  PyConfig_SetBytesString(&config, &config.program_name, PRS_PYTHON_EXECUTABLE);
+  interpreter.emplace(&config, 0, nullptr, false);
+}
+
+void flush_python_streams() {
+  PyRun_SimpleString(
+      "import sys\n"
+      "for _s in (sys.stdout, sys.stderr):\n"
+      "    try:\n        _s.flush()\n    except Exception:\n        pass\n");
+}
+
+// Leaves without finalising Python: threads the script started must not keep the process alive.
+[[noreturn]] void leave(int code) {
+  if (Py_IsInitialized()) flush_python_streams();
+  std::cout.flush();
+  std::cerr.flush();
+  std::_Exit(code);
+}
+
+// Serves tasks until shutdown or the rank closes the link.
+void serve(PythonRunner& runner, pid_t self) {
+  while (auto frame = read_frame(kLinkInFd)) {
+    if (frame->kind == LinkKind::shutdown) {
+      std::string error = runner.shutdown();
+      write_frame(kLinkOutFd, LinkKind::shutdown_done, error);
+      return;
+    }
+    if (frame->kind != LinkKind::task) throw Fatal("python process: unexpected frame");
+    TaskMsg task = decode_task(frame->body);
+    RunOutcome outcome = runner.run_files(task.items);
+    if (getpid() != self) std::_Exit(0);  // a child the script forked returned from run(): it is not the worker
+    flush_python_streams();
+    if (!write_frame(kLinkOutFd, LinkKind::outcome, encode_outcome(task.attempt_id, outcome))) return;
+  }
+}
+
+}  // namespace
+
+int run_python_process() {
+  if (!is_pipe(kLinkInFd) || !is_pipe(kLinkOutFd)) {
+    std::cerr << "prs_mpi: error: --python-process is internal: a worker rank starts it with its link on fds 3 and 4"
+              << std::endl;
+    return 2;
+  }
+  if (!tie_to_rank()) return 1;
+  // The job's drain signals are the ranks' business; srun delivers them to every process of the step, this one
+  // included. SIGTERM and SIGINT keep their defaults, so that multiprocessing's terminate() still works.
+  std::signal(SIGUSR1, SIG_IGN);
+  std::signal(SIGUSR2, SIG_IGN);
+  forget_mpi_launcher();
+  auto init = read_frame(kLinkInFd);
+  if (!init || init->kind != LinkKind::init) return 1;
+  RunnerSettings settings = decode_settings(init->body);
+  std::optional<py::scoped_interpreter> interpreter;
+  start_interpreter(interpreter);
+  {
+    PythonRunner runner(settings);
+    try {
+      runner.init();
+    } catch (const EntryScriptError& e) {
+      write_frame(kLinkOutFd, LinkKind::init_failed, e.what());
+      leave(0);
+    }
+    if (!write_frame(kLinkOutFd, LinkKind::init_ok, "")) leave(0);
+    serve(runner, getpid());
+    leave(0);
+  }
+}
+
+}  // namespace prs

@@ -1,0 +1,201 @@
+#include "prs/worker/python_process.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <thread>
+#include <utility>
+
+#include "prs/error.hpp"
+
+extern char** environ;
+
+namespace prs {
+
+namespace {
+
+std::string os_error(const std::string& what, int err) { return what + ": " + std::strerror(err); }
+
+// A descriptor that is neither of the link's fixed numbers, so dup2 onto them always clears close-on-exec.
+int away_from_link_fds(int fd) {
+  if (fd != kLinkInFd && fd != kLinkOutFd) return fd;
+  int moved = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+  if (moved < 0) throw Fatal(os_error("python process: fcntl(F_DUPFD_CLOEXEC)", errno));
+  ::close(fd);
+  return moved;
+}
+
+struct Pipe {
+  int read = -1, write = -1;
+};
+
+Pipe make_pipe() {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) throw Fatal(os_error("python process: pipe2", errno));
+  return {away_from_link_fds(fds[0]), away_from_link_fds(fds[1])};
+}
+
+// Spawn attributes: a process group of its own, every signal at its default, nothing blocked.
+class SpawnAttributes {
+ public:
+  SpawnAttributes() {
+    posix_spawnattr_init(&attr_);
+    sigset_t all, none;
+    sigfillset(&all);
+    sigemptyset(&none);
+    posix_spawnattr_setsigdefault(&attr_, &all);
+    posix_spawnattr_setsigmask(&attr_, &none);
+    posix_spawnattr_setpgroup(&attr_, 0);
+    posix_spawnattr_setflags(&attr_, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  }
+  ~SpawnAttributes() { posix_spawnattr_destroy(&attr_); }
+  SpawnAttributes(const SpawnAttributes&) = delete;
+  SpawnAttributes& operator=(const SpawnAttributes&) = delete;
+  const posix_spawnattr_t* get() const { return &attr_; }
+
+ private:
+  posix_spawnattr_t attr_;
+};
+
+// The child's end of each pipe on the link's fixed descriptors.
+class SpawnFiles {
+ public:
+  SpawnFiles(int in_fd, int out_fd) {
+    posix_spawn_file_actions_init(&actions_);
+    posix_spawn_file_actions_adddup2(&actions_, in_fd, kLinkInFd);
+    posix_spawn_file_actions_adddup2(&actions_, out_fd, kLinkOutFd);
+  }
+  ~SpawnFiles() { posix_spawn_file_actions_destroy(&actions_); }
+  SpawnFiles(const SpawnFiles&) = delete;
+  SpawnFiles& operator=(const SpawnFiles&) = delete;
+  const posix_spawn_file_actions_t* get() const { return &actions_; }
+
+ private:
+  posix_spawn_file_actions_t actions_;
+};
+
+}  // namespace
+
+std::string describe_exit(int status) {
+  if (WIFSIGNALED(status)) {
+    int sig = WTERMSIG(status);
+    const char* abbrev = sigabbrev_np(sig);
+    std::string name = std::string("SIG") + (abbrev ? abbrev : "?");
+    if (sig == SIGKILL) name += ", from the kernel's out-of-memory killer or another process";
+    return "killed by signal " + std::to_string(sig) + " (" + name + ")";
+  }
+  if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
+  return "ended with wait status " + std::to_string(status);
+}
+
+PythonProcess PythonProcess::start(const std::string& exe, const RunnerSettings& settings) {
+  Pipe to = make_pipe(), from = make_pipe();
+  SpawnAttributes attr;
+  SpawnFiles files(to.read, from.write);
+  std::string mode = "--python-process";
+  char* argv[] = {const_cast<char*>(exe.c_str()), mode.data(), nullptr};
+  setenv("PRS_WORKER_PID", std::to_string(getpid()).c_str(), 1);  // the child checks it still has its rank
+  PythonProcess p;
+  int rc = posix_spawn(&p.pid_, exe.c_str(), files.get(), attr.get(), argv, environ);
+  ::close(to.read);
+  ::close(from.write);
+  p.to_fd_ = to.write;
+  p.from_fd_ = from.read;
+  if (rc != 0) {
+    p.pid_ = -1;
+    throw Fatal(os_error("cannot start the Python process (" + exe + ")", rc));
+  }
+  fcntl(p.from_fd_, F_SETFL, fcntl(p.from_fd_, F_GETFL) | O_NONBLOCK);
+  p.send(LinkKind::init, encode_settings(settings));  // a process that died at once shows up in try_reap()
+  return p;
+}
+
+PythonProcess::PythonProcess(PythonProcess&& o) noexcept
+    : pid_(std::exchange(o.pid_, -1)),
+      to_fd_(std::exchange(o.to_fd_, -1)),
+      from_fd_(std::exchange(o.from_fd_, -1)),
+      frames_(std::move(o.frames_)) {}
+
+PythonProcess& PythonProcess::operator=(PythonProcess&& o) noexcept {
+  if (this != &o) {
+    PythonProcess old(std::move(*this));  // ends the process this one held
+    pid_ = std::exchange(o.pid_, -1);
+    to_fd_ = std::exchange(o.to_fd_, -1);
+    from_fd_ = std::exchange(o.from_fd_, -1);
+    frames_ = std::move(o.frames_);
+  }
+  return *this;
+}
+
+PythonProcess::~PythonProcess() {
+  if (pid_ > 0) {
+    ::kill(-pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, WNOHANG);  // otherwise a zombie until this rank ends
+  }
+  close_pipes();
+}
+
+void PythonProcess::close_pipes() {
+  if (to_fd_ >= 0) ::close(to_fd_);
+  if (from_fd_ >= 0) ::close(from_fd_);
+  to_fd_ = from_fd_ = -1;
+}
+
+bool PythonProcess::send(LinkKind kind, const std::string& body) {
+  return to_fd_ >= 0 && write_frame(to_fd_, kind, body);
+}
+
+std::vector<LinkFrame> PythonProcess::receive(std::chrono::microseconds wait, bool& closed) {
+  std::vector<LinkFrame> out;
+  if (from_fd_ < 0) {
+    closed = true;
+    return out;
+  }
+  pollfd p{from_fd_, POLLIN, 0};
+  timespec ts{static_cast<time_t>(wait.count() / 1000000), static_cast<long>(wait.count() % 1000000) * 1000};
+  int n = ppoll(&p, 1, &ts, nullptr);
+  if (n > 0 && !frames_.fill(from_fd_)) closed = true;
+  while (auto f = frames_.next()) out.push_back(std::move(*f));
+  return out;
+}
+
+std::optional<int> PythonProcess::try_reap() {
+  if (pid_ <= 0) return std::nullopt;
+  int status = 0;
+  pid_t r = waitpid(pid_, &status, WNOHANG);
+  if (r != pid_) return std::nullopt;
+  ::kill(-pid_, SIGKILL);  // whatever the script forked goes with it
+  pid_ = -1;
+  return status;
+}
+
+std::optional<int> PythonProcess::kill_and_reap(std::chrono::milliseconds patience) {
+  if (pid_ <= 0) return std::nullopt;
+  ::kill(-pid_, SIGKILL);
+  auto deadline = std::chrono::steady_clock::now() + patience;
+  do {
+    if (auto status = try_reap()) return status;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  } while (std::chrono::steady_clock::now() < deadline);
+  pid_ = -1;  // stuck in the kernel (a dead mount): left behind, reparented when this rank ends
+  return std::nullopt;
+}
+
+std::uint64_t PythonProcess::rss_bytes() const {
+  if (pid_ <= 0) return 0;
+  std::ifstream statm("/proc/" + std::to_string(pid_) + "/statm");
+  std::uint64_t size = 0, resident = 0;
+  if (!(statm >> size >> resident)) return 0;
+  return resident * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+}  // namespace prs

@@ -1,0 +1,184 @@
+#include "prs/worker/python_supervisor.hpp"
+
+#include <iostream>
+#include <thread>
+
+#include "prs/error.hpp"
+
+namespace prs {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string gib(std::uint64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f GiB", static_cast<double>(bytes) / (1 << 30));
+  return buf;
+}
+
+PythonEvent failed_outcome(std::uint64_t attempt_id, const std::string& error, bool timed_out, double seconds) {
+  PythonEvent e{PythonEvent::Kind::outcome, attempt_id, {}, {}};
+  e.outcome.error = error;
+  e.outcome.timed_out = timed_out;
+  e.outcome.seconds = seconds;
+  return e;
+}
+
+}  // namespace
+
+void PythonSupervisor::start() {
+  process_ = PythonProcess::start(s_.exe, s_.runner);
+  ready_ = false;
+  running_.reset();
+  served_ = 0;
+  next_memory_check_ = Clock::now();
+}
+
+void PythonSupervisor::run(const TaskMsg& task) {
+  if (!can_run()) throw Fatal("worker: a task handed to a Python process that cannot take it");
+  running_ = task;
+  running_since_ = Clock::now();
+  process_.send(LinkKind::task, encode(task));  // a process that died meanwhile shows up in poll()
+}
+
+std::vector<PythonEvent> PythonSupervisor::poll(std::chrono::microseconds wait) {
+  std::vector<PythonEvent> events;
+  if (!process_.alive()) {
+    if (wait.count() > 0) std::this_thread::sleep_for(wait);
+    return events;
+  }
+  bool closed = false;
+  for (auto& f : process_.receive(wait, closed)) on_frame(f, events);
+  if (!process_.alive()) return events;  // replaced or retired while handling a frame
+  if (auto status = process_.try_reap()) {
+    on_death(describe_exit(*status), events);
+  } else if (closed) {
+    auto status = process_.kill_and_reap(std::chrono::seconds(2));
+    on_death(status ? describe_exit(*status) : "closed its link to the worker", events);
+  } else {
+    check_limits(events);
+  }
+  return events;
+}
+
+void PythonSupervisor::on_frame(LinkFrame& f, std::vector<PythonEvent>& events) {
+  switch (f.kind) {
+    case LinkKind::init_ok:
+      ready_ = true;
+      init_deaths_ = 0;
+      events.push_back({PythonEvent::Kind::ready, 0, {}, {}});
+      return;
+    case LinkKind::init_failed:
+      process_.kill_and_reap(std::chrono::seconds(2));
+      events.push_back({PythonEvent::Kind::init_failed, 0, {}, std::move(f.body)});
+      return;
+    case LinkKind::outcome: {
+      auto [attempt_id, outcome] = decode_outcome(f.body);
+      if (!running_ || running_->attempt_id != attempt_id)
+        throw Fatal("worker: the Python process answered attempt " + std::to_string(attempt_id) + ", not the one it runs");
+      running_.reset();
+      ++served_;
+      events.push_back({PythonEvent::Kind::outcome, attempt_id, std::move(outcome), {}});
+      return recycle_if_due(events);
+    }
+    default: throw Fatal("worker: unexpected frame from the Python process");
+  }
+}
+
+// The process ended by itself: a fresh one takes over; one that keeps dying in init() retires the worker.
+void PythonSupervisor::on_death(const std::string& cause, std::vector<PythonEvent>& events) {
+  if (!ready_) {
+    std::string text = "the entry script's process " + cause + " before init() returned";
+    if (++init_deaths_ >= kInitTries) {
+      events.push_back({PythonEvent::Kind::init_failed, 0, {},
+                        text + " (" + std::to_string(kInitTries) + " times in a row)\n"});
+      return;
+    }
+    return replace(text + "; trying again", "", false, events);
+  }
+  std::string failure = "the entry script's process was " + cause + running_text() + "; run() never returned\n";
+  if (cause.rfind("exited", 0) == 0) failure = "the entry script's process " + cause + running_text() + "\n";
+  replace("its Python process " + cause + running_text(), failure, false, events);
+}
+
+void PythonSupervisor::check_limits(std::vector<PythonEvent>& events) {
+  if (running_ && s_.hard_timeout > 0 && running_seconds() > s_.hard_timeout) {
+    process_.kill_and_reap(std::chrono::seconds(2));
+    std::string why = "run() ignored the timeout of " + std::to_string(s_.runner.timeout_seconds) + " s" +
+                      running_text() + " (stuck in C code or with signals blocked)";
+    return replace(why + "; its process was killed", "run() is still running " +
+                   std::to_string(static_cast<int>(running_seconds())) + " s after it started, past its timeout and "
+                   "the grace period (stuck in C code or with signals blocked); its process was killed and a fresh "
+                   "one started\n", true, events);
+  }
+  if (s_.max_memory == 0 || Clock::now() < next_memory_check_) return;
+  next_memory_check_ = Clock::now() + std::chrono::seconds(1);
+  std::uint64_t rss = process_.rss_bytes();
+  if (rss <= s_.max_memory) return;
+  process_.kill_and_reap(std::chrono::seconds(2));
+  std::string why = "its Python process used " + gib(rss) + " of memory, more than max_memory_per_child (" +
+                    gib(s_.max_memory) + ")" + running_text();
+  replace(why + "; it was killed", why + "; it was killed and a fresh one started\n", false, events);
+}
+
+// Recycling between tasks: the process ends cleanly (shutdown()) and a fresh one starts.
+void PythonSupervisor::recycle_if_due(std::vector<PythonEvent>& events) {
+  std::string why;
+  if (s_.max_tasks > 0 && served_ >= s_.max_tasks) {
+    why = "its Python process served " + std::to_string(served_) + " mini-batches (max_tasks_per_child)";
+  } else if (s_.max_memory > 0) {
+    std::uint64_t rss = process_.rss_bytes();
+    if (rss > s_.max_memory)
+      why = "its Python process uses " + gib(rss) + " of memory, more than max_memory_per_child (" +
+            gib(s_.max_memory) + ")";
+  }
+  if (why.empty()) return;
+  graceful_stop();
+  replace(why + "; recycled", "", false, events);
+}
+
+// Reports why, fails the running attempt (if any) with the failure text, and starts a fresh process.
+void PythonSupervisor::replace(const std::string& why, const std::string& failure, bool timed_out,
+                               std::vector<PythonEvent>& events) {
+  events.push_back({PythonEvent::Kind::restarting, 0, {}, why});
+  if (running_) events.push_back(failed_outcome(running_->attempt_id, failure, timed_out, running_seconds()));
+  process_.kill_and_reap(std::chrono::seconds(2));
+  start();
+}
+
+void PythonSupervisor::graceful_stop() {
+  if (!process_.alive()) return;
+  if (ready_ && !running_ && process_.send(LinkKind::shutdown, "")) {
+    auto deadline = Clock::now() + std::chrono::duration<double>(s_.shutdown_patience);
+    bool done = false, closed = false;
+    while (!done && !closed && Clock::now() < deadline && !process_.try_reap()) {
+      for (auto& f : process_.receive(std::chrono::milliseconds(20), closed)) {
+        if (f.kind != LinkKind::shutdown_done) continue;
+        done = true;
+        if (!f.body.empty()) std::cerr << "prs_mpi: " << s_.where << ": shutdown() raised:\n" << f.body;
+      }
+    }
+    if (!done && Clock::now() >= deadline)
+      std::cerr << "prs_mpi: " << s_.where << ": shutdown() did not return within "
+                << static_cast<int>(s_.shutdown_patience) << " s; its process was killed\n";
+  }
+  process_.kill_and_reap(std::chrono::seconds(2));  // threads and children the script left behind go too
+}
+
+void PythonSupervisor::stop() {
+  graceful_stop();
+  ready_ = false;
+  running_.reset();
+}
+
+std::string PythonSupervisor::running_text() const {
+  if (!running_) return "";
+  return " in mini-batch " + std::to_string(running_->batch_id) + ", attempt " + std::to_string(running_->attempt);
+}
+
+double PythonSupervisor::running_seconds() const {
+  return running_ ? std::chrono::duration<double>(Clock::now() - running_since_).count() : 0.0;
+}
+
+}  // namespace prs

@@ -1,0 +1,64 @@
+"""Errors after start-up never hang the job: a full disk under the output makes the writing worker say so and the
+master stop in order; a full logs folder (the journal cannot be written) ends every rank at once with one clear
+line. Both need a small file system of their own: a tmpfs mounted for the test (root only)."""
+import contextlib
+import os
+import re
+import subprocess
+import tempfile
+
+import pytest
+
+from prs_e2e import expect, expect_equal
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
+
+
+@contextlib.contextmanager
+def small_filesystem(size):
+    where = tempfile.mkdtemp(prefix="prs_small_fs_")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", where], check=True)
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", where], check=False)
+        os.rmdir(where)
+
+
+ROWS_SCRIPT = """
+    import os, time
+    def run(mini_batch):
+        time.sleep(0.02)
+        return [os.path.basename(p) + " " + "x" * 2000 for p in mini_batch]
+"""
+
+
+def test_output_on_a_full_disk_stops_the_job_in_order(make_job):
+    with small_filesystem("64k") as fs:
+        job = make_job("full_output", ROWS_SCRIPT, items=100, batch=2)
+        text = job.read("job.yml").replace("path: ./out/predictions.txt", f"path: {fs}/predictions.txt")
+        job.write("job.yml", text)
+        proc = job.run(np=3, args=["--log-dir", job.path("logs")], timeout=120)
+    expect_equal(proc.returncode, 1, "exit code", proc)
+    reason = re.search(r"^prs_mpi: stopping: (rank \d \(.*\): cannot write \d+ bytes at offset \d+ of the output "
+                       + re.escape(fs) + r"/predictions.txt: nothing was written \(is the disk full\?\))$",
+                       proc.stderr, re.M)
+    expect(reason is not None, "the reason names the rank, the write and the likely cause", proc)
+    result = job.read("logs/job_result.txt")
+    expect(result.startswith("failed: " + reason.group(1) + "\n"), result, proc)
+    expect_equal(job.summary("logs")["status"], "failed", "the summary", proc)
+
+
+def test_journal_on_a_full_disk_ends_every_rank_with_one_line(make_job):
+    with small_filesystem("32k") as fs:  # a few pages for the logs, the journal fills the rest mid-run
+        job = make_job("full_logs", ROWS_SCRIPT.replace("2000", "10"), items=600, batch=1)
+        proc = job.run(np=3, args=["--log-dir", f"{fs}/logs"], timeout=120)
+        result = open(f"{fs}/logs/job_result.txt").read() if os.path.exists(f"{fs}/logs/job_result.txt") else ""
+    expect_equal(proc.returncode, 1, "exit code", proc)
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("prs_mpi: fatal:")]
+    expect_equal(len(lines), 1, "one line", proc)
+    expect(lines[0].startswith("prs_mpi: fatal: rank 0: ") and "No space left on device" in lines[0] and
+           lines[0].endswith("; ending every rank (resumable with --resume)"), f"the line: {lines}", proc)
+    expect(0 < len(job.rows()) < 600, f"it failed mid-run, after {len(job.rows())} rows", proc)
+    expect(result.startswith("failed: rank 0: ") or result.startswith("running:"),
+           f"the report is this run's, not an earlier one's: {result!r}", proc)

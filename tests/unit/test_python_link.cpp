@@ -1,0 +1,442 @@
+// The frames between a worker rank and its Python process, through real pipes.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <thread>
+#include <vector>
+
+#include "prs/error.hpp"
+#include "prs/worker/python_link.hpp"
+
+using namespace prs;
+
+// The expression throws prs::Fatal with exactly this message.
+#define CHECK_FATAL(expr, text) CHECK_THROWS_MATCHES(expr, prs::Fatal, Catch::Message(text))
+
+namespace {
+
+// A pipe whose ends close with it; read_nonblocking makes the read end non-blocking (as the rank's end is).
+struct Pipe {
+  int read = -1, write = -1;
+  explicit Pipe(bool read_nonblocking = false) {
+    int fds[2];
+    REQUIRE(pipe2(fds, O_CLOEXEC) == 0);
+    read = fds[0];
+    write = fds[1];
+    if (read_nonblocking) REQUIRE(fcntl(read, F_SETFL, fcntl(read, F_GETFL) | O_NONBLOCK) == 0);
+  }
+  ~Pipe() {
+    close_read();
+    close_write();
+  }
+  Pipe(const Pipe&) = delete;
+  Pipe& operator=(const Pipe&) = delete;
+  void close_read() {
+    if (read >= 0) ::close(read);
+    read = -1;
+  }
+  void close_write() {
+    if (write >= 0) ::close(write);
+    write = -1;
+  }
+  // Writes raw bytes (all of them: the tests stay below the pipe's capacity).
+  void put(const std::string& bytes) const {
+    REQUIRE(::write(write, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
+  }
+};
+
+// A frame as the header documents it: [u64 body length][u8 kind][body].
+std::string wire(std::uint8_t kind, const std::string& body) {
+  std::uint64_t n = body.size();
+  std::string out(reinterpret_cast<const char*>(&n), sizeof n);
+  out.push_back(static_cast<char>(kind));
+  return out + body;
+}
+std::string wire(LinkKind kind, const std::string& body) { return wire(static_cast<std::uint8_t>(kind), body); }
+
+// Distinct bytes of every value, NUL included, different per seed.
+std::string pattern(std::size_t n, unsigned seed) {
+  std::string s(n, '\0');
+  for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 131 + seed * 7 + i / 251) % 256);
+  return s;
+}
+
+const std::vector<LinkKind> kAllKinds = {LinkKind::init,    LinkKind::task,    LinkKind::shutdown,
+                                         LinkKind::init_ok, LinkKind::init_failed, LinkKind::outcome,
+                                         LinkKind::shutdown_done};
+
+// Sets SIGPIPE to SIG_IGN for a test, as the worker rank runs, and puts the old handler back.
+struct IgnoreSigpipe {
+  void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+  ~IgnoreSigpipe() { signal(SIGPIPE, old); }
+};
+
+// Waits for the non-blocking read end to have something (or end of file); false if nothing came for 30 s.
+bool readable(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  return poll(&p, 1, 30000) > 0;
+}
+
+}  // namespace
+
+TEST_CASE("write_frame puts the documented bytes on the pipe", "[python_link]") {
+  Pipe p;
+  REQUIRE(write_frame(p.write, LinkKind::outcome, std::string("a\0b", 3)));
+  std::string expected = wire(LinkKind::outcome, std::string("a\0b", 3));
+  REQUIRE(expected.size() == 12);
+  std::string got(12, '\0');
+  REQUIRE(::read(p.read, got.data(), got.size()) == 12);
+  CHECK(got == expected);
+  CHECK(static_cast<unsigned>(got[8]) == 6);  // outcome is the sixth kind
+}
+
+TEST_CASE("every kind of frame goes through a pipe, with an empty and a small body", "[python_link]") {
+  Pipe p;
+  const std::string small("x\0\xff\x80y", 5);
+  for (LinkKind k : kAllKinds) {
+    REQUIRE(write_frame(p.write, k, ""));
+    REQUIRE(write_frame(p.write, k, small));
+  }
+  p.close_write();
+  for (LinkKind k : kAllKinds) {
+    auto empty = read_frame(p.read);
+    REQUIRE(empty);
+    CHECK(empty->kind == k);
+    CHECK(empty->body.empty());
+    auto full = read_frame(p.read);
+    REQUIRE(full);
+    CHECK(full->kind == k);
+    CHECK(full->body == small);
+  }
+  CHECK_FALSE(read_frame(p.read));  // end of file between frames
+}
+
+TEST_CASE("a body of several MB goes through the 64 KiB pipe while it is read", "[python_link]") {
+  Pipe p;
+  const std::string big = pattern(5u << 20, 1);
+  bool wrote_big = false, wrote_empty = false;
+  std::thread writer([&] {
+    wrote_big = write_frame(p.write, LinkKind::task, big);
+    wrote_empty = write_frame(p.write, LinkKind::shutdown, "");
+    p.close_write();
+  });
+  auto first = read_frame(p.read);
+  auto second = read_frame(p.read);
+  auto third = read_frame(p.read);
+  writer.join();
+  CHECK(wrote_big);
+  CHECK(wrote_empty);
+  REQUIRE(first);
+  CHECK(first->kind == LinkKind::task);
+  CHECK(first->body.size() == 5u << 20);
+  CHECK(first->body == big);
+  REQUIRE(second);
+  CHECK(second->kind == LinkKind::shutdown);
+  CHECK(second->body.empty());
+  CHECK_FALSE(third);
+}
+
+TEST_CASE("read_frame throws on a torn frame", "[python_link]") {
+  Pipe p;
+  SECTION("end of file after the head") {
+    p.put(wire(LinkKind::task, "hello").substr(0, 9));
+    p.close_write();
+    CHECK_FATAL(read_frame(p.read), "python link: the other end closed after a frame head");
+  }
+  SECTION("end of file in the body") {
+    p.put(wire(LinkKind::task, "hello").substr(0, 11));
+    p.close_write();
+    CHECK_FATAL(read_frame(p.read), "python link: the other end closed in the middle of a frame");
+  }
+  SECTION("end of file in the head") {
+    p.put(wire(LinkKind::task, "hello").substr(0, 4));
+    p.close_write();
+    CHECK_FATAL(read_frame(p.read), "python link: the other end closed in the middle of a frame");
+  }
+  SECTION("a whole frame, then a torn one") {
+    p.put(wire(LinkKind::init_ok, "") + wire(LinkKind::outcome, "abc").substr(0, 9));
+    p.close_write();
+    auto f = read_frame(p.read);
+    REQUIRE(f);
+    CHECK(f->kind == LinkKind::init_ok);
+    CHECK_FATAL(read_frame(p.read), "python link: the other end closed after a frame head");
+  }
+}
+
+TEST_CASE("read_frame throws on a kind it does not know", "[python_link]") {
+  Pipe p;
+  SECTION("0") {
+    p.put(wire(0, "ab"));
+    CHECK_FATAL(read_frame(p.read), "python link: frame of unknown kind 0");
+  }
+  SECTION("one past the last") {
+    p.put(wire(8, ""));
+    CHECK_FATAL(read_frame(p.read), "python link: frame of unknown kind 8");
+  }
+  SECTION("255") {
+    p.put(wire(255, "ab"));
+    CHECK_FATAL(read_frame(p.read), "python link: frame of unknown kind 255");
+  }
+}
+
+TEST_CASE("write_frame to a pipe nobody reads returns false", "[python_link]") {
+  IgnoreSigpipe ignore;
+  Pipe p;
+  p.close_read();
+  CHECK_FALSE(write_frame(p.write, LinkKind::task, "abc"));
+  CHECK_FALSE(write_frame(p.write, LinkKind::shutdown, ""));
+}
+
+TEST_CASE("write_frame returns false when the reader goes away in the middle of a big frame", "[python_link]") {
+  IgnoreSigpipe ignore;
+  Pipe p;
+  std::string head(9, '\0');
+  bool wrote = true;
+  std::thread writer([&] { wrote = write_frame(p.write, LinkKind::task, pattern(4u << 20, 2)); });
+  REQUIRE(::read(p.read, head.data(), head.size()) == 9);  // the head came: the writer is in the body
+  p.close_read();
+  writer.join();
+  CHECK_FALSE(wrote);
+  CHECK(head == wire(LinkKind::task, pattern(4u << 20, 2)).substr(0, 9));
+}
+
+TEST_CASE("FrameBuffer assembles frames fed one byte at a time", "[python_link]") {
+  Pipe p(true);
+  const std::string a = wire(LinkKind::init, "hello"), b = wire(LinkKind::task, ""),
+                    c = wire(LinkKind::init_failed, pattern(300, 3));
+  const std::string bytes = a + b + c;
+  FrameBuffer fb;
+  std::vector<LinkFrame> got;
+  std::vector<std::size_t> completed_at;  // bytes fed when each frame came out
+  CHECK(fb.fill(p.read));                 // nothing there yet
+  CHECK_FALSE(fb.next());
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    p.put(bytes.substr(i, 1));
+    REQUIRE(fb.fill(p.read));
+    while (auto f = fb.next()) {
+      got.push_back(std::move(*f));
+      completed_at.push_back(i + 1);
+    }
+  }
+  REQUIRE(got.size() == 3);
+  CHECK(completed_at == std::vector<std::size_t>{a.size(), a.size() + b.size(), bytes.size()});
+  CHECK(got[0].kind == LinkKind::init);
+  CHECK(got[0].body == "hello");
+  CHECK(got[1].kind == LinkKind::task);
+  CHECK(got[1].body.empty());
+  CHECK(got[2].kind == LinkKind::init_failed);
+  CHECK(got[2].body == pattern(300, 3));
+  CHECK(fb.fill(p.read));
+  CHECK_FALSE(fb.next());
+  p.close_write();
+  CHECK_FALSE(fb.fill(p.read));
+  CHECK_FALSE(fb.next());
+}
+
+TEST_CASE("FrameBuffer takes odd chunks: frames split across fills and several in one", "[python_link]") {
+  Pipe p(true);
+  std::string bytes;
+  for (unsigned i = 0; i < 20; ++i) bytes += wire(kAllKinds[i % kAllKinds.size()], pattern(i * 37 % 101, i));
+  const std::vector<std::size_t> chunks = {1, 7, 13, 2, 50, 3, 120, 9, 64, 5};
+  FrameBuffer fb;
+  std::vector<LinkFrame> got;
+  std::size_t at = 0;
+  for (std::size_t c = 0; at < bytes.size(); ++c) {
+    std::size_t n = std::min(chunks[c % chunks.size()], bytes.size() - at);
+    p.put(bytes.substr(at, n));
+    at += n;
+    REQUIRE(fb.fill(p.read));
+    while (auto f = fb.next()) got.push_back(std::move(*f));
+  }
+  REQUIRE(got.size() == 20);
+  for (unsigned i = 0; i < 20; ++i) {
+    CHECK(got[i].kind == kAllKinds[i % kAllKinds.size()]);
+    CHECK(got[i].body == pattern(i * 37 % 101, i));
+  }
+  SECTION("three whole frames in one fill") {
+    p.put(wire(LinkKind::init_ok, "") + wire(LinkKind::outcome, "o") + wire(LinkKind::shutdown_done, "err"));
+    REQUIRE(fb.fill(p.read));
+    auto x = fb.next(), y = fb.next(), z = fb.next();
+    CHECK_FALSE(fb.next());
+    REQUIRE((x && y && z));
+    CHECK(x->kind == LinkKind::init_ok);
+    CHECK(x->body.empty());
+    CHECK(y->kind == LinkKind::outcome);
+    CHECK(y->body == "o");
+    CHECK(z->kind == LinkKind::shutdown_done);
+    CHECK(z->body == "err");
+  }
+}
+
+TEST_CASE("FrameBuffer reads frames larger than a fill and more than a MB in all", "[python_link]") {
+  IgnoreSigpipe ignore;  // should the reading stop early, the writer gets EPIPE instead of blocking
+  Pipe p(true);
+  constexpr unsigned kFrames = 40;  // 40 x 50 KiB, plus one of 300 KiB: the buffer compacts on the way
+  bool wrote = true;
+  std::thread writer([&] {
+    for (unsigned i = 0; i < kFrames; ++i) wrote = wrote && write_frame(p.write, LinkKind::outcome, pattern(50 << 10, i));
+    wrote = wrote && write_frame(p.write, LinkKind::task, pattern(300 << 10, 99));
+    p.close_write();
+  });
+  FrameBuffer fb;
+  std::vector<LinkFrame> got;
+  bool open = true;
+  while (open && got.size() < kFrames + 1 && readable(p.read)) {
+    open = fb.fill(p.read);
+    while (auto f = fb.next()) got.push_back(std::move(*f));
+  }
+  if (open && readable(p.read)) open = fb.fill(p.read);  // the end of file after the last frame
+  p.close_read();
+  writer.join();
+  CHECK(wrote);
+  CHECK_FALSE(open);
+  CHECK_FALSE(fb.next());
+  REQUIRE(got.size() == kFrames + 1);
+  for (unsigned i = 0; i < kFrames; ++i) {
+    CHECK(got[i].kind == LinkKind::outcome);
+    CHECK(got[i].body == pattern(50 << 10, i));
+  }
+  CHECK(got[kFrames].kind == LinkKind::task);
+  CHECK(got[kFrames].body == pattern(300 << 10, 99));
+}
+
+TEST_CASE("FrameBuffer at end of file", "[python_link]") {
+  Pipe p(true);
+  FrameBuffer fb;
+  SECTION("a whole frame, then the writer closes") {
+    p.put(wire(LinkKind::shutdown_done, ""));
+    p.close_write();
+    CHECK(fb.fill(p.read));  // the bytes come first, the end of file on the next read
+    auto f = fb.next();
+    REQUIRE(f);
+    CHECK(f->kind == LinkKind::shutdown_done);
+    CHECK_FALSE(fb.fill(p.read));
+    CHECK_FALSE(fb.next());
+  }
+  SECTION("a torn frame stays incomplete") {
+    p.put(wire(LinkKind::outcome, "abcdef").substr(0, 12));
+    p.close_write();
+    CHECK(fb.fill(p.read));
+    CHECK_FALSE(fb.fill(p.read));
+    CHECK_FALSE(fb.next());
+  }
+  SECTION("nothing ever written") {
+    p.close_write();
+    CHECK_FALSE(fb.fill(p.read));
+    CHECK_FALSE(fb.next());
+  }
+}
+
+TEST_CASE("FrameBuffer throws on a kind it does not know, before its body is there", "[python_link]") {
+  Pipe p(true);
+  FrameBuffer fb;
+  p.put(wire(LinkKind::task, "ok") + wire(9, "0123456789").substr(0, 9));
+  REQUIRE(fb.fill(p.read));
+  auto f = fb.next();
+  REQUIRE(f);
+  CHECK(f->body == "ok");
+  CHECK_FATAL(fb.next(), "python link: frame of unknown kind 9");
+}
+
+TEST_CASE("settings round-trip every field, odd bytes included", "[python_link]") {
+  RunnerSettings s;
+  s.entry_script = std::string("/a/b\0c\xff\xfe.py", 12);
+  s.code_dir = std::string("\x80\0", 2);
+  s.argv = {std::string("\0", 1), "", "--x=\xc3\x28", "plain"};
+  s.timeout_seconds = -7;
+  s.format_rows = false;
+  s.dataframe_header = true;
+  RunnerSettings d = decode_settings(encode_settings(s));
+  CHECK(d.entry_script == s.entry_script);
+  CHECK(d.entry_script.size() == 12);
+  CHECK(d.code_dir == std::string("\x80\0", 2));
+  CHECK(d.argv == s.argv);
+  CHECK(d.timeout_seconds == -7);
+  CHECK_FALSE(d.format_rows);
+  CHECK(d.dataframe_header);
+
+  RunnerSettings t;
+  t.timeout_seconds = 2147483647;
+  t.format_rows = true;
+  t.dataframe_header = false;
+  RunnerSettings e = decode_settings(encode_settings(t));
+  CHECK(e.entry_script.empty());
+  CHECK(e.code_dir.empty());
+  CHECK(e.argv.empty());
+  CHECK(e.timeout_seconds == 2147483647);
+  CHECK(e.format_rows);
+  CHECK_FALSE(e.dataframe_header);
+}
+
+TEST_CASE("outcomes round-trip every field, odd bytes included", "[python_link]") {
+  RunOutcome o;
+  o.ok = true;
+  o.timed_out = true;
+  o.returned = 0xFFFFFFFFFFFFFFFFull;
+  o.successes = 12345678901ull;
+  o.seconds = 1.25e-3;
+  o.rows = std::string("r1\0\n\xff\xc0\n", 8);
+  o.header = std::string("\0h", 2);
+  o.error = std::string("Traceback\0\x80", 11);
+  auto [id, d] = decode_outcome(encode_outcome(0x0102030405060708ull, o));
+  CHECK(id == 0x0102030405060708ull);
+  CHECK(d.ok);
+  CHECK(d.timed_out);
+  CHECK(d.returned == 0xFFFFFFFFFFFFFFFFull);
+  CHECK(d.successes == 12345678901ull);
+  CHECK(d.seconds == 1.25e-3);
+  CHECK(d.rows == o.rows);
+  CHECK(d.rows.size() == 8);
+  CHECK(d.header == o.header);
+  CHECK(d.error == o.error);
+
+  RunOutcome none;
+  none.seconds = -0.5;
+  auto [id0, e] = decode_outcome(encode_outcome(0, none));
+  CHECK(id0 == 0);
+  CHECK_FALSE(e.ok);
+  CHECK_FALSE(e.timed_out);
+  CHECK(e.returned == 0);
+  CHECK(e.successes == 0);
+  CHECK(e.seconds == -0.5);
+  CHECK(e.rows.empty());
+  CHECK(e.header.empty());
+  CHECK(e.error.empty());
+}
+
+TEST_CASE("decoding a truncated or overlong outcome throws", "[python_link]") {
+  RunOutcome o;
+  o.rows = "rows";
+  o.header = "h";
+  o.error = "e";
+  const std::string body = encode_outcome(7, o);
+  REQUIRE(body.size() == 8 + 1 + 1 + 8 + 8 + 8 + 12 + 9 + 9);
+  for (std::size_t n = 0; n < body.size(); ++n) {
+    INFO("prefix of " << n << " bytes");
+    CHECK_FATAL(decode_outcome(body.substr(0, n)), "python link: truncated message");
+  }
+  CHECK_FATAL(decode_outcome(body + "xy"), "python link: message has 2 extra bytes");
+}
+
+TEST_CASE("decoding truncated or overlong settings throws", "[python_link]") {
+  RunnerSettings s;
+  s.entry_script = "e.py";
+  s.code_dir = "d";
+  s.argv = {"e.py", "-v", "x"};
+  const std::string body = encode_settings(s);
+  const std::size_t after_count = 8 + 4 + 8 + 1 + 8;  // the argument count is read, no argument yet
+  REQUIRE(body.size() == after_count + 12 + 10 + 9 + 4 + 1 + 1);
+  for (std::size_t n = 0; n < body.size(); ++n) {
+    INFO("prefix of " << n << " bytes");
+    // Fewer bytes left than arguments claimed is caught before reading them.
+    if (n >= after_count && n < after_count + 3)
+      CHECK_FATAL(decode_settings(body.substr(0, n)), "python link: settings claim 3 arguments");
+    else
+      CHECK_FATAL(decode_settings(body.substr(0, n)), "python link: truncated message");
+  }
+  CHECK_FATAL(decode_settings(body + "z"), "python link: message has 1 extra bytes");
+}
