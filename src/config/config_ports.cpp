@@ -65,14 +65,33 @@ void check_input_exists(const RawValue& value, const Port& port) {
   }
 }
 
+// The service's model asset types: on a cluster a model is a folder (or a file) on disk, read by the entry script.
+bool is_model_type(const std::string& type) {
+  return type == "mlflow_model" || type == "custom_model" || type == "triton_model";
+}
+
+// The type a port behaves as: an mltable output is the folder it is written into (the append file goes there); a
+// model input is a folder or a file, as it is on disk.
+std::string behaves_as(const std::string& group, const std::string& type, const std::string& path) {
+  if (group == "outputs" && type == "mltable") return "uri_folder";
+  if (group == "inputs" && is_model_type(type)) {
+    std::error_code ignored;
+    return fs::is_directory(path, ignored) ? "uri_folder" : "uri_file";
+  }
+  return type;
+}
+
 void check_port_type(const RawValue& type, const std::string& group) {
   if (type.text == "uri_folder" || type.text == "uri_file") return;
-  if (group == "inputs" && type.text == "path_list") return;
+  if (group == "inputs" && (type.text == "path_list" || is_model_type(type.text))) return;
+  if (group == "outputs" && type.text == "mltable") return;
   if (group == "inputs" && type.text == "mltable") {
     fail(type, "tabular input (type: mltable) is not supported yet; use uri_folder or uri_file");
   }
-  fail(type, group == "inputs" ? "must be uri_folder, uri_file or path_list, got " + shown(type.text)
-                               : "must be uri_folder or uri_file, got " + shown(type.text));
+  fail(type, group == "inputs"
+                 ? "must be uri_folder, uri_file, path_list, mltable or a model (mlflow_model, custom_model, "
+                   "triton_model), got " + shown(type.text)
+                 : "must be uri_folder, uri_file or mltable (a folder), got " + shown(type.text));
 }
 
 // One input or output: type (default uri_folder) and absolute path (outputs default to <job dir>/outputs/NAME).
@@ -91,6 +110,11 @@ Port read_port(const ValueIndex& file, const std::string& group, const std::stri
     const RawValue* section = find(file, key);
     fail(section != nullptr ? *section : *type, "needs a path: the folder or file to read");
   }
+  if (group == "inputs" && is_model_type(port.type)) {
+    std::error_code ignored;
+    if (!fs::exists(port.path, ignored)) fail(*path, port.path + missing(port.path));
+  }
+  port.type = behaves_as(group, port.type, port.path);
   if (group == "inputs") check_input_exists(*path, port);
   return port;
 }

@@ -62,5 +62,5 @@ TEST_CASE("config_v1: input forms: folder, file, glob and path list", "[config_i
   CHECK(error_of(dir, head + "inputs: {input_data: {path: data/a.txt/*.png}}\n") ==
         "job.yml:4: inputs.input_data.path: " + dir / "data/a.txt is not a folder");
   CHECK(error_of(dir, minimal_job("outputs: {o: {type: path_list}}\n")) ==
-        "job.yml:7: outputs.o.type: must be uri_folder or uri_file, got path_list");
+        "job.yml:7: outputs.o.type: must be uri_folder, uri_file or mltable (a folder), got path_list");
 }

@@ -166,14 +166,33 @@ TEST_CASE("config: inputs: types and paths that must exist", "[config_paths]") {
   CHECK(error_of(dir, head + "inputs:\n  input_data:\n    type: mltable\n    path: data\n") ==
         "job.yml:6: inputs.input_data.type: tabular input (type: mltable) is not supported yet; use uri_folder or "
         "uri_file");
-  CHECK(error_of(dir, head + "inputs: {input_data: {type: custom_model, path: data}}\n") ==
-        "job.yml:4: inputs.input_data.type: must be uri_folder, uri_file or path_list, got custom_model");
+  CHECK(error_of(dir, head + "inputs: {input_data: {type: uri_table, path: data}}\n") ==
+        "job.yml:4: inputs.input_data.type: must be uri_folder, uri_file, path_list, mltable or a model "
+        "(mlflow_model, custom_model, triton_model), got uri_table");
   CHECK(error_of(dir, head + "inputs:\n  input_data:\n    type: uri_folder\n") ==
         "job.yml:5: inputs.input_data: needs a path: the folder or file to read");
   CHECK(error_of(dir, head + "inputs: {input_data: {path: \"azureml:iris:1\"}}\n") ==
         "job.yml:4: inputs.input_data.path: must be a local path, got azureml:iris:1");
-  CHECK(error_of(dir, minimal_job("outputs: {o: {type: mltable}}\n")) ==
-        "job.yml:7: outputs.o.type: must be uri_folder or uri_file, got mltable");
+  CHECK(error_of(dir, minimal_job("outputs: {o: {type: mlflow_model}}\n")) ==
+        "job.yml:7: outputs.o.type: must be uri_folder, uri_file or mltable (a folder), got mlflow_model");
+}
+
+TEST_CASE("config: model inputs are paths on disk and an mltable output is a folder", "[config_paths]") {
+  const JobDir dir;
+  dir.write("model/weights.bin", "w");
+  dir.write("model.pkl", "m");
+  const std::string head = "type: parallel\ninput_data: ./data\ntask:\n  entry_script: score.py\n"
+                           "  program_arguments: --model ${{inputs.model}}\n  append_row_to: ${{outputs.out}}\n";
+  for (const char* type : {"mlflow_model", "custom_model", "triton_model"}) {
+    const prs::JobConfig c = load_job(dir, head + "inputs: {model: {type: " + type + ", path: model}}\n"
+                                             "outputs: {out: {type: mltable, path: ./scored}}\n");
+    CHECK(c.program_arguments == Strings{"--model", dir / "model"});
+    CHECK(c.append_row_file == dir / "scored/parallel_run_step.txt");  // a folder gets the default file name
+  }
+  CHECK(load_job(dir, head + "inputs: {model: {type: custom_model, path: model.pkl}}\noutputs: {out: {path: o.txt, "
+                             "type: uri_file}}\n").program_arguments == Strings{"--model", dir / "model.pkl"});
+  CHECK(error_of(dir, head + "inputs: {model: {type: mlflow_model, path: ./gone}}\noutputs: {out: {type: mltable}}\n") ==
+        "job.yml:7: inputs.model.path: " + dir / "gone does not exist");
 }
 
 TEST_CASE("config: input_data as a literal path", "[config_paths]") {
