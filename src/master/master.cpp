@@ -229,7 +229,9 @@ void Master::check_stop() {
   if (abandon_at_ && now() >= *abandon_at_) abandon_running();
   if (stopping_) return;
   if (auto reason = scheduler_.exceeded_threshold()) return stop(ExitCode::job_failed, *reason, 1e9);
-  if (auto order = rules_.check(now(), scheduler_.in_flight() > 0, drain_signal()))
+  // Busy while any work is left, in flight or queued: a worker whose fresh Python process never finishes init()
+  // leaves a retry queued and nothing in flight, which must not wait forever either.
+  if (auto order = rules_.check(now(), !scheduler_.finished(), drain_signal()))
     stop(order->code, order->reason, order->grace_seconds);
 }
 

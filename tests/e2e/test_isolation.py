@@ -390,3 +390,19 @@ def test_a_drain_signal_sent_to_every_process_spares_the_entry_script(make_job):
     proc = job.run(np=3, args=["--resume"])
     expect_equal(proc.returncode, 0, "the resume finishes", proc)
     expect_equal(sorted(job.rows()), job.items, "every row exactly once", proc)
+
+
+def test_a_fresh_process_whose_init_never_returns_ends_the_job_clearly(make_job):
+    script = """
+        import ctypes, os, time
+        def init():
+            if os.path.exists("crashed.flag"):
+                time.sleep(600)  # the fresh process hangs in init()
+        def run(mini_batch):
+            open("crashed.flag", "w").close()
+            ctypes.string_at(0)
+    """
+    job = make_job("init_hangs", script, items=2, batch=1, arguments="--progress_update_timeout 3")
+    proc = job.run(np=2, timeout=120)
+    expect_equal(proc.returncode, 1, "exit code", proc)
+    expect("no progress for 3 s (progress_update_timeout 3 s)" in proc.stderr, "the reason", proc)

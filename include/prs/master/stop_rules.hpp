@@ -35,7 +35,7 @@ class StopRules {
   void progress(double now) { last_progress_ = now; }
   // The first mini-batch was sent.
   void first_task() { started_ = true; }
-  // The order to stop, if any: signal (0 = none), busy = work in flight.
+  // The order to stop, if any: signal (0 = none), busy = work left (in flight or waiting for a worker).
   std::optional<StopOrder> check(double now, bool busy, int signal) const;
 
  private:
