@@ -29,6 +29,7 @@ def complete_environment(env):
 
 complete_environment(os.environ)
 sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "e2e"))
+sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "slurm"))  # local_slurm, for the Slurm tier
 from prs_e2e import Job  # noqa: E402  (reads the environment completed above)
 
 

@@ -1,6 +1,7 @@
 """A worker survives its Python: the entry script runs in a process of its own, supervised by its worker rank.
 A crash, an exit, a hang in C, a fork or a pool inside run(), a thread that never ends, a memory limit: the job
 goes on, reports each failed attempt with its cause, and ends with every row exactly once."""
+import contextlib
 import os
 import random
 import re
@@ -44,7 +45,7 @@ def test_a_dying_run_is_one_failed_attempt_and_the_job_goes_on(make_job, how, ca
     expect_equal(s["workers"]["python_restarts"], 1, "one fresh Python process", proc)
     expect_equal(s["attempts"]["retried"], 1, "the crashed attempt was retried", proc)
     errors = job.read("out/logs/user/error.txt")
-    expect(f"the entry script's process" in errors and cause in errors and "in mini-batch 2, attempt 1" in errors,
+    expect("the entry script's process" in errors and cause in errors and "in mini-batch 2, attempt 1" in errors,
            f"the cause and the mini-batch in error.txt:\n{errors}", proc)
     expect(re.search(r"prs_mpi: rank \d \(.*\): mini-batch 2, attempt 1 failed: .*" + re.escape(cause), proc.stderr),
            "one console line with the cause", proc)
@@ -267,6 +268,26 @@ def session_pids(sid):
             if int(s) == sid]
 
 
+@contextlib.contextmanager
+def started(job, np=3):
+    """The job under mpiexec in a session of its own; if the test leaves before it ended, every process of the
+    session goes (Open MPI gives each rank a process group of its own, so killing mpirun's is not enough)."""
+    p = job.start(np=np)
+    try:
+        yield p
+    finally:
+        if p.poll() is None:
+            for pid, _ in session_pids(p.pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            p.wait()
+
+
+def finished(p, timeout):
+    out, err = p.communicate(timeout=timeout)
+    return subprocess.CompletedProcess(p.args, p.returncode, out, err)
+
+
 def test_a_frozen_worker_rank_is_lost_and_its_work_goes_elsewhere(make_job):
     script = """
         import os, time
@@ -275,10 +296,7 @@ def test_a_frozen_worker_rank_is_lost_and_its_work_goes_elsewhere(make_job):
             return [os.path.basename(p) for p in mini_batch]
     """
     job = make_job("frozen", script, items=30, batch=1, timeout=2)
-    cmd = [MPIEXEC, "--oversubscribe", "-np", "3", PRS_MPI, "job.yml"]
-    p = subprocess.Popen(cmd, cwd=job.dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         start_new_session=True)
-    try:
+    with started(job) as p:
         deadline = time.time() + 60
         rank = None
         while rank is None and time.time() < deadline:  # a worker rank that has a Python process: it took work
@@ -290,20 +308,24 @@ def test_a_frozen_worker_rank_is_lost_and_its_work_goes_elsewhere(make_job):
             time.sleep(0.1)
         expect(rank is not None, "the job started")
         os.kill(rank, signal.SIGSTOP)
-        out, err = p.communicate(timeout=120)
-    finally:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
-    proc = subprocess.CompletedProcess(cmd, p.returncode, out, err)
-    expect_equal(p.returncode, 0, "exit code: every mini-batch succeeded without the frozen rank", proc)
-    expect_equal(sorted(job.rows()), job.items, "every row exactly once", proc)
+        proc = finished(p, 120)
+    err = proc.stderr
     expect("sent nothing for" in err and "its mini-batches go to other workers and the job ends without it" in err,
            "the lost rank is named", proc)
-    expect("ending every rank with MPI_Abort and exit code 0" in err, "the end says how it ends", proc)
     s = job.summary()
     expect_equal(s["workers"]["lost"], 1, "one lost worker", proc)
-    expect_equal(s["status"], "succeeded", "the report", proc)
+    # Frozen between a commit and its acknowledgement, the rank may hold rows nobody can confirm: then the job ends
+    # interrupted and --resume redoes that mini-batch; otherwise it succeeds without the rank.
+    if proc.returncode == 3:
+        expect("committed mini-batches were never confirmed written by a worker that was lost" in s["reason"],
+               "the reason says why it is only resumable", proc)
+        expect("ending every rank with MPI_Abort and exit code 3" in err, "the end says how it ends", proc)
+        proc = job.run(np=3, args=["--resume"])
+    else:
+        expect("ending every rank with MPI_Abort and exit code 0" in err, "the end says how it ends", proc)
+        expect_equal(s["status"], "succeeded", "the report", proc)
+    expect_equal(proc.returncode, 0, "exit code: every mini-batch succeeded without the frozen rank", proc)
+    expect_equal(sorted(job.rows()), job.items, "every row exactly once", proc)
 
 
 @pytest.mark.chaos
@@ -321,9 +343,8 @@ def test_chaos_kills_of_the_entry_script_process_lose_and_duplicate_nothing(make
             return [os.path.basename(p) + " " + "x" * 200 for p in mini_batch]
     """
     job = make_job(f"chaos_{seed}", script, items=160, batch=2, retries=6)
-    p = job.start(np=3)
     kills = 0
-    try:
+    with started(job) as p:
         time.sleep(1.0)
         while p.poll() is None and kills < 8:
             targets = [pid for pid, args in session_pids(p.pid) if "--python-process" in args]
@@ -331,14 +352,9 @@ def test_chaos_kills_of_the_entry_script_process_lose_and_duplicate_nothing(make
                 os.kill(rng.choice(targets), rng.choice([signal.SIGKILL, signal.SIGSEGV]))
                 kills += 1
             time.sleep(rng.uniform(0.2, 0.6))
-        out, err = p.communicate(timeout=180)
-    finally:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
-    proc = subprocess.CompletedProcess(p.args, p.returncode, out, err)
+        proc = finished(p, 180)
     expect(kills >= 3, f"the kills hit a running job ({kills})", proc)
-    expect_equal(p.returncode, 0, "exit code", proc)
+    expect_equal(proc.returncode, 0, "exit code", proc)
     rows = job.rows()
     expect(all(re.fullmatch(r"item_\d{3}\.txt x{200}", r) for r in rows), "no torn or merged line", proc)
     expect_equal(sorted(r.split()[0] for r in rows), job.items, "every row exactly once", proc)
@@ -369,8 +385,7 @@ def test_a_drain_signal_sent_to_every_process_spares_the_entry_script(make_job):
             return [os.path.basename(p) for p in mini_batch]
     """
     job = make_job("drain_all", script, items=40, batch=1)
-    p = job.start(np=3)
-    try:
+    with started(job) as p:
         deadline = time.time() + 60
         while time.time() < deadline and len([1 for _, a in session_pids(p.pid) if "--python-process" in a]) < 2:
             time.sleep(0.1)
@@ -378,13 +393,8 @@ def test_a_drain_signal_sent_to_every_process_spares_the_entry_script(make_job):
         for pid, args in session_pids(p.pid):
             if args.startswith(PRS_MPI):
                 os.kill(pid, signal.SIGUSR1)
-        out, err = p.communicate(timeout=120)
-    finally:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
-    proc = subprocess.CompletedProcess(p.args, p.returncode, out, err)
-    expect_equal(p.returncode, 3, "interrupted, resumable", proc)
+        proc = finished(p, 120)
+    expect_equal(proc.returncode, 3, "interrupted, resumable", proc)
     s = job.summary()
     expect_equal((s["attempts"]["failed"], s["workers"]["python_restarts"]), (0, 0), "no process died", proc)
     proc = job.run(np=3, args=["--resume"])

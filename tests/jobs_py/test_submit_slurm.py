@@ -3,40 +3,16 @@ tests/slurm/start-local-slurm.sh): a job written in Python is submitted with sba
 its allocation and writes every row once. Slurm tier (ctest slurm_jobs_py_submit): needs root; skipped otherwise."""
 import os
 import re
-import subprocess
-import time
 
 import pytest
-from conftest import SOURCE_DIR, read, write
+from conftest import read, write
 
 import prs_mpi
+from local_slurm import local_slurm, wait_until_done  # noqa: F401 (a fixture)
 from prs_mpi import Input, Output, RunFunction, parallel_run_function
 
 pytestmark = [pytest.mark.slurm,
               pytest.mark.skipif(os.geteuid() != 0, reason="starting a local Slurm needs root")]
-SLURM = os.path.join(SOURCE_DIR, "tests", "slurm")
-
-
-@pytest.fixture(scope="module")
-def local_slurm():
-    subprocess.run([os.path.join(SLURM, "start-local-slurm.sh")], check=True, timeout=900)
-    yield
-    subprocess.run([os.path.join(SLURM, "stop-local-slurm.sh")], timeout=120)
-
-
-def job_fields(job_id):
-    out = subprocess.run(["scontrol", "show", "job", job_id], capture_output=True, text=True).stdout
-    return dict(re.findall(r"(\w+)=(\S+)", out))
-
-
-def wait_until_done(job_id, seconds):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        fields = job_fields(job_id)
-        if fields.get("JobState") in ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY"):
-            return fields
-        time.sleep(2)
-    raise AssertionError(f"job {job_id} did not finish in {seconds} s: {job_fields(job_id)}")
 
 
 def test_submit_runs_the_job_on_the_allocation(local_slurm, tmp_path, monkeypatch):

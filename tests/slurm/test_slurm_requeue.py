@@ -2,12 +2,11 @@
 start-local-slurm.sh): prs_mpi sees the time limit coming, drains and exits 3, the script requeues itself, the next
 run resumes, and the output ends with every row exactly once. Needs root (it starts the daemons); skipped otherwise."""
 import os
-import re
 import subprocess
-import time
 
 import pytest
 
+from local_slurm import local_slurm, wait_until_done  # noqa: F401 (a fixture)
 from prs_e2e import PRS_MPI, SOURCE_DIR, expect, expect_equal  # tests/conftest.py puts tests/e2e on sys.path
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -19,33 +18,6 @@ SCRIPT = """
         time.sleep(0.5)
         return [os.path.basename(p) for p in mini_batch]
 """
-
-
-def job_fields(job_id):
-    out = subprocess.run(["scontrol", "show", "job", job_id], capture_output=True, text=True).stdout
-    return dict(re.findall(r"(\w+)=(\S+)", out))
-
-
-def wait_until_done(job_id, seconds):
-    """Polls the job; a requeued job waits for its BeginTime (~2 min): start it now. Returns its last fields."""
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        fields = job_fields(job_id)
-        state = fields.get("JobState")
-        if state in ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY"):
-            return fields
-        if state == "PENDING" and int(fields.get("Restarts", "0")) > 0:
-            subprocess.run(["scontrol", "update", f"jobid={job_id}", "StartTime=now"], capture_output=True)
-        time.sleep(2)
-    raise AssertionError(f"job {job_id} did not finish in {seconds} s: {job_fields(job_id)}")
-
-
-@pytest.fixture(scope="module")
-def local_slurm():
-    """slurmctld, slurmd and munged on this machine for the module's tests; stopped after them."""
-    subprocess.run([os.path.join(HERE, "start-local-slurm.sh")], check=True, timeout=900)
-    yield
-    subprocess.run([os.path.join(HERE, "stop-local-slurm.sh")], timeout=120)
 
 
 def test_time_limit_drain_requeue_and_resume(local_slurm, make_job):
