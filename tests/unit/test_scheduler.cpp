@@ -2,34 +2,10 @@
 
 #include "prs/error.hpp"
 #include "prs/master/scheduler.hpp"
+#include "scheduler_support.hpp"
 
 using namespace prs;
-
-namespace {
-
-ResultMsg ok(const Attempt& a, std::uint64_t successes, std::uint64_t bytes) {
-  ResultMsg r;
-  r.attempt_id = a.attempt_id;
-  r.status = AttemptStatus::ok;
-  r.returned = successes;
-  r.successes = successes;
-  r.row_bytes = bytes;
-  return r;
-}
-
-ResultMsg failed(const Attempt& a) {
-  ResultMsg r;
-  r.attempt_id = a.attempt_id;
-  r.status = AttemptStatus::failed;
-  r.error = "ValueError";
-  return r;
-}
-
-Scheduler make(std::uint64_t items, std::uint64_t batch, int retries, Thresholds t = {}) {
-  return Scheduler(Partition(items, batch), retries, t, false);
-}
-
-}  // namespace
+using namespace prs_test;
 
 TEST_CASE("new batches go out in order with unique attempt ids", "[scheduler]") {
   Scheduler s = make(25, 10, 2);

@@ -6,36 +6,14 @@
 
 #include "prs/error.hpp"
 #include "prs/master/scheduler.hpp"
+#include "scheduler_support.hpp"
 
 using namespace prs;
+using namespace prs_test;
 
 namespace {
 
 using Batches = std::vector<std::uint64_t>;
-
-ResultMsg ok(const Attempt& a, std::uint64_t successes, std::uint64_t bytes) {
-  ResultMsg r;
-  r.attempt_id = a.attempt_id;
-  r.status = AttemptStatus::ok;
-  r.returned = successes;
-  r.successes = successes;
-  r.row_bytes = bytes;
-  return r;
-}
-
-ResultMsg ended(const Attempt& a, AttemptStatus status) {
-  ResultMsg r;
-  r.attempt_id = a.attempt_id;
-  r.status = status;
-  r.error = "ValueError";
-  return r;
-}
-
-ResultMsg failed(const Attempt& a) { return ended(a, AttemptStatus::failed); }
-
-Scheduler make(std::uint64_t items, std::uint64_t batch, int retries) {
-  return Scheduler(Partition(items, batch), retries, {}, false);
-}
 
 // The batches of a worker's unanswered attempts, in the order attempts_of gives them.
 Batches batches_of(const Scheduler& s, int worker) {
