@@ -337,6 +337,10 @@ int run_app(const CliOptions& cli, int& argc, char**& argv) {
   install_drain_handlers();  // as early as can be: a drain signal during start-up must not kill a rank
   MpiSession mpi(argc, argv);
   install_drain_handlers();  // again after MPI_Init, which may set handlers of its own; before Python
+  if (mpi.rank() == 0) {
+    std::string hint = slow_init_hint(mpi.init_seconds());
+    if (!hint.empty()) std::cout << hint << std::endl;  // a note, not an error: stderr keeps the one error line
+  }
   if (mpi.size() < 2) {
     std::cerr << "prs_mpi: error: a job needs a master and at least one worker: start it under MPI with 2 or more "
                  "ranks (mpirun -np 4 prs_mpi "

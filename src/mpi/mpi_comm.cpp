@@ -19,7 +19,9 @@ void mpi_check(int rc, const std::string& what) {
 
 MpiSession::MpiSession(int& argc, char**& argv) {
   int provided = 0;
+  auto start = std::chrono::steady_clock::now();
   mpi_check(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+  init_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
@@ -34,6 +36,17 @@ MpiSession::~MpiSession() {
 }
 
 void MpiSession::abort(int code) const { abort_all(code); }
+
+std::string slow_init_hint(double init_seconds) {
+  if (init_seconds <= 0.2) return "";
+  for (const char* chosen : {"OMPI_MCA_pml", "OMPI_MCA_mtl", "OMPI_MCA_btl"})
+    if (std::getenv(chosen) != nullptr) return "";  // the user chose the transports already
+  char seconds[16];
+  std::snprintf(seconds, sizeof seconds, "%.2f", init_seconds);
+  return std::string("prs_mpi: note: MPI_Init took ") + seconds +
+         " s; without InfiniBand or Omni-Path, OMPI_MCA_pml=ob1 (or OMPI_MCA_mtl=^psm,psm2,ofi) skips probing for "
+         "them (README, Performance)";
+}
 
 void finalize_and_exit(int code) {
   std::fflush(nullptr);

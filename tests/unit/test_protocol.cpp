@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "prs/error.hpp"
+#include "prs/mpi/mpi_comm.hpp"
 #include "prs/mpi/protocol.hpp"
 
 using namespace prs;
@@ -57,4 +58,17 @@ TEST_CASE("truncated and oversized messages are refused", "[protocol]") {
   std::string bytes = encode(TaskMsg{1, 2, 1, {"x", "y"}});
   CHECK_THROWS_WITH(decode_task(bytes.substr(0, bytes.size() - 1)), "protocol: truncated message");
   CHECK_THROWS_WITH(decode_attempt(bytes), Catch::Contains("extra bytes"));
+}
+
+TEST_CASE("a slow MPI_Init gets one hint unless the transports were chosen", "[protocol]") {
+  unsetenv("OMPI_MCA_pml");
+  unsetenv("OMPI_MCA_mtl");
+  unsetenv("OMPI_MCA_btl");
+  CHECK(slow_init_hint(0.15) == "");
+  CHECK(slow_init_hint(0.29) ==
+        "prs_mpi: note: MPI_Init took 0.29 s; without InfiniBand or Omni-Path, OMPI_MCA_pml=ob1 (or "
+        "OMPI_MCA_mtl=^psm,psm2,ofi) skips probing for them (README, Performance)");
+  setenv("OMPI_MCA_pml", "ob1", 1);
+  CHECK(slow_init_hint(0.29) == "");
+  unsetenv("OMPI_MCA_pml");
 }

@@ -32,13 +32,20 @@ class MpiSession {
   int rank() const { return rank_; }
   // The number of ranks.
   int size() const { return size_; }
+  // Seconds MPI_Init_thread took on this rank.
+  double init_seconds() const { return init_seconds_; }
   // Aborts every rank with this exit code (used when a rank cannot go on and the others would hang).
   [[noreturn]] void abort(int code) const;
 
  private:
   int rank_ = 0;
   int size_ = 1;
+  double init_seconds_ = 0;
 };
+
+// One line for rank 0 when MPI_Init alone took over 0.2 s and the transports were left to Open MPI to probe (on a
+// machine without InfiniBand or Omni-Path most of that time goes into probing them); "" otherwise.
+std::string slow_init_hint(double init_seconds);
 
 // Finalizes MPI from whichever thread is the one still able to, then ends the process with this code (a worker
 // whose Python is stuck in C leaves this way after the final collectives).
