@@ -29,6 +29,7 @@ PythonEvent failed_outcome(std::uint64_t attempt_id, const std::string& error, b
 
 void PythonSupervisor::start() {
   process_ = PythonProcess::start(s_.exe, s_.runner);
+  ++generation_;
   ready_ = false;
   running_.reset();
   served_ = 0;
@@ -49,8 +50,11 @@ std::vector<PythonEvent> PythonSupervisor::poll(std::chrono::microseconds wait) 
     return events;
   }
   bool closed = false;
-  for (auto& f : process_.receive(wait, closed)) on_frame(f, events);
-  if (!process_.alive()) return events;  // replaced or retired while handling a frame
+  const int generation = generation_;
+  for (auto& f : process_.receive(wait, closed)) {
+    on_frame(f, events);
+    if (generation_ != generation || !process_.alive()) return events;  // replaced or retired: its frames are over
+  }
   if (auto status = process_.try_reap()) {
     on_death(describe_exit(*status), events);
   } else if (closed) {

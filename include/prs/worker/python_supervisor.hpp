@@ -71,6 +71,7 @@ class PythonSupervisor {
   std::chrono::steady_clock::time_point next_memory_check_;
   int served_ = 0;       // mini-batches the current process ran
   int init_deaths_ = 0;  // processes in a row that died before init() returned
+  int generation_ = 0;   // processes started so far: frames read from one are never taken for the next
   static constexpr int kInitTries = 3;
 };
 
