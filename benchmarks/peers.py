@@ -152,13 +152,13 @@ def available(prs):
     found = lambda module: importlib.util.find_spec(module) is not None  # noqa: E731
     tools = [("prs_mpi", "prs_mpi", os.access(prs, os.X_OK), f"{prs} not built (scripts/build.sh)"),
              ("mpi4py.futures", "mpi4py_futures", found("mpi4py") and shutil.which("mpirun"),
-              "python3-mpi4py not installed"),
+              "python3-mpi4py not installed (benchmarks/install_bench_deps.sh)"),
              ("multiprocessing", "multiprocessing", True, ""),
-             ("dask", "dask", found("distributed"), "python3-distributed not installed"),
-             ("gnu parallel", "gnu_parallel", shutil.which("parallel"), "GNU parallel not installed")]
+             ("dask", "dask", found("distributed"), "python3-distributed not installed (benchmarks/install_bench_deps.sh)"),
+             ("gnu parallel", "gnu_parallel", shutil.which("parallel"), "GNU parallel not installed (benchmarks/install_bench_deps.sh)")]
     for name, _, ok, why in tools:
         if not ok:
-            print(f"skipping {name}: {why} (benchmarks/install_bench_deps.sh)")
+            print(f"skipping {name}: {why}")
     return [("serial", "serial")] + [(name, method) for name, method, ok, _ in tools if ok]
 
 
