@@ -38,6 +38,7 @@ from smoke_dispatch import ENV, ROOT  # noqa: E402
 HERE = os.path.join(ROOT, "benchmarks")
 PY = "/usr/bin/python3"
 WORKERS = 2
+HINT = " (benchmarks/install_bench_deps.sh)"
 FEATURES = 12
 JOB = """\
 type: parallel
@@ -152,10 +153,10 @@ def available(prs):
     found = lambda module: importlib.util.find_spec(module) is not None  # noqa: E731
     tools = [("prs_mpi", "prs_mpi", os.access(prs, os.X_OK), f"{prs} not built (scripts/build.sh)"),
              ("mpi4py.futures", "mpi4py_futures", found("mpi4py") and shutil.which("mpirun"),
-              "python3-mpi4py not installed (benchmarks/install_bench_deps.sh)"),
+              "python3-mpi4py not installed" + HINT),
              ("multiprocessing", "multiprocessing", True, ""),
-             ("dask", "dask", found("distributed"), "python3-distributed not installed (benchmarks/install_bench_deps.sh)"),
-             ("gnu parallel", "gnu_parallel", shutil.which("parallel"), "GNU parallel not installed (benchmarks/install_bench_deps.sh)")]
+             ("dask", "dask", found("distributed"), "python3-distributed not installed" + HINT),
+             ("gnu parallel", "gnu_parallel", shutil.which("parallel"), "GNU parallel not installed" + HINT)]
     for name, _, ok, why in tools:
         if not ok:
             print(f"skipping {name}: {why}")
