@@ -10,7 +10,6 @@
 LIST is a text file of input paths, one a line, in mini-batch order; OUT gets the rows. peers_score must be
 importable (PYTHONPATH).
 """
-import os
 import sys
 
 import peers_score
