@@ -185,9 +185,10 @@ def plot(table, title, path):
     err = [[m - r["wall"]["min"] for m, r in zip(med, table)], [r["wall"]["max"] - m for m, r in zip(med, table)]]
     bars = ax.bar(names, med, yerr=err, capsize=4, color=["grey"] + ["C0"] * (len(table) - 1))
     for bar, r in zip(bars, table):
-        ax.annotate(f"eff {r['efficiency']:.2f}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+        ax.annotate(f"{r['wall']['median']:.1f} s, eff {r['efficiency']:.2f}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                     xytext=(0, 3), textcoords="offset points", ha="center", va="bottom", fontsize=8)
-    ax.set_ylabel("wall time, s (median, min-max)")
+    ax.set_yscale("log")  # one process per mini-batch is 20x the others
+    ax.set_ylabel("wall time, s (median, min-max; log scale)")
     ax.set_title(title, fontsize=9)
     ax.grid(axis="y", alpha=0.3)
     plt.setp(ax.get_xticklabels(), rotation=15)
