@@ -12,13 +12,14 @@ synthetic data, in mini-batches of 10 files with 2 workers, by:
 All run the same entry script (benchmarks/peers_score.py: pandas.read_csv, predict, "file row prediction" rows);
 every run's rows, sorted, must equal the serial loop's, else the benchmark stops with an error. Wall time is the
 whole command, start to exit (interpreter start, model load, workers' start-up included); for prs_mpi the
-dispatch time (first task sent to the end, job_summary.json) is recorded too. Runs alternate between
-the tools (round robin, each run starting one tool later) so the machine's noise spreads evenly. A tool that is
-not installed is skipped (benchmarks/install_bench_deps.sh installs them).
+dispatch time (first task sent to the end) and the time inside run() summed over the workers (job_summary.json)
+are recorded too. Runs alternate between the tools (round robin, each run starting one tool later) so the machine's
+noise spreads evenly. A tool that is not installed is skipped (benchmarks/install_bench_deps.sh installs them);
+--skip leaves out tools on purpose (parallel: one process per mini-batch takes ~20x the others).
 
 Prints wall time min/median/max and efficiency = serial median / (workers x median); writes benchmarks/results/
 peers.json and, with matplotlib, peers.png. The data and model are generated once into a cache folder.
-Usage: benchmarks/peers.py [--files 2000] [--rows 500] [--runs 3] [--build DIR]
+Usage: benchmarks/peers.py [--files 2000] [--rows 500] [--runs 3] [--build DIR] [--skip parallel,...]
 """
 import argparse
 import importlib.util
@@ -38,6 +39,8 @@ from smoke_dispatch import ENV, ROOT  # noqa: E402
 HERE = os.path.join(ROOT, "benchmarks")
 PY = "/usr/bin/python3"
 WORKERS = 2
+SKIPPABLE = {"prs_mpi": "prs_mpi", "mpi4py": "mpi4py_futures", "multiprocessing": "multiprocessing",
+             "dask": "dask", "parallel": "gnu_parallel"}  # --skip names: Bench methods
 HINT = " (benchmarks/install_bench_deps.sh)"
 FEATURES = 12
 JOB = """\
@@ -104,6 +107,7 @@ class Bench:
                         OPENBLAS_NUM_THREADS="1")
         self.out = os.path.join(self.work, "rows.txt")
         self.prs_dispatch = []  # per prs_mpi run: first task sent to the end (job_summary.json)
+        self.prs_run = []  # per prs_mpi run: seconds inside run(), summed over the workers (job_summary.json)
 
     def run(self, cmd, stdout=None):
         """Run cmd in the work folder; its wall time."""
@@ -144,7 +148,9 @@ class Bench:
         shutil.rmtree(os.path.join(self.work, "out"), ignore_errors=True)
         wall = self.run(["mpirun", "-np", str(WORKERS + 1), self.prs, "job.yml"])
         with open(os.path.join(self.work, "out", "logs", "job_summary.json")) as f:
-            self.prs_dispatch.append(json.load(f)["dispatch_seconds"])
+            summary = json.load(f)
+        self.prs_dispatch.append(summary["dispatch_seconds"])
+        self.prs_run.append(summary["run_seconds"])
         return wall, os.path.join(self.work, "out", "rows.txt")
 
 
@@ -185,8 +191,9 @@ def plot(table, title, path):
     err = [[m - r["wall"]["min"] for m, r in zip(med, table)], [r["wall"]["max"] - m for m, r in zip(med, table)]]
     bars = ax.bar(names, med, yerr=err, capsize=4, color=["grey"] + ["C0"] * (len(table) - 1))
     for bar, r in zip(bars, table):
-        ax.annotate(f"{r['wall']['median']:.1f} s, eff {r['efficiency']:.2f}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                    xytext=(0, 3), textcoords="offset points", ha="center", va="bottom", fontsize=8)
+        top = (bar.get_x() + bar.get_width() / 2, bar.get_height())
+        ax.annotate(f"{r['wall']['median']:.1f} s, eff {r['efficiency']:.2f}", top, xytext=(0, 3),
+                    textcoords="offset points", ha="center", va="bottom", fontsize=8)
     ax.set_yscale("log")  # one process per mini-batch is 20x the others
     ax.set_ylabel("wall time, s (median, min-max; log scale)")
     ax.set_title(title, fontsize=9)
@@ -202,8 +209,12 @@ def main():
     ap.add_argument("--rows", type=int, default=500)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--skip", default="", help="tools not to run, comma-separated: " + ",".join(SKIPPABLE))
     args = ap.parse_args()
-    tools = available(os.path.join(args.build, "prs_mpi"))
+    skip = {SKIPPABLE.get(k, k) for k in args.skip.split(",") if k}
+    if skip - set(SKIPPABLE.values()):
+        ap.error(f"--skip: unknown tool, got {args.skip!r}; expected some of {','.join(SKIPPABLE)}")
+    tools = [t for t in available(os.path.join(args.build, "prs_mpi")) if t[1] not in skip]
     data, model = make_data(args.files, args.rows)
     bench = Bench(data, model, os.path.join(args.build, "prs_mpi"))
     title = (f"{args.files} CSV files x {args.rows} rows, random forest, mini-batches of 10, {WORKERS} workers; "
@@ -228,7 +239,9 @@ def main():
                     sys.exit(f"{name}: run {run + 1}: {len(rows)} rows differ from the serial loop's "
                              f"{len(expected)}; first difference: {diff}")
                 walls[name].append(wall)
-                extra = f" (dispatch {bench.prs_dispatch[-1]:.2f} s)" if name == "prs_mpi" else ""
+                extra = ""
+                if name == "prs_mpi":
+                    extra = f" (dispatch {bench.prs_dispatch[-1]:.2f} s, in run() {bench.prs_run[-1]:.2f} s summed)"
                 print(f"  run {run + 1} {name:<16} {wall:7.2f} s, {len(rows)} rows equal to the serial loop's{extra}",
                       flush=True)
     finally:
@@ -243,6 +256,7 @@ def main():
         table.append({"tool": name, "workers": workers, "wall": w, "efficiency": eff, "runs": walls[name]})
         if name == "prs_mpi":
             table[-1]["dispatch_seconds"] = bench.prs_dispatch
+            table[-1]["run_seconds"] = bench.prs_run
         print(f"{name:<16} {w['min']:>9.2f} / {w['median']:6.2f} / {w['max']:6.2f} {eff:>10.2f}")
     out_dir = os.path.join(ROOT, "benchmarks", "results")
     os.makedirs(out_dir, exist_ok=True)
