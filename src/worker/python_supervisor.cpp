@@ -28,7 +28,7 @@ PythonEvent failed_outcome(std::uint64_t attempt_id, const std::string& error, b
 }  // namespace
 
 void PythonSupervisor::start() {
-  process_ = PythonProcess::start(s_.exe, s_.runner);
+  process_ = PythonProcess::start(s_.exe, s_.runner, s_.stdout_file, s_.stderr_file);
   ready_ = false;
   running_.reset();
   served_ = 0;

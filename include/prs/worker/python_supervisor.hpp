@@ -21,6 +21,8 @@ struct SupervisorSettings {
   std::string exe;                // this program, re-executed in its Python mode
   RunnerSettings runner;          // what the process runs
   std::string where;              // "rank 3 (node7)", for lines on stderr
+  std::string stdout_file;        // the process's fd 1 appends here ("" = the rank's own)
+  std::string stderr_file;        // its fd 2
   double hard_timeout = 0;        // seconds a run() may take before its process is killed; 0 = never
   double shutdown_patience = 60;  // seconds shutdown() may take before the process is killed
   int max_tasks = 0;              // mini-batches per process; 0 = no limit
