@@ -287,6 +287,7 @@ int run_worker(const JobConfig& config, const NodeInfo& node, int rank, AppendFi
     if (logs) {
       s.stdout_file = logs->paths().stdout_file;
       s.stderr_file = logs->paths().stderr_file;
+      s.error_file = logs->paths().error_file;
     }
     set_worker_environment(config, node, rank);
     s.exe = own_executable();

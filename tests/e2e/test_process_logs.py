@@ -282,3 +282,20 @@ def test_each_worker_gets_its_own_gpu(make_job, tmp_path):
     expect_equal(proc.returncode, 0, "exit code", proc)
     if not os.path.exists("/proc/driver/nvidia/gpus"):
         expect_equal(plain.rows(), ["1 unset"] * 3, "no GPU: CUDA_VISIBLE_DEVICES left alone", proc)
+
+
+def test_a_failing_shutdown_is_in_the_worker_s_error_file_not_on_the_console(make_job):
+    script = """
+        def run(mini_batch):
+            return mini_batch
+        def shutdown():
+            raise RuntimeError("cannot close the model")
+    """
+    job = make_job("shutdown", script, items=2, batch=2)
+    proc = job.run(np=2)
+    expect_equal(proc.returncode, 0, "exit code", proc)
+    expect("cannot close the model" not in proc.stdout + proc.stderr, "off the console", proc)
+    host = node_dir(job, "user/error")
+    text = job.read(f"{LOGS}/user/error/{host}/process001.txt")
+    expect(re.search(r"^=== .* rank 1 \(.*\): shutdown\(\) raised:\nTraceback .*\n(.*\n)*RuntimeError: cannot close",
+                     text, re.M), f"the traceback:\n{text}")
