@@ -1,5 +1,6 @@
 #include "prs/logs/process_logs.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -10,8 +11,6 @@ namespace fs = std::filesystem;
 namespace prs {
 
 namespace {
-
-constexpr std::size_t kItemsShown = 3;  // the first items of a failed batch named in its error record
 
 std::string seconds_text(double s) {
   char buf[32];
@@ -71,13 +70,13 @@ std::string attempt_line(const AttemptRecord& r) {
          seconds_text(r.seconds) + " s (run() " + seconds_text(r.run_seconds) + " s)";
 }
 
-std::string error_record(const AttemptRecord& r, const std::string& host, const std::vector<std::string>& items,
+std::string error_record(const AttemptRecord& r, const std::string& host, const std::vector<std::string>& first_items,
                          const std::string& traceback) {
   std::string text = "=== " + log_time(r.start) + " rank " + std::to_string(r.rank) + " (" + host + "): mini-batch " +
                      std::to_string(r.batch_id) + ", attempt " + std::to_string(r.attempt) + " " + r.status + "\n";
-  text += "items (" + std::to_string(items.size()) + "):";
-  for (std::size_t i = 0; i < items.size() && i < kItemsShown; ++i) text += " " + items[i];
-  if (items.size() > kItemsShown) text += " ...";
+  text += "items (" + std::to_string(r.items) + "):";
+  for (std::size_t i = 0; i < first_items.size() && i < kItemsShown; ++i) text += " " + first_items[i];
+  if (r.items > std::min<std::uint64_t>(first_items.size(), kItemsShown)) text += " ...";
   text += "\n" + traceback;
   if (!traceback.empty() && traceback.back() != '\n') text += '\n';
   return text;

@@ -56,7 +56,8 @@ class Worker {
   struct Started {
     std::uint64_t batch_id = 0;
     std::uint32_t attempt = 0;
-    std::vector<std::string> items;
+    std::uint64_t items = 0;
+    std::vector<std::string> first_items;  // the few an error record names
     std::time_t start = 0;
     std::chrono::steady_clock::time_point since;
   };
@@ -131,7 +132,9 @@ void Worker::on_task(TaskMsg t) {
 void Worker::feed_python() {
   if (queue_.empty() || !python_.can_run()) return;
   const TaskMsg& t = queue_.front();
-  started_[t.attempt_id] = {t.batch_id, t.attempt, t.items, std::time(nullptr), std::chrono::steady_clock::now()};
+  std::vector<std::string> first(t.items.begin(), t.items.begin() + std::min(t.items.size(), kItemsShown));
+  started_[t.attempt_id] = {t.batch_id, t.attempt, t.items.size(), std::move(first), std::time(nullptr),
+                            std::chrono::steady_clock::now()};
   python_.run(t);
   queue_.pop_front();
 }
@@ -229,16 +232,16 @@ void Worker::log_attempt(std::uint64_t attempt_id, const RunOutcome& o) {
   r.rank = rank_;
   r.batch_id = t.batch_id;
   r.attempt = t.attempt;
-  r.items = t.items.size();
+  r.items = t.items;
   r.succeeded = o.ok ? o.successes : 0;
   r.status = o.ok ? (r.succeeded < r.items ? "short" : "ok") : o.timed_out ? "timed out" : "failed";
   r.start = t.start;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t.since).count();
   r.run_seconds = o.seconds;
   if ((r.status == "ok" ? 20 : 30) >= level_) logs_->sys_line(attempt_line(r));
-  if (!o.ok) logs_->error(error_record(r, host_, t.items, o.error));
+  if (!o.ok) logs_->error(error_record(r, host_, t.first_items, o.error));
   else if (r.succeeded < r.items)
-    logs_->error(error_record(r, host_, t.items, "run() returned " + std::to_string(o.returned) + " rows for " +
+    logs_->error(error_record(r, host_, t.first_items, "run() returned " + std::to_string(o.returned) + " rows for " +
                                                      std::to_string(r.items) + " items\n"));
 }
 

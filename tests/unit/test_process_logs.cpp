@@ -56,10 +56,14 @@ TEST_CASE("process logs: the attempt line and the error record", "[process_logs]
   const std::string when = prs::log_time(0);
   CHECK(prs::attempt_line(r) == when + " rank 12 mini-batch 17 attempt 2: short, items 5 succeeded 3 failed 2, "
                                        "1.235 s (run() 1.200 s)");
-  Strings items = {"/d/a", "/d/b", "/d/c", "/d/d", "/d/e"};
+  Strings items = {"/d/a", "/d/b", "/d/c", "/d/d", "/d/e"};  // more than it shows
   CHECK(prs::error_record(r, "node7", items, "Traceback\nValueError: x") ==
         "=== " + when + " rank 12 (node7): mini-batch 17, attempt 2 short\nitems (5): /d/a /d/b /d/c ...\n"
         "Traceback\nValueError: x\n");
+  CHECK(prs::error_record(r, "node7", {"/d/a", "/d/b", "/d/c"}, "Traceback\nValueError: x") ==
+        "=== " + when + " rank 12 (node7): mini-batch 17, attempt 2 short\nitems (5): /d/a /d/b /d/c ...\n"
+        "Traceback\nValueError: x\n");
+  r.items = 1;
   CHECK(prs::error_record(r, "n", {"/only"}, "E\n") ==
         "=== " + when + " rank 12 (n): mini-batch 17, attempt 2 short\nitems (1): /only\nE\n");
 }

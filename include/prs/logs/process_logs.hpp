@@ -36,10 +36,11 @@ std::string log_time(std::time_t t);
 
 // One finished attempt, as sys/node/<node>/processNNN.txt records it.
 struct AttemptRecord {
-  int rank = 0;
-  std::uint64_t batch_id = 0;
-  std::uint32_t attempt = 0;
-  std::uint64_t items = 0, succeeded = 0;
+  int rank = 0;                 // the worker's MPI rank
+  std::uint64_t batch_id = 0;   // the mini-batch
+  std::uint32_t attempt = 0;    // 1 for its first try
+  std::uint64_t items = 0;      // items in the mini-batch
+  std::uint64_t succeeded = 0;  // of them, those run() returned a row for
   std::string status;           // "ok", "failed", "timed out"
   std::time_t start = 0;        // when the rank handed it to its Python process
   double seconds = 0;           // from then to its outcome
@@ -49,9 +50,12 @@ struct AttemptRecord {
 // "2026-12-01 10:02:03 rank 3 mini-batch 17 attempt 1: ok, items 10 succeeded 10 failed 0, 1.234 s (run() 1.200 s)"
 std::string attempt_line(const AttemptRecord& r);
 
+// How many of a mini-batch's items an error record names.
+constexpr std::size_t kItemsShown = 3;
+
 // A failed attempt for user/error/<node>/processNNN.txt: a heading with time, rank, host, mini-batch, attempt and
-// the first items of the batch, then the traceback.
-std::string error_record(const AttemptRecord& r, const std::string& host, const std::vector<std::string>& items,
+// the batch's first items (first_items: up to kItemsShown of its r.items), then the traceback.
+std::string error_record(const AttemptRecord& r, const std::string& host, const std::vector<std::string>& first_items,
                          const std::string& traceback);
 
 // The worker rank's own writers: sys/node/... and user/error/...; the directories of every file are created.
