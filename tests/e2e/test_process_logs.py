@@ -100,6 +100,12 @@ def test_a_job_with_failures_writes_every_log_file(make_job):
     expect_equal(err.count("FD2 raw\n"), 4, "fd 2 writes in stderr")
     expect_equal(len(re.findall(r"^INFO:score:ROOTLOG item_\d+\.txt$", err, re.M)), 4, f"root logging:\n{err}")
     expect("PRINT" not in err and "ROOTLOG" not in out, "each stream in its own file")
+    for name, text in sys_files.items():  # a process's prints are those of the mini-batches its rank ran
+        ran = sorted(f"item_{3 * int(b):03d}.txt" for b in re.findall(r" mini-batch (\d) attempt", text))
+        printed = sorted(re.findall(r"^PRINT (\S+)$", stdouts[name.replace(".txt", ".stdout.txt")], re.M))
+        expect_equal(printed, ran, f"{name}'s prints")
+        logged = sorted(re.findall(r"^INFO:score:ROOTLOG (\S+)$", stderrs[name.replace(".txt", ".stderr.txt")], re.M))
+        expect_equal(logged, ran, f"{name}'s logging")
     for text in list(stdouts.values()) + list(stderrs.values()):
         expect(re.match(r"=== \d{4}-\d\d-\d\d \d\d:\d\d:\d\d pid \d+: Python process started, init\(\)\n", text),
                f"a start line opens each file:\n{text}")
