@@ -305,3 +305,29 @@ def test_a_failing_shutdown_is_in_the_worker_s_error_file_not_on_the_console(mak
     text = job.read(f"{LOGS}/user/error/{host}/process001.txt")
     expect(re.search(r"^=== .* rank 1 \(.*\): shutdown\(\) raised:\nTraceback .*\n(.*\n)*RuntimeError: cannot close",
                      text, re.M), f"the traceback:\n{text}")
+
+
+def test_a_restarted_python_process_appends_to_the_same_files(make_job):
+    script = """
+        import os, prs
+        def run(mini_batch):
+            print("RUN", prs.mini_batch_id, prs.attempt, flush=True)
+            if prs.mini_batch_id == 0 and prs.attempt == 1:
+                os._exit(3)
+            return mini_batch
+    """
+    job = make_job("restart", script, items=4, batch=2, extra="mini_batch_error_threshold: 5\n")
+    proc = job.run(np=2)
+    expect_equal(proc.returncode, 0, "exit code", proc)
+    host = node_dir(job, "user/stdout")
+    out = job.read(f"{LOGS}/user/stdout/{host}/process001.stdout.txt")
+    expect_equal(re.sub(r"=== .* pid \d+: ", "=== ", out).splitlines(),
+                 ["=== Python process started, init()", "RUN 0 1", "=== Python process started, init()",
+                  "RUN 1 1", "RUN 0 2"] if out.index("RUN 1 1") < out.index("RUN 0 2") else
+                 ["=== Python process started, init()", "RUN 0 1", "=== Python process started, init()",
+                  "RUN 0 2", "RUN 1 1"], "both processes' lines, each after its start line")
+    sys_text = job.read(f"{LOGS}/sys/node/{host}/process001.txt")
+    expect("restarting: its Python process exited with code 3 in mini-batch 0, attempt 1" in sys_text, sys_text)
+    expect(re.search(r"mini-batch 0 attempt 1: failed, items 2 succeeded 0 failed 2", sys_text), sys_text)
+    errors = job.read(f"{LOGS}/user/error/{host}/process001.txt")
+    expect("the entry script's process exited with code 3 in mini-batch 0, attempt 1" in errors, errors)
