@@ -24,6 +24,7 @@ import importlib.util, os, signal, sys, traceback, types
 
 _FILE = sys._getframe().f_code.co_filename  # kHelperFile
 _timer = {"armed": False, "fired": False, "seconds": 0}
+_state = {}  # "prs": the native module
 
 
 def _on_alarm(signum, frame):
@@ -66,12 +67,14 @@ def _native_module():
         return EntryScript()
 
     prs.EntryScript = entry_script
-    sys.modules["prs"] = prs
+    if "prs" not in sys.modules and importlib.util.find_spec("prs") is None:  # a script's own prs.py wins
+        sys.modules["prs"] = prs
+    _state["prs"] = prs
     return prs
 
 
 def set_current(batch_id, attempt):
-    prs = sys.modules.get("prs") or _native_module()
+    prs = _state.get("prs") or _native_module()
     prs.mini_batch_id, prs.attempt = batch_id, attempt
 
 

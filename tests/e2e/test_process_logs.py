@@ -331,3 +331,16 @@ def test_a_restarted_python_process_appends_to_the_same_files(make_job):
     expect(re.search(r"mini-batch 0 attempt 1: failed, items 2 succeeded 0 failed 2", sys_text), sys_text)
     errors = job.read(f"{LOGS}/user/error/{host}/process001.txt")
     expect("the entry script's process exited with code 3 in mini-batch 0, attempt 1" in errors, errors)
+
+
+def test_a_script_s_own_prs_module_wins_over_the_native_one(make_job):
+    script = """
+        import prs
+        def run(mini_batch):
+            return [prs.WHO for _ in mini_batch]
+    """
+    job = make_job("own_prs", script, items=2, batch=2)
+    job.write("src/prs.py", "WHO = 'mine'\n")
+    proc = job.run(np=2)
+    expect_equal(proc.returncode, 0, "exit code", proc)
+    expect_equal(job.rows(), ["mine", "mine"], "the script's prs.py", proc)
