@@ -47,7 +47,7 @@ JOB_PATTERNS = [
     _leaf("mini_batch_error_threshold", "a whole number"),
     _leaf("retry_settings.max_retries", "a whole number"),
     _leaf("retry_settings.timeout", "a whole number"),
-    _leaf("logging_level", "INFO, WARNING or DEBUG"),
+    _leaf("logging_level", "DEBUG, INFO, WARNING or ERROR"),
     _leaf("environment_variables.*", "a string"),
     _leaf("output_action", "append_row or summary_only", v1=True),
     _leaf("ordered", "true or false"),

@@ -37,7 +37,7 @@ const Pattern job_patterns[] = {
     {"mini_batch_error_threshold", leaf, "a whole number", nullptr, false, false, false},
     {"retry_settings.max_retries", leaf, "a whole number", nullptr, false, false, false},
     {"retry_settings.timeout", leaf, "a whole number", nullptr, false, false, false},
-    {"logging_level", leaf, "INFO, WARNING or DEBUG", nullptr, false, false, false},
+    {"logging_level", leaf, "DEBUG, INFO, WARNING or ERROR", nullptr, false, false, false},
     {"environment_variables.*", leaf, "a string", nullptr, false, false, false},
     {"output_action", leaf, "append_row or summary_only", nullptr, false, true, false},
     {"ordered", leaf, "true or false", nullptr, false, false, false},

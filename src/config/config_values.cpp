@@ -85,8 +85,8 @@ std::string apply_max_retries(JobConfig& config, const RawValue& value) {
 std::string to_logging_level(const RawValue& value) {
   std::string upper = value.text;
   for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (upper != "INFO" && upper != "WARNING" && upper != "DEBUG") {
-    fail(value, "must be INFO, WARNING or DEBUG, got " + shown(value.text));
+  if (upper != "INFO" && upper != "WARNING" && upper != "DEBUG" && upper != "ERROR") {
+    fail(value, "must be DEBUG, INFO, WARNING or ERROR, got " + shown(value.text));
   }
   return upper;
 }

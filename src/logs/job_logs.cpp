@@ -37,6 +37,14 @@ void write_file(const std::string& path, const std::string& text) {
   if (ec) throw Error(path + ": cannot replace the log file: " + ec.message());
 }
 
+// "2026-12-01 10:02:03", local time.
+std::string now_text() {
+  std::time_t t = std::time(nullptr);
+  char when[32];
+  std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", std::localtime(&t));
+  return when;
+}
+
 // "succeeded", "failed: REASON" or "interrupted: REASON; resumable with --resume".
 std::string verdict(const JobOutcome& o) {
   if (o.code == ExitCode::succeeded) return "succeeded";
@@ -108,6 +116,12 @@ JobLogs::JobLogs(std::string dir, bool append) : dir_(std::move(dir)) {
   }
   errors_ = open_log(dir_ + "/user/error.txt", append);
   master_ = open_log(dir_ + "/sys/master_role.txt", append);
+  write_file(dir_ + "/readme.txt", logs_readme());
+  if (append) {  // a resumed run: its lines follow the earlier run's, after this one
+    std::string line = "=== " + now_text() + " resumed run (--resume), pid " + std::to_string(getpid());
+    errors_ << line << '\n' << std::flush;
+    master_ << line << '\n' << std::flush;
+  }
 }
 
 void JobLogs::entry_script_error(const std::string& heading, const std::string& traceback) {
@@ -121,9 +135,7 @@ void JobLogs::master_note(const std::string& line) { master_ << line << '\n' << 
 void JobLogs::write_running() {
   char host[256] = "?";
   gethostname(host, sizeof host - 1);
-  std::time_t t = std::time(nullptr);
-  char when[32];
-  std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", std::localtime(&t));
+  std::string when = now_text();
   std::ostringstream r;
   r << "running: started " << when << " by pid " << getpid() << " on " << host << "\n"
     << "if no prs_mpi job runs any more, it ended without a verdict (killed); continue it with --resume\n";

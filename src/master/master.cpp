@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "master_loop.hpp"
+#include "prs/logs/process_logs.hpp"
 #include "prs/master/signals.hpp"
 
 namespace prs {
@@ -126,14 +127,19 @@ void Master::on_init_failed(int rank, const InitFailedMsg& m) {
   roster_.set_state(rank, WorkerState::retired);
   ++outcome_.workers_retired;
   logs_.entry_script_error(where(rank) + ": init() failed; the worker is retired", m.traceback);
-  std::cerr << "prs_mpi: " << where(rank) << ": init() failed, worker retired: " << last_line(m.traceback) << "\n";
+  std::cerr << "prs_mpi: " << where(rank) << ": init() failed, worker retired: " << last_line(m.traceback)
+            << " (traceback: " << process_log_paths(logs_.dir(), m.host, rank).error_file << ")\n";
 }
 
 void Master::log_failure(int rank, const Attempt& a, const std::string& error) {
   std::string heading =
       where(rank) + ": mini-batch " + std::to_string(a.batch_id) + ", attempt " + std::to_string(a.number);
   logs_.entry_script_error(heading, error);
-  std::cerr << "prs_mpi: " << heading << " failed: " << last_line(error) << "\n";
+  // The worker wrote the traceback to its own file, unless it was lost (then only user/error.txt has it).
+  const WorkerInfo& w = roster_.at(rank);
+  std::string file = w.state == WorkerState::lost ? logs_.dir() + "/user/error.txt"
+                                                  : process_log_paths(logs_.dir(), w.host, rank).error_file;
+  std::cerr << "prs_mpi: " << heading << " failed: " << last_line(error) << " (traceback: " << file << ")\n";
 }
 
 void Master::on_result(int rank, const ResultMsg& m) {

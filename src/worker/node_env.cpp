@@ -1,14 +1,83 @@
 #include "prs/worker/node_env.hpp"
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <sstream>
 #include <thread>
 
+#include "prs/logs/process_logs.hpp"
+
+namespace fs = std::filesystem;
+
 namespace prs {
+
+namespace {
+
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream s(text);
+  std::string item;
+  while (std::getline(s, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+// What `nvidia-smi -L` prints, "" when it is not there (the shell's error goes to /dev/null).
+std::string run_nvidia_smi() {
+  FILE* pipe = popen("nvidia-smi -L 2>/dev/null", "r");
+  if (pipe == nullptr) return "";
+  std::string text;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, pipe) != nullptr) text += buf;
+  pclose(pipe);
+  return text;
+}
+
+std::vector<std::string> proc_gpus() {
+  std::error_code ec;
+  std::vector<std::string> out;
+  std::size_t n = 0;
+  for (fs::directory_iterator it("/proc/driver/nvidia/gpus", ec), end; !ec && it != end; it.increment(ec)) ++n;
+  for (std::size_t i = 0; i < n; ++i) out.push_back(std::to_string(i));
+  return out;
+}
+
+void set_gpu(const NodeInfo& node) {
+  std::vector<std::string> gpus = node_gpus();
+  if (!gpus.empty()) setenv("CUDA_VISIBLE_DEVICES", gpu_for_slot(gpus, node.worker_slot).c_str(), 1);
+}
+
+}  // namespace
 
 int active_workers_on_node(const JobConfig& config, const NodeInfo& node) {
   int cap = config.max_concurrency_per_instance;
   return cap > 0 && cap < node.workers_on_node ? cap : node.workers_on_node;
+}
+
+std::vector<std::string> parse_nvidia_smi(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream s(text);
+  std::string line;
+  while (std::getline(s, line)) {
+    if (line.rfind("GPU ", 0) != 0) continue;
+    std::size_t colon = line.find(':');
+    if (colon == std::string::npos || colon <= 4) continue;
+    std::string index = line.substr(4, colon - 4);
+    if (index.find_first_not_of("0123456789") == std::string::npos) out.push_back(index);
+  }
+  return out;
+}
+
+std::vector<std::string> node_gpus() {
+  if (const char* visible = std::getenv("CUDA_VISIBLE_DEVICES")) return split_commas(visible);
+  std::vector<std::string> gpus = parse_nvidia_smi(run_nvidia_smi());
+  return gpus.empty() ? proc_gpus() : gpus;
+}
+
+std::string gpu_for_slot(const std::vector<std::string>& gpus, int slot) {
+  if (gpus.empty()) return "";
+  return gpus[static_cast<std::size_t>(slot < 0 ? 0 : slot) % gpus.size()];
 }
 
 void set_worker_environment(const JobConfig& config, const NodeInfo& node, int rank) {
@@ -20,10 +89,15 @@ void set_worker_environment(const JobConfig& config, const NodeInfo& node, int r
     setenv(name, threads.c_str(), 0);  // 0: what the user set (YAML or environment) stays
   setenv("PRS_RANK", std::to_string(rank).c_str(), 1);
   setenv("PRS_NODE", node.host.c_str(), 1);
+  setenv("PRS_LOCAL_RANK", std::to_string(node.worker_slot).c_str(), 1);
+  setenv("PRS_LOG_DIR", config.log_dir.c_str(), 1);
+  setenv("PRS_PROCESS_NAME", process_name(rank).c_str(), 1);
+  setenv("PRS_LOGGING_LEVEL", config.logging_level.c_str(), 1);
   if (!config.append_row_file.empty()) {
     auto dir = std::filesystem::path(config.append_row_file).parent_path();
     setenv("AZUREML_BI_OUTPUT_PATH", dir.c_str(), 1);
   }
+  set_gpu(node);
 }
 
 }  // namespace prs

@@ -103,7 +103,8 @@ std::string encode_settings(const RunnerSettings& s) {
   ByteWriter w;
   w.put(s.entry_script).put(s.code_dir).put<std::uint64_t>(s.argv.size());
   for (const auto& a : s.argv) w.put(a);
-  return w.put<std::int32_t>(s.timeout_seconds).put<std::uint8_t>(s.format_rows).put<std::uint8_t>(s.dataframe_header).take();
+  w.put<std::int32_t>(s.timeout_seconds).put<std::uint8_t>(s.format_rows).put<std::uint8_t>(s.dataframe_header);
+  return w.put(s.module_dir).put(s.logging_level).take();
 }
 
 RunnerSettings decode_settings(const std::string& body) {
@@ -117,6 +118,8 @@ RunnerSettings decode_settings(const std::string& body) {
   s.timeout_seconds = r.get<std::int32_t>();
   s.format_rows = r.get<std::uint8_t>() != 0;
   s.dataframe_header = r.get<std::uint8_t>() != 0;
+  s.module_dir = r.get_string();
+  s.logging_level = r.get_string();
   r.done();
   return s;
 }

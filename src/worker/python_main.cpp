@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <ctime>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -13,6 +14,7 @@
 #include <string>
 
 #include "prs/error.hpp"
+#include "prs/logs/process_logs.hpp"
 #include "prs/mpi/protocol.hpp"
 #include "prs/worker/python_link.hpp"
 #include "prs/worker/python_runner.hpp"
@@ -72,6 +74,15 @@ void flush_python_streams() {
       "    try:\n        _s.flush()\n    except Exception:\n        pass\n");
 }
 
+// "=== 2026-12-01 10:02:03 pid 1234: Python process started, init()" on stdout and stderr: the start of this
+// process's lines in its log files, which every process of the worker (and every resumed run) appends to.
+void mark_start() {
+  std::string line = "=== " + log_time(std::time(nullptr)) + " pid " + std::to_string(getpid()) +
+                     ": Python process started, init()\n";
+  for (int fd : {STDOUT_FILENO, STDERR_FILENO})
+    if (::write(fd, line.data(), line.size()) < 0) continue;  // no stream: nothing to mark
+}
+
 // Leaves without finalising Python: threads the script started must not keep the process alive.
 [[noreturn]] void leave(int code) {
   if (Py_IsInitialized()) flush_python_streams();
@@ -90,6 +101,7 @@ void serve(PythonRunner& runner, pid_t self) {
     }
     if (frame->kind != LinkKind::task) throw Fatal("python process: unexpected frame");
     TaskMsg task = decode_task(frame->body);
+    runner.set_current(task.batch_id, task.attempt);
     RunOutcome outcome = runner.run_files(task.items);
     if (getpid() != self) std::_Exit(0);  // a child the script forked returned from run(): it is not the worker
     flush_python_streams();
@@ -114,6 +126,7 @@ int run_python_process() {
   auto init = read_frame(kLinkInFd);
   if (!init || init->kind != LinkKind::init) return 1;
   RunnerSettings settings = decode_settings(init->body);
+  mark_start();
   std::optional<py::scoped_interpreter> interpreter;
   start_interpreter(interpreter);
   {

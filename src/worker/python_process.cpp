@@ -65,13 +65,41 @@ class SpawnAttributes {
   posix_spawnattr_t attr_;
 };
 
-// The child's end of each pipe on the link's fixed descriptors.
+// A log file the child appends to; -1 for "" (the child keeps the rank's descriptor).
+class LogFile {
+ public:
+  explicit LogFile(const std::string& path) {
+    if (path.empty()) return;
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw Fatal(os_error("python process: cannot open its log file " + path, errno));
+    if (fd_ <= kLinkOutFd) {  // 0-2 if the rank's own were closed: dup2 onto itself would keep close-on-exec
+      int moved = fcntl(fd_, F_DUPFD_CLOEXEC, 10);
+      int err = errno;
+      ::close(fd_);
+      fd_ = moved;
+      if (fd_ < 0) throw Fatal(os_error("python process: fcntl(F_DUPFD_CLOEXEC)", err));
+    }
+  }
+  ~LogFile() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  LogFile(const LogFile&) = delete;
+  LogFile& operator=(const LogFile&) = delete;
+  int fd() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+};
+
+// The child's end of each pipe on the link's fixed descriptors, and its log files on 1 and 2.
 class SpawnFiles {
  public:
-  SpawnFiles(int in_fd, int out_fd) {
+  SpawnFiles(int in_fd, int out_fd, const LogFile& out, const LogFile& err) {
     posix_spawn_file_actions_init(&actions_);
     posix_spawn_file_actions_adddup2(&actions_, in_fd, kLinkInFd);
     posix_spawn_file_actions_adddup2(&actions_, out_fd, kLinkOutFd);
+    if (out.fd() >= 0) posix_spawn_file_actions_adddup2(&actions_, out.fd(), STDOUT_FILENO);
+    if (err.fd() >= 0) posix_spawn_file_actions_adddup2(&actions_, err.fd(), STDERR_FILENO);
   }
   ~SpawnFiles() { posix_spawn_file_actions_destroy(&actions_); }
   SpawnFiles(const SpawnFiles&) = delete;
@@ -96,10 +124,12 @@ std::string describe_exit(int status) {
   return "ended with wait status " + std::to_string(status);
 }
 
-PythonProcess PythonProcess::start(const std::string& exe, const RunnerSettings& settings) {
+PythonProcess PythonProcess::start(const std::string& exe, const RunnerSettings& settings,
+                                   const std::string& stdout_file, const std::string& stderr_file) {
+  LogFile out(stdout_file), err(stderr_file);
   Pipe to = make_pipe(), from = make_pipe();
   SpawnAttributes attr;
-  SpawnFiles files(to.read, from.write);
+  SpawnFiles files(to.read, from.write, out, err);
   std::string mode = "--python-process";
   char* argv[] = {const_cast<char*>(exe.c_str()), mode.data(), nullptr};
   setenv("PRS_WORKER_PID", std::to_string(getpid()).c_str(), 1);  // the child checks it still has its rank

@@ -20,10 +20,11 @@ constexpr const char* kHelperFile = "<prs_mpi python_runner>";
 // Everything that must behave exactly like the cloud service (row formatting, pandas quoting, tracebacks) and the
 // run() timer are done in Python: the semantics are Python's, and one call per batch keeps the C++ side thin.
 constexpr const char* kHelperSource = R"PY(
-import importlib.util, os, signal, sys, traceback
+import importlib.util, os, signal, sys, traceback, types
 
 _FILE = sys._getframe().f_code.co_filename  # kHelperFile
 _timer = {"armed": False, "fired": False, "seconds": 0}
+_state = {}  # "prs": the native module
 
 
 def _on_alarm(signum, frame):
@@ -49,9 +50,43 @@ def guarded(fn, *args):
         return None, format_error(exc)
 
 
-def load(path, code_dir, argv):
+def _native_module():
+    # `import prs`: where this process runs and what it runs now (mini_batch_id and attempt inside run()).
+    prs = types.ModuleType("prs", "prs_mpi's view of the worker process that runs the entry script.")
+    env = os.environ
+    prs.rank = int(env.get("PRS_RANK", "0") or 0)
+    prs.node = env.get("PRS_NODE", "")
+    prs.local_rank = int(env.get("PRS_LOCAL_RANK", "0") or 0)
+    prs.mini_batch_id = None
+    prs.attempt = None
+    prs.log_dir = env.get("PRS_LOG_DIR", "")
+    prs.output_dir = env.get("AZUREML_BI_OUTPUT_PATH", "")
+
+    def entry_script():
+        from azureml_user.parallel_run import EntryScript
+        return EntryScript()
+
+    prs.EntryScript = entry_script
+    if "prs" not in sys.modules and importlib.util.find_spec("prs") is None:  # a script's own prs.py wins
+        sys.modules["prs"] = prs
+    _state["prs"] = prs
+    return prs
+
+
+def set_current(batch_id, attempt):
+    prs = _state.get("prs") or _native_module()
+    prs.mini_batch_id, prs.attempt = batch_id, attempt
+
+
+def load(path, code_dir, argv, module_dir="", logging_level=""):
     if sys.path[:1] != [code_dir]:
         sys.path.insert(0, code_dir)
+    if module_dir and module_dir not in sys.path:
+        sys.path.insert(1, module_dir)  # azureml_user.parallel_run, after the user's own code
+    if logging_level:
+        import logging
+        logging.getLogger().setLevel(logging_level)
+    _native_module()
     sys.argv = list(argv) or [path]
     name = os.path.splitext(os.path.basename(path))[0]
     spec = importlib.util.spec_from_file_location(name, path)
@@ -187,7 +222,8 @@ void PythonRunner::init() {
     for (const auto& arg : settings_.argv) argv.append(fs_str(arg));
     auto guarded = state->helper.attr("guarded");
     state->module = value_or_throw(guarded(state->helper.attr("load"), fs_str(settings_.entry_script),
-                                           fs_str(settings_.code_dir), argv));
+                                           fs_str(settings_.code_dir), argv, fs_str(settings_.module_dir),
+                                           settings_.logging_level));
     state->run = function_or_none(state->module, "run");
     if (state->run.is_none()) {
       throw EntryScriptError("entry script " + settings_.entry_script + " has no run(mini_batch) function");
@@ -226,6 +262,14 @@ RunOutcome PythonRunner::run_files(const std::vector<std::string>& paths) {
   }
   outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return outcome;
+}
+
+void PythonRunner::set_current(std::uint64_t batch_id, std::uint32_t attempt) {
+  if (!state_) return;
+  try {
+    state_->helper.attr("set_current")(batch_id, attempt);
+  } catch (const py::error_already_set&) {  // only our own plumbing: prs.mini_batch_id stays stale
+  }
 }
 
 std::string PythonRunner::shutdown() {

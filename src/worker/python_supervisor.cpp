@@ -1,9 +1,12 @@
 #include "prs/worker/python_supervisor.hpp"
 
+#include <ctime>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
 #include "prs/error.hpp"
+#include "prs/logs/process_logs.hpp"
 
 namespace prs {
 
@@ -28,7 +31,7 @@ PythonEvent failed_outcome(std::uint64_t attempt_id, const std::string& error, b
 }  // namespace
 
 void PythonSupervisor::start() {
-  process_ = PythonProcess::start(s_.exe, s_.runner);
+  process_ = PythonProcess::start(s_.exe, s_.runner, s_.stdout_file, s_.stderr_file);
   ++generation_;
   ready_ = false;
   running_.reset();
@@ -156,18 +159,28 @@ void PythonSupervisor::graceful_stop() {
   if (ready_ && !running_ && process_.send(LinkKind::shutdown, "")) {
     auto deadline = Clock::now() + std::chrono::duration<double>(s_.shutdown_patience);
     bool done = false, closed = false;
-    while (!done && !closed && Clock::now() < deadline && !process_.try_reap()) {
-      for (auto& f : process_.receive(std::chrono::milliseconds(20), closed)) {
+    while (!done && !closed && Clock::now() < deadline) {
+      bool ended = process_.try_reap().has_value();  // then read once more: its last frame may still be in the pipe
+      for (auto& f : process_.receive(std::chrono::milliseconds(ended ? 0 : 20), closed)) {
         if (f.kind != LinkKind::shutdown_done) continue;
         done = true;
-        if (!f.body.empty()) std::cerr << "prs_mpi: " << s_.where << ": shutdown() raised:\n" << f.body;
+        if (!f.body.empty()) report(s_.where + ": shutdown() raised:\n" + f.body);
       }
+      if (ended) break;
     }
     if (!done && Clock::now() >= deadline)
-      std::cerr << "prs_mpi: " << s_.where << ": shutdown() did not return within "
-                << static_cast<int>(s_.shutdown_patience) << " s; its process was killed\n";
+      report(s_.where + ": shutdown() did not return within " + std::to_string(static_cast<int>(s_.shutdown_patience)) +
+             " s; its process was killed\n");
   }
   process_.kill_and_reap(std::chrono::seconds(2));  // threads and children the script left behind go too
+}
+
+// Workers are quiet on the console: what goes wrong at shutdown goes to the worker's error file.
+void PythonSupervisor::report(const std::string& text) const {
+  std::ofstream out;
+  if (!s_.error_file.empty()) out.open(s_.error_file, std::ios::app);
+  if (out.is_open()) out << "=== " << log_time(std::time(nullptr)) << " " << text << std::flush;
+  else std::cerr << "prs_mpi: " << text;
 }
 
 void PythonSupervisor::stop() {

@@ -4,12 +4,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
+#include <ctime>
 #include <deque>
 #include <iostream>
+#include <optional>
 #include <unordered_map>
 
 #include "prs/error.hpp"
+#include "prs/logs/process_logs.hpp"
 #include "prs/mpi/job_end.hpp"
 #include "prs/output/checksum.hpp"
 #include "prs/worker/node_env.hpp"
@@ -22,8 +26,10 @@ namespace {
 // The worker loop: messages from the master on one side, the Python process's events on the other.
 class Worker {
  public:
-  Worker(SupervisorSettings settings, AppendFile& output, std::string host, bool idle)
-      : python_(std::move(settings)), output_(output), host_(std::move(host)), idle_(idle) {}
+  Worker(SupervisorSettings settings, AppendFile& output, std::string host, int rank, bool idle,
+         std::optional<ProcessLogs> logs, int level)
+      : python_(std::move(settings)), output_(output), host_(std::move(host)), rank_(rank), idle_(idle),
+        logs_(std::move(logs)), level_(level) {}
 
   // The protocol loop, then the final collectives; returns the job's exit code.
   int run();
@@ -40,14 +46,29 @@ class Worker {
   void feed_python();
   void send_cancelled(std::uint64_t attempt_id);
   void report_fatal(const std::string& what);
+  void log_attempt(std::uint64_t attempt_id, const RunOutcome& o);
+  void log_sys(int level, const std::string& text);
 
   struct Held {
     std::string header, rows;
   };
+  // A task handed to the Python process, as its log lines name it.
+  struct Started {
+    std::uint64_t batch_id = 0;
+    std::uint32_t attempt = 0;
+    std::uint64_t items = 0;
+    std::vector<std::string> first_items;  // the few an error record names
+    std::time_t start = 0;
+    std::chrono::steady_clock::time_point since;
+  };
   PythonSupervisor python_;
   AppendFile& output_;
   std::string host_;
+  int rank_;
   bool idle_;
+  std::optional<ProcessLogs> logs_;  // sys/node/... and user/error/... of this worker; none when idle
+  int level_;                        // logging_level as a number: the sys lines below it are left out
+  std::unordered_map<std::uint64_t, Started> started_;  // by attempt id, until its outcome
   bool restarting_ = false;  // said restarting, not yet ready again: tasks that cross it go straight back
   bool out_of_work_ = false;  // retired (init failed) or broken (fatal): takes no task
   bool stopped_ = false;
@@ -110,7 +131,11 @@ void Worker::on_task(TaskMsg t) {
 
 void Worker::feed_python() {
   if (queue_.empty() || !python_.can_run()) return;
-  python_.run(queue_.front());
+  const TaskMsg& t = queue_.front();
+  std::vector<std::string> first(t.items.begin(), t.items.begin() + std::min(t.items.size(), kItemsShown));
+  started_[t.attempt_id] = {t.batch_id, t.attempt, t.items.size(), std::move(first), std::time(nullptr),
+                            std::chrono::steady_clock::now()};
+  python_.run(t);
   queue_.pop_front();
 }
 
@@ -152,14 +177,19 @@ void Worker::report_fatal(const std::string& what) {
 void Worker::on_event(PythonEvent& e) {
   switch (e.kind) {
     case PythonEvent::Kind::ready:
+      log_sys(10, "init() done; ready for mini-batches");
       restarting_ = false;
       if (!out_of_work_) outbox_.send(0, Tag::ready, encode(ReadyMsg{host_, false, getpid()}));
       return;
     case PythonEvent::Kind::init_failed:
+      log_sys(40, "init() failed; the worker is retired");
+      if (logs_) logs_->error("=== " + log_time(std::time(nullptr)) + " rank " + std::to_string(rank_) + " (" + host_ +
+                              "): init() failed; the worker is retired\n" + e.text);
       out_of_work_ = true;
       on_cancel();
       return outbox_.send(0, Tag::init_failed, encode(InitFailedMsg{host_, e.text}));
     case PythonEvent::Kind::restarting:
+      log_sys(30, "restarting: " + e.text + "; a fresh Python process runs init()");
       restarting_ = true;
       outbox_.send(0, Tag::restarting, encode(TextMsg{e.text}));
       return on_cancel();  // nothing waits through a fresh init()
@@ -176,6 +206,7 @@ void Worker::on_outcome(std::uint64_t attempt_id, RunOutcome& o) {
   r.row_bytes = o.rows.size();
   r.header_bytes = o.header.size();
   r.seconds = o.seconds;
+  log_attempt(attempt_id, o);
   r.error = std::move(o.error);
   ++totals_.attempts_run;
   totals_.attempts_failed += !o.ok;
@@ -183,6 +214,35 @@ void Worker::on_outcome(std::uint64_t attempt_id, RunOutcome& o) {
   totals_.run_micros += static_cast<std::uint64_t>(o.seconds * 1e6);
   if (!o.rows.empty() || !o.header.empty()) held_[attempt_id] = {std::move(o.header), std::move(o.rows)};
   outbox_.send(0, Tag::result, encode(r));
+}
+
+// A line of sys/node/<node>/processNNN.txt at a logging level (10 DEBUG .. 40 ERROR), kept if logging_level allows.
+void Worker::log_sys(int level, const std::string& text) {
+  if (logs_ && level >= level_) logs_->sys_line(log_time(std::time(nullptr)) + " rank " + std::to_string(rank_) + ": " + text);
+}
+
+// One line in sys/node/<node>/processNNN.txt; a failed or short attempt's traceback in user/error/<node>/...
+void Worker::log_attempt(std::uint64_t attempt_id, const RunOutcome& o) {
+  auto it = started_.find(attempt_id);
+  if (it == started_.end()) return;
+  Started t = std::move(it->second);
+  started_.erase(it);
+  if (!logs_) return;
+  AttemptRecord r;
+  r.rank = rank_;
+  r.batch_id = t.batch_id;
+  r.attempt = t.attempt;
+  r.items = t.items;
+  r.succeeded = o.ok ? o.successes : 0;
+  r.status = o.ok ? (r.succeeded < r.items ? "short" : "ok") : o.timed_out ? "timed out" : "failed";
+  r.start = t.start;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t.since).count();
+  r.run_seconds = o.seconds;
+  if ((r.status == "ok" ? 20 : 30) >= level_) logs_->sys_line(attempt_line(r));
+  if (!o.ok) logs_->error(error_record(r, host_, t.first_items, o.error));
+  else if (r.succeeded < r.items)
+    logs_->error(error_record(r, host_, t.first_items, "run() returned " + std::to_string(o.returned) + " rows for " +
+                                                     std::to_string(r.items) + " items\n"));
 }
 
 RunnerSettings runner_settings(const JobConfig& config) {
@@ -194,7 +254,20 @@ RunnerSettings runner_settings(const JobConfig& config) {
   s.timeout_seconds = config.timeout;
   s.format_rows = config.output_action == OutputAction::append_row;
   s.dataframe_header = config.append_row_dataframe_header;
+  s.module_dir = PRS_PYTHON_MODULES;
+  s.logging_level = config.logging_level;
   return s;
+}
+
+// The worker's log files; without them (a logs folder it cannot write) the script's output stays on the console.
+std::optional<ProcessLogs> open_process_logs(const JobConfig& config, const NodeInfo& node, int rank) {
+  try {
+    return ProcessLogs(process_log_paths(config.log_dir, node.host, rank));
+  } catch (const Error& e) {
+    std::cerr << "prs_mpi: warning: rank " << rank << " (" << node.host << "): " << e.what()
+              << "; the entry script's output goes to the console\n";
+    return std::nullopt;
+  }
 }
 
 std::string own_executable() {
@@ -211,7 +284,14 @@ int run_worker(const JobConfig& config, const NodeInfo& node, int rank, AppendFi
   bool idle = node.worker_slot >= active_workers_on_node(config, node);
   SupervisorSettings s;
   s.where = "rank " + std::to_string(rank) + " (" + node.host + ")";
+  std::optional<ProcessLogs> logs;
   if (!idle) {
+    logs = open_process_logs(config, node, rank);
+    if (logs) {
+      s.stdout_file = logs->paths().stdout_file;
+      s.stderr_file = logs->paths().stderr_file;
+      s.error_file = logs->paths().error_file;
+    }
     set_worker_environment(config, node, rank);
     s.exe = own_executable();
     s.runner = runner_settings(config);
@@ -220,7 +300,7 @@ int run_worker(const JobConfig& config, const NodeInfo& node, int rank, AppendFi
     s.max_tasks = config.max_tasks_per_child;
     s.max_memory = config.max_memory_per_child;
   }
-  Worker worker(std::move(s), output, node.host, idle);
+  Worker worker(std::move(s), output, node.host, rank, idle, std::move(logs), log_level_number(config.logging_level));
   return worker.run();
 }
 

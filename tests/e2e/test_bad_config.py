@@ -21,7 +21,7 @@ CASES = [
                  "job.yml:9: mini_batch_error_threshold: must be in [-1, 2147483647], got -2",
                  id="mini_batch_error_threshold-below-minus-1"),
     pytest.param("task:", "logging_level: LOUD\ntask:",
-                 "job.yml:9: logging_level: must be INFO, WARNING or DEBUG, got LOUD", id="unknown-logging_level"),
+                 "job.yml:9: logging_level: must be DEBUG, INFO, WARNING or ERROR, got LOUD", id="unknown-logging_level"),
     pytest.param("task:", "mini_batch_sise: 3\ntask:",
                  "job.yml:9: mini_batch_sise: unknown key; did you mean mini_batch_size?", id="misspelt-key"),
     pytest.param("${{inputs.input_data}}", "${{inputs.input_dat}}",

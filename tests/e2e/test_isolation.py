@@ -2,6 +2,7 @@
 A crash, an exit, a hang in C, a fork or a pool inside run(), a thread that never ends, a memory limit: the job
 goes on, reports each failed attempt with its cause, and ends with every row exactly once."""
 import contextlib
+import glob
 import os
 import random
 import re
@@ -165,9 +166,11 @@ def test_python_uses_utf8_in_a_c_locale(make_job):
     env.update(LC_ALL="C", LANG="C")
     proc = subprocess.run([MPIEXEC, "--oversubscribe", "-np", "2", PRS_MPI, "job.yml"], cwd=job.dir, env=env,
                           capture_output=True, timeout=120)
-    out = proc.stdout.decode("utf-8", "replace")
     expect_equal(proc.returncode, 0, "exit code", proc)
-    expect("héllo wörld ✓" in out, f"non-ASCII print reaches the console:\n{out}")
+    [stdout_file] = glob.glob(job.path("out/logs/user/stdout/*/process001.stdout.txt"))
+    with open(stdout_file, encoding="utf-8") as f:
+        out = f.read()
+    expect("héllo wörld ✓" in out, f"non-ASCII print reaches the process's stdout file:\n{out}")
     python3 = subprocess.run(["/usr/bin/python3", "-c", "import locale, sys; print(sys.stdout.encoding, "
                               "locale.getpreferredencoding(False), sys.flags.utf8_mode)"],
                              env=env, capture_output=True, text=True).stdout.strip()

@@ -182,12 +182,13 @@ TEST_CASE("config: flags, levels and file names", "[config_values]") {
   CHECK(load_job(dir, minimal_job(), {"copy_logs_to_parent=false"}).copy_logs_to_parent == false);
   CHECK(load_job(dir, minimal_job(), {"append_row_dataframe_header=tRuE"}).append_row_dataframe_header);
   CHECK(load_job(dir, minimal_job("logging_level: warning\n")).logging_level == "WARNING");
+  CHECK(load_job(dir, minimal_job("logging_level: error\n")).logging_level == "ERROR");
   CHECK(error_of(dir, minimal_job(), {"copy_logs_to_parent=yes"}) ==
         "--set copy_logs_to_parent=yes: copy_logs_to_parent: must be True or False, got yes");
   CHECK(error_of(dir, minimal_job("  program_arguments: --append_row_dataframe_header 1\n")) ==
         "job.yml:7: task.program_arguments: --append_row_dataframe_header: must be True or False, got 1");
   CHECK(error_of(dir, minimal_job("logging_level: TRACE\n")) ==
-        "job.yml:7: logging_level: must be INFO, WARNING or DEBUG, got TRACE");
+        "job.yml:7: logging_level: must be DEBUG, INFO, WARNING or ERROR, got TRACE");
   CHECK(error_of(dir, minimal_job(), {"append_row_file_name=a/b.txt"}) ==
         "--set append_row_file_name=a/b.txt: append_row_file_name: must be a plain file name without '/', got a/b.txt");
   CHECK(error_of(dir, minimal_job(), {"append_row_file_name=.."}) ==

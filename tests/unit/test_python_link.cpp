@@ -350,6 +350,8 @@ TEST_CASE("settings round-trip every field, odd bytes included", "[python_link]"
   s.timeout_seconds = -7;
   s.format_rows = false;
   s.dataframe_header = true;
+  s.module_dir = "/opt/prs/python";
+  s.logging_level = "ERROR";
   RunnerSettings d = decode_settings(encode_settings(s));
   CHECK(d.entry_script == s.entry_script);
   CHECK(d.entry_script.size() == 12);
@@ -358,6 +360,8 @@ TEST_CASE("settings round-trip every field, odd bytes included", "[python_link]"
   CHECK(d.timeout_seconds == -7);
   CHECK_FALSE(d.format_rows);
   CHECK(d.dataframe_header);
+  CHECK(d.module_dir == "/opt/prs/python");
+  CHECK(d.logging_level == "ERROR");
 
   RunnerSettings t;
   t.timeout_seconds = 2147483647;
@@ -370,6 +374,8 @@ TEST_CASE("settings round-trip every field, odd bytes included", "[python_link]"
   CHECK(e.timeout_seconds == 2147483647);
   CHECK(e.format_rows);
   CHECK_FALSE(e.dataframe_header);
+  CHECK(e.module_dir.empty());
+  CHECK(e.logging_level.empty());
 }
 
 TEST_CASE("outcomes round-trip every field, odd bytes included", "[python_link]") {
@@ -429,7 +435,7 @@ TEST_CASE("decoding truncated or overlong settings throws", "[python_link]") {
   s.argv = {"e.py", "-v", "x"};
   const std::string body = encode_settings(s);
   const std::size_t after_count = 8 + 4 + 8 + 1 + 8;  // the argument count is read, no argument yet
-  REQUIRE(body.size() == after_count + 12 + 10 + 9 + 4 + 1 + 1);
+  REQUIRE(body.size() == after_count + 12 + 10 + 9 + 4 + 1 + 1 + 8 + 8);  // module_dir and logging_level: ""
   for (std::size_t n = 0; n < body.size(); ++n) {
     INFO("prefix of " << n << " bytes");
     // Fewer bytes left than arguments claimed is caught before reading them.

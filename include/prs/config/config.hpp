@@ -59,7 +59,7 @@ struct JobConfig {
   int first_task_creation_timeout = 600;         // seconds until the first mini-batch runs
   int resource_monitor_interval = 600;           // seconds between resource samples; 0 = off
   bool copy_logs_to_parent = false;              // accepted for compatibility; nothing to copy to here
-  std::string logging_level = "INFO";            // INFO, WARNING or DEBUG
+  std::string logging_level = "INFO";            // DEBUG, INFO, WARNING or ERROR
 
   std::vector<std::pair<std::string, std::string>> environment_variables;  // set in every worker, in order
 

@@ -12,7 +12,8 @@ namespace prs {
 // Writes the logs folder of one job (rank 0 only).
 class JobLogs {
  public:
-  // Creates dir, dir/user and dir/sys; appends to the logs of an earlier run when resuming. Throws prs::Error.
+  // Creates dir, dir/user and dir/sys and writes readme.txt; appends to the logs of an earlier run when resuming.
+  // Throws prs::Error.
   JobLogs(std::string dir, bool append);
   // The folder.
   const std::string& dir() const { return dir_; }
@@ -37,6 +38,9 @@ std::string summary_json(const JobOutcome& outcome, const std::string& output_fi
 
 // The verdict on the console (rank 0): one line, plus the reason when the job did not succeed.
 void print_outcome(const JobOutcome& outcome, const std::string& output_file, const std::string& log_dir);
+
+// The text of logs/readme.txt: what every file of the folder is.
+std::string logs_readme();
 
 // "1:02:03" for a number of seconds.
 std::string format_duration(double seconds);

@@ -20,8 +20,10 @@ std::string describe_exit(int wait_status);
 // The Python process of one worker rank. Move-only; the destructor kills what is left of it and never throws.
 class PythonProcess {
  public:
-  // Starts `exe --python-process` with the link on fds 3 and 4 and sends it the settings. Throws prs::Fatal.
-  static PythonProcess start(const std::string& exe, const RunnerSettings& settings);
+  // Starts `exe --python-process` with the link on fds 3 and 4 and sends it the settings; its stdout and stderr
+  // are appended to the two files (created as needed; "" keeps the rank's own). Throws prs::Fatal.
+  static PythonProcess start(const std::string& exe, const RunnerSettings& settings,
+                             const std::string& stdout_file = "", const std::string& stderr_file = "");
   PythonProcess() = default;
   PythonProcess(PythonProcess&& other) noexcept;
   PythonProcess& operator=(PythonProcess&& other) noexcept;

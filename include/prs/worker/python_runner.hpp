@@ -22,6 +22,8 @@ struct RunnerSettings {
   int timeout_seconds = 60;                    // run() is interrupted with TimeoutError after this; 0 = never
   bool format_rows = true;                     // false with summary_only: rows are counted, not formatted
   bool dataframe_header = false;               // also format a DataFrame's header line (RunOutcome::header)
+  std::string module_dir;                      // put on sys.path after code_dir: azureml_user.parallel_run
+  std::string logging_level;                   // the root logger's level ("INFO"); "" leaves Python's default
 };
 
 // The outcome of one run(mini_batch) call.
@@ -56,6 +58,9 @@ class PythonRunner {
 
   // Calls run() with a list of path strings. Never throws for Python errors: they come back in the outcome.
   RunOutcome run_files(const std::vector<std::string>& paths);
+
+  // Sets prs.mini_batch_id and prs.attempt (the native `prs` module) for the next run() call.
+  void set_current(std::uint64_t batch_id, std::uint32_t attempt);
 
   // Calls shutdown() if the script has one; returns the traceback if it raised, else "".
   std::string shutdown();

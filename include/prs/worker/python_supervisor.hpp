@@ -21,6 +21,9 @@ struct SupervisorSettings {
   std::string exe;                // this program, re-executed in its Python mode
   RunnerSettings runner;          // what the process runs
   std::string where;              // "rank 3 (node7)", for lines on stderr
+  std::string stdout_file;        // the process's fd 1 appends here ("" = the rank's own)
+  std::string stderr_file;        // its fd 2
+  std::string error_file;         // where a failing shutdown() is reported ("" = the rank's stderr)
   double hard_timeout = 0;        // seconds a run() may take before its process is killed; 0 = never
   double shutdown_patience = 60;  // seconds shutdown() may take before the process is killed
   int max_tasks = 0;              // mini-batches per process; 0 = no limit
@@ -60,6 +63,7 @@ class PythonSupervisor {
   void recycle_if_due(std::vector<PythonEvent>& events);
   void replace(const std::string& why, const std::string& failure, bool timed_out, std::vector<PythonEvent>& events);
   void graceful_stop();
+  void report(const std::string& text) const;
   std::string running_text() const;
   double running_seconds() const;
 

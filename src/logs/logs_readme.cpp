@@ -1,0 +1,34 @@
+#include "prs/logs/job_logs.hpp"
+
+namespace prs {
+
+std::string logs_readme() {
+  return R"TXT(The logs of a prs_mpi job (the layout of the cloud service's parallel run logs).
+<node> is a host name; processNNN is the worker's MPI rank, zero-padded to 3 digits (process003 = rank 3).
+Every file is appended to: a restarted Python process and a resumed run (--resume) add to the same files; each
+start of a worker's Python process writes a line "=== <time> pid <pid>: Python process started, init()".
+
+readme.txt                  this file
+job_result.txt              succeeded, failed or interrupted, why, the counts, where to look next
+job_summary.json            the same counts for machines, timings
+journal.bin, job.lock       the journal --resume reads; the lock of the job holding this output
+sys/master_role.txt         rank 0: scheduling decisions, thresholds, ignored keys, stops, lost workers
+sys/node/<node>/processNNN.txt
+                            one line per attempt the worker ran: time it started, rank, mini-batch, attempt, status,
+                            items total/succeeded/failed, duration and time inside run(); and the Python process's
+                            starts and restarts
+user/error.txt              every entry-script error of the job (all workers): rank, host, mini-batch, attempt and
+                            the traceback
+user/error/<node>/processNNN.txt
+                            the errors of one worker: time, mini-batch, attempt, the first items of the mini-batch
+                            and the full traceback (the console's line for a failed attempt names this file)
+user/stdout/<node>/processNNN.stdout.txt, user/stderr/<node>/processNNN.stderr.txt
+                            the entry script's standard output and error: print(), logging (the root logger writes
+                            to stderr at logging_level), and whatever C extensions or child processes write to
+                            file descriptors 1 and 2
+user/entry_script_log/<node>/processNNN.log.txt
+                            the lines of EntryScript().logger (from azureml_user.parallel_run import EntryScript)
+)TXT";
+}
+
+}  // namespace prs
