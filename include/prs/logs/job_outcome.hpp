@@ -18,6 +18,18 @@ struct JobCounts {
   std::uint64_t output_bytes = 0;  // bytes committed to the shared output
 };
 
+// One worker rank as the master saw it, for job_summary.json's per-worker and per-node stats.
+struct WorkerStat {
+  int rank = 0;
+  std::string host;
+  std::string state;              // "active", "retired", "lost", ... at the end
+  double init_seconds = -1;       // from the job's start to its first ready; -1: never ready
+  std::uint64_t attempts = 0;     // attempts it ended (cancelled ones not counted)
+  std::uint64_t failed = 0;       // of those, failed or timed out
+  std::uint64_t items_ok = 0;     // successful items of its attempts
+  double run_seconds = 0;         // run() wall time summed
+};
+
 // How the job ended, as rank 0 reports it.
 struct JobOutcome {
   ExitCode code = ExitCode::succeeded;
@@ -35,6 +47,9 @@ struct JobOutcome {
   double master_cpu_seconds = 0;  // CPU time rank 0 used in that time
   double journal_seconds = 0;     // of the master loop's time, spent writing and syncing the journal
   std::uint64_t journal_bytes = 0;  // size of the journal
+  std::vector<WorkerStat> per_worker;  // ranks 1..N in order
+  std::vector<double> init_times;      // seconds of each init() the master saw end (restarts included)
+  std::vector<double> run_times;       // run() seconds of each ended attempt
 };
 
 }  // namespace prs
