@@ -349,7 +349,6 @@ int run_app(const CliOptions& cli, int& argc, char**& argv) {
     print_status(cli, std::cout);
     return 0;
   }
-  parse_progress_mode(cli.progress);  // a bad --progress is a usage error before MPI starts
   if (cli.dry_run) {
     JobConfig config = load_job_config(cli);
     FileList files = list_input_files(config);

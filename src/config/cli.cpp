@@ -134,6 +134,9 @@ void read_run_options(const po::variables_map& values, CliOptions& cli) {
 // The options for watching a job (--progress, --progress-every, --trace).
 void read_watch_options(const po::variables_map& values, CliOptions& cli) {
   if (values.count("progress") != 0) cli.progress = values["progress"].as<std::string>();
+  if (cli.progress != "auto" && cli.progress != "bar" && cli.progress != "lines" && cli.progress != "none")
+    throw Error("--progress: expected auto, bar, lines or none, got " +
+                (cli.progress.empty() ? std::string("nothing") : cli.progress));
   if (values.count("progress-every") != 0)
     cli.progress_every = seconds_of(values["progress-every"].as<std::string>(), "--progress-every");
   if (values.count("trace") != 0) {

@@ -20,7 +20,7 @@ struct CliOptions {
   bool retry_failed = false;                // with --resume: run the failed mini-batches again
   bool ordered = false;                     // rows in input order (as ordered: true in the job file)
   std::optional<int> drain_before;          // --drain-before SECONDS: stop dispatching that long before walltime
-  std::string progress = "auto";            // --progress: auto, bar, lines or none (checked by the logs)
+  std::string progress = "auto";            // --progress: auto, bar, lines or none
   int progress_every = 5;                   // --progress-every SECONDS: between plain progress lines
   std::optional<std::string> trace;         // --trace FILE.json: a Chrome trace of the job
   bool status = false;                      // prs_mpi status TARGET: job_file is the job file or a logs folder
