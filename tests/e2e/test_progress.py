@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from prs_e2e import MPIEXEC, PRS_MPI, expect, expect_equal, prs_mpi_command
+from prs_e2e import PRS_MPI, SOURCE_DIR, expect, expect_equal, prs_mpi_command
 
 # Items 0 and 1 end at once; every other item waits until the file "go" exists in the job folder.
 GATED = """\
@@ -235,6 +235,13 @@ def test_trace_has_one_complete_span_per_executed_attempt(make_job, tmp_path):
     names = {e["tid"]: e["args"]["name"] for e in events if e["ph"] == "M" and e["name"] == "thread_name"}
     expect_equal(sorted(names), [0, 1, 2], "named tracks")
     expect(names[1].startswith("rank 1 ("), names[1])
+
+    png = tmp_path / "job.png"  # scripts/plot_job.py turns the trace and the summary into a timeline
+    plot = subprocess.run(["/usr/bin/python3", os.path.join(SOURCE_DIR, "scripts/plot_job.py"), str(trace),
+                           job.path("out/logs/job_summary.json"), "-o", str(png)], capture_output=True, text=True,
+                          timeout=120)
+    expect_equal((plot.returncode, plot.stdout), (0, f"plot_job.py: wrote {png}\n"), "the plot", plot)
+    expect_equal(png.read_bytes()[:8], b"\x89PNG\r\n\x1a\n", "a PNG")
 
 
 def test_summary_has_per_worker_and_per_node_stats_and_the_settings(make_job):
