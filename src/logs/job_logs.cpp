@@ -116,6 +116,24 @@ void add_settings(Json& j, const JobConfig& config) {
   j["ignored_keys"] = config.ignored_keys;
 }
 
+// logs/readme.txt: what each file of the folder is.
+const char* const readme_text =
+    "The logs of a prs_mpi job (written by rank 0; `prs_mpi status JOB.yml` reads them from any shell).\n"
+    "\n"
+    "job_result.txt                         succeeded, failed or interrupted, why, the counts, where to look next\n"
+    "                                       (\"running: ...\" while the job runs, or if it was killed)\n"
+    "job_summary.json                       the same for machines: counts, throughput, init() and run() times\n"
+    "                                       (p50/p95/max), per-worker and per-node stats, resolved settings, ignored keys\n"
+    "job_progress_overview.<timestamp>.txt  updated every 5 s while the job runs (one file per run): \"Processed N of\n"
+    "                                       M mini batches in H:MM:SS. Estimated remaining time H:MM:SS.\", failed and\n"
+    "                                       retried counts\n"
+    "user/error.txt                         every entry-script error: rank, host, mini-batch, attempt, traceback\n"
+    "sys/master_role.txt                    the master's notes: scheduling decisions, ignored keys, thresholds, stops\n"
+    "sys/job_progress.json                  the progress snapshot `prs_mpi status` reads: rate, estimated time left,\n"
+    "                                       the slowest running mini-batches and where they run\n"
+    "journal.bin                            every mini-batch sent, answered, ended (what --resume continues from)\n"
+    "job.lock                               held by the running job: one job per output\n";
+
 }  // namespace
 
 std::string summary_json(const JobOutcome& o, const std::string& output_file, const JobConfig* config) {
@@ -171,6 +189,7 @@ JobLogs::JobLogs(std::string dir, bool append) : dir_(std::move(dir)) {
     if (ec) throw Error(dir_ + ": cannot create the logs folder: " + ec.message());
   }
   errors_ = open_log(dir_ + "/user/error.txt", append);
+  write_file(dir_ + "/readme.txt", readme_text);
   master_ = open_log(dir_ + "/sys/master_role.txt", append);
 }
 

@@ -1,11 +1,13 @@
 // The progress reports' texts: the overview in the service's wording, the plain line, the bar; the trace's events.
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "config_support.hpp"
 #include "prs/error.hpp"
+#include "prs/logs/job_logs.hpp"
 #include "prs/logs/progress.hpp"
 #include "prs/logs/trace.hpp"
 
@@ -105,4 +107,25 @@ TEST_CASE("trace: spans and track names in the Chrome trace event format", "[pro
                                {"ts", 1500000}, {"dur", 250000}, {"args", {{"mini_batch", 4}}}});
   CHECK(e[3]["dur"] == 0);
   CHECK(prs::json_quoted("a\"b\n") == "\"a\\\"b\\n\"");
+}
+
+TEST_CASE("progress: readme.txt names every file the logs folder gets", "[progress]") {
+  const TempJobDir dir;
+  prs::JobLogs logs(dir / "logs", false);
+  logs.write_running();
+  prs::ProgressReporter progress(prs::ProgressMode::none, 5, logs.dir());
+  progress.finish(sample());
+  logs.write_result(prs::JobOutcome{}, "");
+  CHECK(read_file(progress.overview_path()) == prs::overview_text(sample()));
+  const std::string readme = read_file(dir / "logs/readme.txt");
+  int files = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir / "logs")) {
+    if (!entry.is_regular_file()) continue;
+    std::string name = std::filesystem::relative(entry.path(), dir / "logs").string();
+    if (name.rfind("job_progress_overview.", 0) == 0) name = "job_progress_overview.<timestamp>.txt";
+    INFO(name);
+    CHECK((readme.find("\n" + name + " ") != std::string::npos || name == "readme.txt"));
+    ++files;
+  }
+  CHECK(files == 7);  // readme, result, summary, overview, error, master_role, job_progress.json
 }
