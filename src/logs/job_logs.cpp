@@ -70,15 +70,16 @@ std::string counts_text(const JobOutcome& o) {
   return s.str();
 }
 
-// {"count", "p50", "p95", "max"} of a list of seconds (nearest rank; zeros when empty).
-Json distribution(std::vector<double> values) {
+// {"count", "p50", "p95", "max"} of a sample of seconds (nearest rank; zeros when empty; max exact).
+Json distribution(const TimeSample& sample) {
+  std::vector<double> values = sample.values;
   std::sort(values.begin(), values.end());
   auto at = [&](double q) {
     if (values.empty()) return 0.0;
     auto i = static_cast<std::size_t>(q * static_cast<double>(values.size()) + 0.999999);
     return values[std::min(values.size(), std::max<std::size_t>(i, 1)) - 1];
   };
-  return {{"count", values.size()}, {"p50", at(0.5)}, {"p95", at(0.95)}, {"max", values.empty() ? 0.0 : values.back()}};
+  return {{"count", sample.seen}, {"p50", at(0.5)}, {"p95", at(0.95)}, {"max", sample.max}};
 }
 
 Json worker_json(const WorkerStat& w) {
@@ -136,6 +137,21 @@ const char* const readme_text =
 
 }  // namespace
 
+void TimeSample::add(double v) {
+  max = seen == 0 ? v : std::max(max, v);
+  ++seen;
+  if (values.size() < kept) {
+    values.push_back(v);
+    return;
+  }
+  std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);  // splitmix64
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z ^= z >> 31;
+  std::uint64_t slot = z % seen;
+  if (slot < kept) values[slot] = v;
+}
+
 std::string summary_json(const JobOutcome& o, const std::string& output_file, const JobConfig* config) {
   const JobCounts& c = o.counts;
   const WorkerTotals& w = o.workers;
@@ -163,7 +179,7 @@ std::string summary_json(const JobOutcome& o, const std::string& output_file, co
   double busy = o.dispatch_seconds;
   std::uint64_t items_ok = 0;  // in this run (a resume's earlier runs not counted)
   for (const WorkerStat& w : o.per_worker) items_ok += w.items_ok;
-  double attempts = static_cast<double>(o.run_times.size());
+  double attempts = static_cast<double>(o.run_times.seen);
   j["throughput"] = {{"attempts_per_second", busy > 0 ? attempts / busy : 0.0},
                      {"items_per_second", busy > 0 ? static_cast<double>(items_ok) / busy : 0.0}};
   j["timings"] = {{"init", distribution(o.init_times)}, {"run", distribution(o.run_times)}};

@@ -9,20 +9,33 @@ namespace prs {
 
 TraceRecorder::TraceRecorder(std::string path) : path_(std::move(path)) {}
 
-void TraceRecorder::track(int tid, const std::string& name) {
+namespace {
+
+// Tracks are threads of one process; ids start at 1 (viewers treat pid and tid 0 as the kernel's idle task).
+std::string tid_of(int track) { return std::to_string(track + 1); }
+
+}  // namespace
+
+void TraceRecorder::process(const std::string& name) {
   if (!on()) return;
   if (!events_.empty()) events_ += ",\n";
-  events_ += "{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":0,\"tid\":" + std::to_string(tid) +
-             ",\"args\":{\"name\":" + json_quoted(name) + "}},\n";
-  events_ += "{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":0,\"tid\":" + std::to_string(tid) +
-             ",\"args\":{\"sort_index\":" + std::to_string(tid) + "}}";
+  events_ += "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"args\":{\"name\":" + json_quoted(name) + "}}";
 }
 
-void TraceRecorder::span(int tid, const std::string& name, const char* category, double start, double seconds,
+void TraceRecorder::track(int track, const std::string& name) {
+  if (!on()) return;
+  if (!events_.empty()) events_ += ",\n";
+  events_ += "{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":" + tid_of(track) +
+             ",\"args\":{\"name\":" + json_quoted(name) + "}},\n";
+  events_ += "{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":1,\"tid\":" + tid_of(track) +
+             ",\"args\":{\"sort_index\":" + std::to_string(track) + "}}";
+}
+
+void TraceRecorder::span(int track, const std::string& name, const char* category, double start, double seconds,
                          const std::string& args_json) {
   if (!on()) return;
   char head[160];
-  std::snprintf(head, sizeof head, "\"ph\":\"X\",\"pid\":0,\"tid\":%d,\"ts\":%.0f,\"dur\":%.0f", tid, start * 1e6,
+  std::snprintf(head, sizeof head, "\"ph\":\"X\",\"pid\":1,\"tid\":%d,\"ts\":%.0f,\"dur\":%.0f", track + 1, start * 1e6,
                 seconds < 0 ? 0.0 : seconds * 1e6);
   if (!events_.empty()) events_ += ",\n";
   events_ += "{\"name\":" + json_quoted(name) + ",\"cat\":\"" + category + "\"," + head;

@@ -333,7 +333,7 @@ void Master::record_end(int rank, const Attempt& a, const ResultMsg& r) {
   if (failed) ++w.failed;
   w.items_ok += r.successes;
   w.run_seconds += r.seconds;
-  outcome_.run_times.push_back(r.seconds);
+  outcome_.run_times.add(r.seconds);
   if (!trace_.on()) return;
   static const char* const status_names[] = {"ok", "failed", "timed_out", "cancelled"};
   char args[160];
@@ -348,7 +348,7 @@ void Master::record_ready(int rank) {
   double& free = free_since_.at(static_cast<std::size_t>(rank));
   WorkerStat& w = stats_.at(static_cast<std::size_t>(rank));
   if (w.init_seconds < 0) w.init_seconds = now();
-  outcome_.init_times.push_back(now() - free);
+  outcome_.init_times.add(now() - free);
   trace_.span(rank, "init()", "init", free, now() - free);
   free = now();
 }
@@ -356,6 +356,7 @@ void Master::record_ready(int rank) {
 // The master's own phases on its track: start-up until the first task, dispatch, the end of the workers.
 void Master::record_phases(double loop_end) {
   if (!trace_.on()) return;
+  trace_.process("prs_mpi " + plan_.config.job_name);
   trace_.track(0, "master (rank 0)");
   for (int r = 1; r < roster_.world_size(); ++r) trace_.track(r, where(r));
   double first = first_task_ ? *first_task_ : loop_end;

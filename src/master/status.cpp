@@ -140,11 +140,15 @@ bool lock_is_held(const std::string& lock_path) {
 void print_status(const CliOptions& cli, std::ostream& out) {
   const std::string dir = logs_folder(cli);
   const std::string journal = dir + "/journal.bin";
-  std::error_code ec;
-  if (!fs::exists(journal, ec))
-    throw Error(cli.job_file + ": no job has run here yet (no journal at " + journal + ")");
   const std::string lock = job_lock_path(dir);
   const bool held = lock_is_held(lock);
+  std::error_code ec;
+  if (!fs::exists(journal, ec) && held) {  // a job checks its input and output before it writes a journal
+    out << "logs: " << dir << "\nstate: running (starting: no mini-batch sent yet)\n";
+    return;
+  }
+  if (!fs::exists(journal, ec))
+    throw Error(cli.job_file + ": no job has run here yet (no journal at " + journal + ")");
   const std::string verdict = first_line(dir + "/job_result.txt");
   const std::string state = state_of(held, verdict);
   const JournalCounts c = count_journal(journal);

@@ -227,14 +227,17 @@ def test_trace_has_one_complete_span_per_executed_attempt(make_job, tmp_path):
     expect_equal(keys, sorted([(b, 1) for b in range(6)] + [(1, 2), (1, 3)]), "each attempt once", proc)
     expect_equal(sorted(e["args"]["status"] for e in attempts if e["args"]["mini_batch"] == 1), ["failed"] * 3,
                  "batch 1's attempts failed", proc)
-    expect(all(e["tid"] in (1, 2) for e in attempts), "on the workers' tracks", proc)
-    expect_equal(sorted(e["tid"] for e in spans if e["cat"] == "init"), [1, 2], "an init() per worker", proc)
-    expect_equal(sorted(e["tid"] for e in spans if e["cat"] == "shutdown"), [1, 2], "a shutdown per worker", proc)
-    expect_equal([e["name"] for e in spans if e["tid"] == 0],
-                 ["start-up (workers in init())", "dispatch", "end of the workers (shutdown())"], "master phases")
     names = {e["tid"]: e["args"]["name"] for e in events if e["ph"] == "M" and e["name"] == "thread_name"}
-    expect_equal(sorted(names), [0, 1, 2], "named tracks")
-    expect(names[1].startswith("rank 1 ("), names[1])
+    rank = {tid: int(re.match(r"(?:rank (\d+) \(.+\)|master \(rank (0)\))$", n).group(1) or 0)
+            for tid, n in names.items()}
+    expect_equal(sorted(rank.values()), [0, 1, 2], f"a named track per rank: {names}")
+    expect(all(rank[e["tid"]] in (1, 2) for e in attempts), "attempts on the workers' tracks", proc)
+    expect_equal(sorted(rank[e["tid"]] for e in spans if e["cat"] == "init"), [1, 2], "an init() per worker", proc)
+    expect_equal(sorted(rank[e["tid"]] for e in spans if e["cat"] == "shutdown"), [1, 2], "a shutdown per worker")
+    expect_equal([e["name"] for e in spans if rank[e["tid"]] == 0],
+                 ["start-up (workers in init())", "dispatch", "end of the workers (shutdown())"], "master phases")
+    expect_equal({e["pid"] for e in events}, {1}, "one process")
+    expect_equal([e["args"]["name"] for e in events if e["name"] == "process_name"], ["prs_mpi job.yml"], "its name")
 
     png = tmp_path / "job.png"  # scripts/plot_job.py turns the trace and the summary into a timeline
     plot = subprocess.run(["/usr/bin/python3", os.path.join(SOURCE_DIR, "scripts/plot_job.py"), str(trace),

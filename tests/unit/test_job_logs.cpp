@@ -158,8 +158,8 @@ TEST_CASE("job_logs: per-worker, per-node and timing stats, throughput and the r
   prs::JobOutcome o;
   o.dispatch_seconds = 2;
   o.per_worker = {{1, "a", "active", 0.5, 3, 1, 6, 1.5}, {2, "b", "lost", -1, 0, 0, 0, 0}, {3, "a", "active", 1, 1, 0, 2, 0.5}};
-  o.init_times = {1, 0.5};
-  o.run_times = {0.4, 0.1, 0.3, 0.2, 1.0, 0.5, 0.6, 0.7, 0.8, 0.9};
+  for (double v : {1.0, 0.5}) o.init_times.add(v);
+  for (double v : {0.4, 0.1, 0.3, 0.2, 1.0, 0.5, 0.6, 0.7, 0.8, 0.9}) o.run_times.add(v);
   prs::JobConfig config;
   config.resolved = {{"mini_batch_size", "3", "job.yml:7"}, {"retry_settings.timeout", "30", "--set"}};
   config.ignored_keys = {"compute (job.yml:9)"};
@@ -179,4 +179,22 @@ TEST_CASE("job_logs: per-worker, per-node and timing stats, throughput and the r
   CHECK(j["settings"][1] == nlohmann::json{{"key", "retry_settings.timeout"}, {"value", "30"}, {"origin", "--set"}});
   CHECK(j["ignored_keys"] == nlohmann::json::array({"compute (job.yml:9)"}));
   CHECK_FALSE(nlohmann::json::parse(prs::summary_json(o, "")).contains("settings"));  // no config, no settings
+}
+
+TEST_CASE("job_logs: a time sample stays bounded, keeps the exact count and max, and stays uniform", "[job_logs]") {
+  prs::TimeSample sample;
+  const std::uint64_t n = 3 * prs::TimeSample::kept;
+  for (std::uint64_t i = 0; i < n; ++i) sample.add(static_cast<double>(i % 1000));  // uniform on [0, 1000)
+  sample.add(5000);
+  CHECK(sample.values.size() == prs::TimeSample::kept);
+  CHECK(sample.seen == n + 1);
+  const nlohmann::json j = nlohmann::json::parse(prs::summary_json([&] {
+    prs::JobOutcome o;
+    o.run_times = sample;
+    return o;
+  }(), ""));
+  CHECK(j["timings"]["run"]["count"] == n + 1);
+  CHECK(j["timings"]["run"]["max"] == 5000.0);
+  CHECK(j["timings"]["run"]["p50"].get<double>() == Approx(500).margin(15));  // a uniform sample's median
+  CHECK(j["timings"]["run"]["p95"].get<double>() == Approx(950).margin(15));
 }

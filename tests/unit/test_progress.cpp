@@ -101,9 +101,11 @@ TEST_CASE("trace: spans and track names in the Chrome trace event format", "[pro
   const nlohmann::json j = nlohmann::json::parse(read_file(dir / "trace.json"));
   const nlohmann::json& e = j["traceEvents"];
   REQUIRE(e.size() == 4);
-  CHECK(e[0] == nlohmann::json{{"name", "thread_name"}, {"ph", "M"}, {"pid", 0}, {"tid", 2},
+  CHECK(e[0] == nlohmann::json{{"name", "thread_name"}, {"ph", "M"}, {"pid", 1}, {"tid", 3},
                                {"args", {{"name", "rank 2 (node\"7)"}}}});
-  CHECK(e[2] == nlohmann::json{{"name", "mini-batch 4"}, {"cat", "run"}, {"ph", "X"}, {"pid", 0}, {"tid", 2},
+  CHECK(e[1] == nlohmann::json{{"name", "thread_sort_index"}, {"ph", "M"}, {"pid", 1}, {"tid", 3},
+                               {"args", {{"sort_index", 2}}}});
+  CHECK(e[2] == nlohmann::json{{"name", "mini-batch 4"}, {"cat", "run"}, {"ph", "X"}, {"pid", 1}, {"tid", 3},
                                {"ts", 1500000}, {"dur", 250000}, {"args", {{"mini_batch", 4}}}});
   CHECK(e[3]["dur"] == 0);
   CHECK(prs::json_quoted("a\"b\n") == "\"a\\\"b\\n\"");

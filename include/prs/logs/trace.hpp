@@ -14,11 +14,13 @@ class TraceRecorder {
   explicit TraceRecorder(std::string path = "");
   // Whether events are recorded.
   bool on() const { return !path_.empty(); }
-  // Names a track: tid 0 is the master, tid N is rank N.
-  void track(int tid, const std::string& name);
-  // A complete span [start, start + seconds) on a track; args_json: "" or the members of an object without its
+  // Names the one process the tracks belong to.
+  void process(const std::string& name);
+  // Names a track: track 0 is the master, track N is rank N (written as pid 1, tid N + 1: viewers take 0 for idle).
+  void track(int track, const std::string& name);
+  // A complete span [start, start + seconds) on a track (seconds since the master started); args_json: "" or the members of an object without its
   // braces, already JSON ("\"batch\":3,\"attempt\":1").
-  void span(int tid, const std::string& name, const char* category, double start, double seconds,
+  void span(int track, const std::string& name, const char* category, double start, double seconds,
             const std::string& args_json = "");
   // Writes the file (a temporary, then rename). Throws prs::Error naming the path.
   void write() const;
