@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -98,13 +99,14 @@ void print_running(const Json& progress, std::ostream& out) {
     out << "no mini-batch ended yet";
   }
   out << " (as of " << age << " s ago)\n";
+  age = std::max(age, 0LL);
   const Json& slowest = progress["slowest_running"];
   if (!slowest.is_array() || slowest.empty()) return;
   out << "slowest running mini-batches:\n";
   for (const Json& a : slowest)
     out << "  mini-batch " << a.value("mini_batch", 0ULL) << ", attempt " << a.value("attempt", 0U) << ", on rank "
         << a.value("rank", 0) << " (" << a.value("host", std::string("?")) << "): running for "
-        << seconds_text(a.value("seconds", 0.0)) << "\n";
+        << seconds_text(a.value("seconds", 0.0) + static_cast<double>(age)) << "\n";  // as of now
 }
 
 void print_resume(const std::string& state, const JournalCounts& c, const std::string& lock, std::ostream& out) {
