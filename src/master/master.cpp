@@ -36,6 +36,9 @@ std::string last_line(const std::string& text) {
 
 JobOutcome Master::run() {
   double cpu0 = cpu_seconds();
+  static const char* const modes[] = {"auto", "bar", "lines", "none"};
+  logs_.master_note(std::string("console progress: ") + modes[static_cast<int>(plan_.progress)] +
+                    (plan_.trace != nullptr && plan_.trace->on() ? "; trace: " + plan_.trace->path() : ""));
   restore();
   Backoff backoff;
   while (!done()) {

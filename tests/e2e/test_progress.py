@@ -195,6 +195,7 @@ def test_plain_progress_lines_in_a_file_and_the_overview(make_job, tmp_path):
     text = log.read_text()
     expect_equal(code, 0, f"the job: {text}")
     expect("\r" not in text and "\033" not in text, f"no bar codes in a file: {text!r}")
+    expect("console progress: lines\n" in job.read("out/logs/sys/master_role.txt"), "auto chose lines for a file")
     final = re.findall(r"^prs_mpi: processed 4 of 4 mini-batches \(1 failed, 1 retried\) in \d+:\d\d:\d\d; "
                        r"[0-9.]+/s, 0:00:00 left$", text, re.M)
     expect_equal(len(final), 1, f"one final progress line in {text}")
@@ -296,5 +297,6 @@ def test_progress_bar_in_a_terminal_redraws_one_line_and_ends_with_the_summary(m
         expect_equal(len(failed), 1, f"the failure on a line of its own: {lines}")
         expect(failed[0].startswith("prs_mpi: rank "), f"not glued to the bar: {failed[0]}")
         expect("processed" not in "\n".join(lines), f"no plain lines with a bar: {lines}")
+        expect("console progress: bar\n" in job.read("out/logs/sys/master_role.txt"), "auto chose the bar")
     finally:
         subprocess.run([*tmux, "kill-server"], capture_output=True)

@@ -10,6 +10,8 @@
 #include "prs/logs/job_logs.hpp"
 #include "prs/logs/progress.hpp"
 #include "prs/logs/trace.hpp"
+#include "prs/master/job_lock.hpp"
+#include "prs/master/status.hpp"
 
 namespace {
 
@@ -130,4 +132,18 @@ TEST_CASE("progress: readme.txt names every file the logs folder gets", "[progre
     ++files;
   }
   CHECK(files == 7);  // readme, result, summary, overview, error, master_role, job_progress.json
+}
+
+TEST_CASE("status: the job lock is seen held while a job holds it, and free after, without taking it", "[progress]") {
+  const TempJobDir dir;
+  const std::string path = prs::job_lock_path(dir.root());
+  CHECK_FALSE(prs::lock_is_held(path));  // no file
+  {
+    prs::JobLock lock = prs::JobLock::take(path, "job.yml", 0);
+    CHECK(prs::lock_is_held(path));
+    CHECK(prs::lock_is_held(path));  // looking twice does not take or drop it
+    CHECK_THROWS_WITH(prs::JobLock::take(path, "job.yml", 0),
+                      Catch::Matchers::Contains("another prs_mpi job is using this output"));
+  }
+  CHECK_FALSE(prs::lock_is_held(path));
 }
