@@ -22,6 +22,7 @@
 #include "prs/master/master.hpp"
 #include "prs/master/resume.hpp"
 #include "prs/master/signals.hpp"
+#include "prs/master/status.hpp"
 #include "prs/master/walltime.hpp"
 #include "prs/mpi/job_end.hpp"
 #include "prs/mpi/mpi_comm.hpp"
@@ -238,12 +239,27 @@ void order_if_asked(const MasterSetup& setup) {
   abort_all(static_cast<int>(ExitCode::job_failed));
 }
 
+// --trace: written before the end of the job; a trace that cannot be written costs a warning, not the job.
+void write_trace(const TraceRecorder& trace) {
+  if (!trace.on()) return;
+  try {
+    trace.write();
+    std::cout << "prs_mpi: trace: " << trace.path() << std::endl;
+  } catch (const Error& e) {
+    std::cerr << "prs_mpi: warning: --trace: " << e.what() << std::endl;
+  }
+}
+
 JobOutcome master_phase(MasterSetup& setup, const CliOptions& cli, int world_size, JobLogs& logs) {
   JournalWriter journal = std::move(setup.journal_writer);
+  TraceRecorder trace(cli.trace ? fs::absolute(*cli.trace).string() : "");
   MasterPlan plan{setup.config, setup.files, *setup.partition, logs, journal, world_size,
                   cli.resume ? &setup.journal : nullptr, setup.output_size, cli.retry_failed,
-                  stop_settings(cli, setup.config)};
-  return run_master(plan);
+                  stop_settings(cli, setup.config), resolve_progress_mode(parse_progress_mode(cli.progress)),
+                  static_cast<double>(cli.progress_every), &trace};
+  JobOutcome outcome = run_master(plan);
+  write_trace(trace);
+  return outcome;
 }  // the journal is flushed and synced here
 
 // With skip_unreadable_inputs, the paths the listing skipped: the first few on the console, all in the master log.
@@ -258,6 +274,7 @@ int run_rank0(MasterSetup& setup, const CliOptions& cli, int world_size, AppendF
   JobLogs& logs = *setup.logs;
   JobOutcome outcome;
   try {
+    logs.describe(setup.config);
     logs.write_running();
     print_ignored_keys(setup.config, logs);
     print_skipped_inputs(setup.files, logs);
@@ -328,6 +345,10 @@ int run_mpi_job(const CliOptions& cli, const MpiSession& mpi) {
 }  // namespace
 
 int run_app(const CliOptions& cli, int& argc, char**& argv) {
+  if (cli.status) {
+    print_status(cli, std::cout);
+    return 0;
+  }
   if (cli.dry_run) {
     JobConfig config = load_job_config(cli);
     FileList files = list_input_files(config);

@@ -34,6 +34,12 @@ po::options_description named_options() {
       ("drain-before", po::value<std::string>()->value_name("SECONDS"),
        "stop dispatching this many seconds before the Slurm allocation ends, to finish and flush in time")
       ("log-dir", po::value<std::string>()->value_name("DIR"), "write the logs there instead of logs/ beside the output")
+      ("progress", po::value<std::string>()->value_name("MODE"),
+       "console progress: auto (a bar when mpirun's output is a terminal, else lines), bar, lines or none")
+      ("progress-every", po::value<std::string>()->value_name("SECONDS"),
+       "seconds between plain progress lines (default 5)")
+      ("trace", po::value<std::string>()->value_name("FILE.json"),
+       "write a timeline of the job (Chrome trace format: one span per mini-batch attempt; opens in Perfetto)")
       ("help,h", "print this help and exit")
       ("version", "print the version and exit");
   return options;
@@ -41,7 +47,9 @@ po::options_description named_options() {
 
 void print_help(const po::options_description& options) {
   std::cout << usage_line << "\n"
-            << "       mpirun -np N prs_mpi JOB.yml [options]     (rank 0 schedules, the other ranks run the script)\n\n"
+            << "       mpirun -np N prs_mpi JOB.yml [options]     (rank 0 schedules, the other ranks run the script)\n"
+            << "       prs_mpi status JOB.yml|LOGS_DIR [--set key=value]... [--log-dir DIR]   (how the job stands: running,\n"
+            << "                                                    succeeded, failed or interrupted; counts, rate, ETA)\n\n"
             << "Runs a parallel job (the v2 parallel job YAML, its v1 ParallelRunConfig names, or the parallel job of a\n"
             << "pipeline YAML): the entry script's init() once per worker, run() on every mini-batch of input_data,\n"
             << "shutdown() at the end. Keys that only mean something on the cloud (compute, environment, ...) are\n"
@@ -97,14 +105,14 @@ std::vector<std::string> sets_of(const po::variables_map& values) {
   return sets;
 }
 
-// --drain-before SECONDS: a whole number of seconds > 0.
-int drain_before_of(const std::string& text) {
+// --drain-before SECONDS and --progress-every SECONDS: a whole number of seconds > 0.
+int seconds_of(const std::string& text, const char* option) {
   int seconds = 0;
   const char* end = text.data() + text.size();
   const auto [stop, error] = std::from_chars(text.data(), end, seconds);
   const bool digits_only = !text.empty() && std::isdigit(static_cast<unsigned char>(text[0])) != 0;
   if (!digits_only || error != std::errc() || stop != end || seconds < 1) {
-    throw Error("--drain-before: must be a whole number of seconds in [1, " + std::to_string(INT_MAX) + "], got " +
+    throw Error(std::string(option) + ": must be a whole number of seconds in [1, " + std::to_string(INT_MAX) + "], got " +
                 (text.empty() ? std::string("nothing") : text));
   }
   return seconds;
@@ -116,16 +124,38 @@ void read_run_options(const po::variables_map& values, CliOptions& cli) {
   cli.retry_failed = values.count("retry-failed") != 0;
   cli.ordered = values.count("ordered") != 0;
   if (cli.resume && cli.overwrite) throw Error("--resume and --overwrite exclude each other");
-  if (values.count("drain-before") != 0) cli.drain_before = drain_before_of(values["drain-before"].as<std::string>());
+  if (values.count("drain-before") != 0) cli.drain_before = seconds_of(values["drain-before"].as<std::string>(), "--drain-before");
   if (values.count("job") != 0) {
     cli.pipeline_job = values["job"].as<std::string>();
     if (cli.pipeline_job->empty()) throw Error("--job: expected the name of a job in the pipeline, got nothing");
   }
 }
 
+// The options for watching a job (--progress, --progress-every, --trace).
+void read_watch_options(const po::variables_map& values, CliOptions& cli) {
+  if (values.count("progress") != 0) cli.progress = values["progress"].as<std::string>();
+  if (cli.progress != "auto" && cli.progress != "bar" && cli.progress != "lines" && cli.progress != "none")
+    throw Error("--progress: expected auto, bar, lines or none, got " +
+                (cli.progress.empty() ? std::string("nothing") : cli.progress));
+  if (values.count("progress-every") != 0)
+    cli.progress_every = seconds_of(values["progress-every"].as<std::string>(), "--progress-every");
+  if (values.count("trace") != 0) {
+    cli.trace = values["trace"].as<std::string>();
+    if (cli.trace->empty()) throw Error("--trace: expected a file name, got nothing");
+  }
+}
+
 }  // namespace
 
 std::optional<CliOptions> parse_cli(int argc, const char* const* argv) {
+  if (argc > 1 && std::string(argv[1]) == "status") {  // prs_mpi status TARGET [--set ...] [--log-dir DIR] [--job]
+    auto cli = parse_cli(argc - 1, argv + 1);  // "status" takes the place of the program name
+    if (!cli) return cli;
+    if (cli->dry_run || cli->resume || cli->overwrite || cli->retry_failed || cli->ordered || cli->trace)
+      throw Error("status: only --set, --job and --log-dir apply (it reads the logs of JOB.yml or of LOGS_DIR)");
+    cli->status = true;
+    return cli;
+  }
   const po::options_description options = named_options();
   const po::variables_map values = parse_arguments(argc, argv, options);
   if (values.count("help") != 0) {
@@ -146,6 +176,7 @@ std::optional<CliOptions> parse_cli(int argc, const char* const* argv) {
     if (cli.log_dir->empty()) throw Error("--log-dir: expected a folder, got nothing");
   }
   read_run_options(values, cli);
+  read_watch_options(values, cli);
   return cli;
 }
 

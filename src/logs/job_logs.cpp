@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -22,8 +23,9 @@ std::ofstream open_log(const std::string& path, bool append) {
   return out;
 }
 
-// Writes a whole file atomically (temp + rename), so a reader never sees half of it.
-void write_file(const std::string& path, const std::string& text) {
+}  // namespace
+
+void write_file_atomically(const std::string& path, const std::string& text) {
   std::string tmp = path + ".tmp";
   std::ofstream out(tmp, std::ios::trunc);
   out << text;
@@ -36,6 +38,10 @@ void write_file(const std::string& path, const std::string& text) {
   fs::rename(tmp, path, ec);
   if (ec) throw Error(path + ": cannot replace the log file: " + ec.message());
 }
+
+namespace {
+
+void write_file(const std::string& path, const std::string& text) { write_file_atomically(path, text); }
 
 // "2026-12-01 10:02:03", local time.
 std::string now_text() {
@@ -72,9 +78,72 @@ std::string counts_text(const JobOutcome& o) {
   return s.str();
 }
 
+// {"count", "p50", "p95", "max"} of a sample of seconds (nearest rank; zeros when empty; max exact).
+Json distribution(const TimeSample& sample) {
+  std::vector<double> values = sample.values;
+  std::sort(values.begin(), values.end());
+  auto at = [&](double q) {
+    if (values.empty()) return 0.0;
+    auto i = static_cast<std::size_t>(q * static_cast<double>(values.size()) + 0.999999);
+    return values[std::min(values.size(), std::max<std::size_t>(i, 1)) - 1];
+  };
+  return {{"count", sample.seen}, {"p50", at(0.5)}, {"p95", at(0.95)}, {"max", sample.max}};
+}
+
+Json worker_json(const WorkerStat& w) {
+  return {{"rank", w.rank},         {"host", w.host},         {"state", w.state},
+          {"init_seconds", w.init_seconds < 0 ? Json(nullptr) : Json(w.init_seconds)},
+          {"attempts", w.attempts}, {"failed", w.failed},     {"items_succeeded", w.items_ok},
+          {"run_seconds", w.run_seconds}};
+}
+
+// Per host, in the order hosts first appear among the ranks.
+Json nodes_json(const std::vector<WorkerStat>& workers) {
+  Json nodes = Json::array();
+  for (const WorkerStat& w : workers) {
+    auto it = std::find_if(nodes.begin(), nodes.end(), [&](const Json& n) { return n["host"] == w.host; });
+    if (it == nodes.end()) {
+      nodes.push_back({{"host", w.host}, {"workers", 0}, {"attempts", 0}, {"failed", 0}, {"items_succeeded", 0},
+                       {"run_seconds", 0.0}});
+      it = nodes.end() - 1;
+    }
+    Json& n = *it;
+    n["workers"] = n["workers"].get<int>() + 1;
+    n["attempts"] = n["attempts"].get<std::uint64_t>() + w.attempts;
+    n["failed"] = n["failed"].get<std::uint64_t>() + w.failed;
+    n["items_succeeded"] = n["items_succeeded"].get<std::uint64_t>() + w.items_ok;
+    n["run_seconds"] = n["run_seconds"].get<double>() + w.run_seconds;
+  }
+  return nodes;
+}
+
+void add_settings(Json& j, const JobConfig& config) {
+  Json settings = Json::array();
+  for (const ResolvedSetting& r : config.resolved)
+    settings.push_back({{"key", r.key}, {"value", r.value}, {"origin", r.origin}});
+  j["settings"] = settings;
+  j["ignored_keys"] = config.ignored_keys;
+}
+
+
 }  // namespace
 
-std::string summary_json(const JobOutcome& o, const std::string& output_file) {
+void TimeSample::add(double v) {
+  max = seen == 0 ? v : std::max(max, v);
+  ++seen;
+  if (values.size() < kept) {
+    values.push_back(v);
+    return;
+  }
+  std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);  // splitmix64
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z ^= z >> 31;
+  std::uint64_t slot = z % seen;
+  if (slot < kept) values[slot] = v;
+}
+
+std::string summary_json(const JobOutcome& o, const std::string& output_file, const JobConfig* config) {
   const JobCounts& c = o.counts;
   const WorkerTotals& w = o.workers;
   Json j;
@@ -98,6 +167,18 @@ std::string summary_json(const JobOutcome& o, const std::string& output_file) {
   j["master_cpu_seconds"] = o.master_cpu_seconds;
   j["journal_seconds"] = o.journal_seconds;
   j["journal_bytes"] = o.journal_bytes;
+  double busy = o.dispatch_seconds;
+  std::uint64_t items_ok = 0;  // in this run (a resume's earlier runs not counted)
+  for (const WorkerStat& w : o.per_worker) items_ok += w.items_ok;
+  double attempts = static_cast<double>(o.run_times.seen);
+  j["throughput"] = {{"attempts_per_second", busy > 0 ? attempts / busy : 0.0},
+                     {"items_per_second", busy > 0 ? static_cast<double>(items_ok) / busy : 0.0}};
+  j["timings"] = {{"init", distribution(o.init_times)}, {"run", distribution(o.run_times)}};
+  Json workers = Json::array();
+  for (const WorkerStat& w : o.per_worker) workers.push_back(worker_json(w));
+  j["per_worker"] = workers;
+  j["per_node"] = nodes_json(o.per_worker);
+  if (config != nullptr) add_settings(j, *config);
   return json_text(j);
 }
 
@@ -157,7 +238,7 @@ void JobLogs::write_result(const JobOutcome& o, const std::string& output_file) 
     r << "entry-script errors: " << dir_ << "/user/error.txt\n";
   write_file(dir_ + "/job_result.txt", r.str());
 
-  write_file(dir_ + "/job_summary.json", summary_json(o, output_file));
+  write_file(dir_ + "/job_summary.json", summary_json(o, output_file, config_));
 }
 
 void print_outcome(const JobOutcome& o, const std::string& output_file, const std::string& log_dir) {

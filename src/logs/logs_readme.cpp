@@ -8,11 +8,21 @@ std::string logs_readme() {
 Every file is appended to: a restarted Python process and a resumed run (--resume) add to the same files; each
 start of a worker's Python process writes a line "=== <time> pid <pid>: Python process started, init()".
 
+`prs_mpi status JOB.yml` (or the logs folder) reads them from any shell while the job runs or after.
+
 readme.txt                  this file
-job_result.txt              succeeded, failed or interrupted, why, the counts, where to look next
-job_summary.json            the same counts for machines, timings
-journal.bin, job.lock       the journal --resume reads; the lock of the job holding this output
+job_result.txt              succeeded, failed or interrupted, why, the counts, where to look next ("running: ..."
+                            while the job runs, or if it was killed)
+job_summary.json            the same for machines: counts, throughput, init() and run() times (p50/p95/max),
+                            per-worker and per-node stats, the resolved settings, the ignored keys
+job_progress_overview.<timestamp>.txt
+                            updated every 5 s while the job runs (one file per run): "Processed N of M mini batches
+                            in H:MM:SS. Estimated remaining time H:MM:SS.", failed and retried counts
+journal.bin                 every mini-batch sent, answered, ended: what --resume continues from
+job.lock                    held by the running job: one job per output
 sys/master_role.txt         rank 0: scheduling decisions, thresholds, ignored keys, stops, lost workers
+sys/job_progress.json       the progress snapshot `prs_mpi status` reads: rate, time left, the slowest running
+                            mini-batches and where they run
 sys/node/<node>/processNNN.txt
                             one line per attempt the worker ran: time it started, rank, mini-batch, attempt, status,
                             items total/succeeded/failed, duration and time inside run(); and the Python process's

@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <iostream>
 #include <utility>
 
@@ -36,6 +37,9 @@ std::string last_line(const std::string& text) {
 
 JobOutcome Master::run() {
   double cpu0 = cpu_seconds();
+  static const char* const modes[] = {"auto", "bar", "lines", "none"};
+  logs_.master_note(std::string("console progress: ") + modes[static_cast<int>(plan_.progress)] +
+                    (plan_.trace != nullptr && plan_.trace->on() ? "; trace: " + plan_.trace->path() : ""));
   restore();
   Backoff backoff;
   while (!done()) {
@@ -63,10 +67,13 @@ JobOutcome Master::run() {
     outcome_.reason = "the rows of " + std::to_string(unconfirmed_) +
                       " committed mini-batches were never confirmed written by a worker that was lost";
   }
+  double loop_end = now();
   finish_workers();
-  report_progress(true);
+  progress_.finish(snapshot());
   outcome_.counts = scheduler_.counts();
   outcome_.seconds = now();
+  record_phases(loop_end);
+  fill_stats();
   if (first_task_) outcome_.dispatch_seconds = now() - *first_task_;
   outcome_.master_cpu_seconds = cpu_seconds() - cpu0;
   journal_.flush();
@@ -83,6 +90,7 @@ void Master::restore() {
                       " attempts were all used before the resume (use --retry-failed to try it again)");
   }
   const JobCounts& c = scheduler_.counts();
+  done_at_start_ = c.batches_succeeded + c.batches_failed;
   std::cout << "prs_mpi: resuming: " << c.batches_succeeded + c.batches_failed << " of " << c.batches
             << " mini-batches already done (" << c.batches_failed << " failed)" << std::endl;
 }
@@ -117,12 +125,14 @@ void Master::on_ready(int rank, const ReadyMsg& m) {
   }
   if (w.state == WorkerState::starting) ++outcome_.workers_started;
   if (w.state != WorkerState::starting && w.state != WorkerState::restarting) return;  // quarantined meanwhile
+  record_ready(rank);
   roster_.set_state(rank, WorkerState::active);
   for (int i = 0; i < kPrefetch; ++i) hungry_.push_back(rank);
 }
 
 void Master::on_init_failed(int rank, const InitFailedMsg& m) {
   roster_.at(rank).host = m.host;
+  trace_.span(rank, "init() failed", "init", free_since_.at(rank), now() - free_since_.at(rank));
   drop_slots(rank);
   roster_.set_state(rank, WorkerState::retired);
   ++outcome_.workers_retired;
@@ -175,6 +185,7 @@ void Master::settle(int rank, const Attempt& a, const ResultMsg& r) {
                                " for " + std::to_string(items) + (items == 1 ? " item" : " items") +
                                ": every item needs its row (the missing ones count as failed)\n");
   }
+  record_end(rank, a, r);
   Verdict v = scheduler_.on_result(r);
   if (v.ended_now) journal_.ended(a.batch_id, *v.ended_now);
   if (v.action == Verdict::Action::commit) {
@@ -213,6 +224,7 @@ void Master::feed() {
       continue;
     }
     journal_.dispatched(a->batch_id, a->number, rank);
+    sent_[a->attempt_id] = Sent{a->batch_id, a->number, rank, now()};
     TaskMsg t{a->batch_id, a->attempt_id, a->number, {}};
     ItemRange range = scheduler_.batch_range(a->batch_id);
     t.items.reserve(range.count);
@@ -263,6 +275,7 @@ void Master::abandon_running() {
   for (int r = 1; r < roster_.world_size(); ++r) {
     for (std::uint64_t b : scheduler_.take_back_worker(r)) {
       journal_.abandoned(b);
+      for (auto it = sent_.begin(); it != sent_.end();) it = it->second.batch == b ? sent_.erase(it) : std::next(it);
       logs_.master_note("mini-batch " + std::to_string(b) + " abandoned on " + where(r));
     }
   }
@@ -281,12 +294,99 @@ bool Master::done() {
 }
 
 void Master::report_progress(bool force) {
-  if (!force && now() - last_progress_line_ < kProgressEvery) return;
-  last_progress_line_ = now();
+  if (force || progress_.due(now())) progress_.report(snapshot());
+}
+
+ProgressSnapshot Master::snapshot() const {
   const JobCounts& c = scheduler_.counts();
-  std::cout << "prs_mpi: processed " << c.batches_succeeded + c.batches_failed << " of " << c.batches
-            << " mini-batches (" << c.batches_failed << " failed, " << c.retries << " retried) in "
-            << format_duration(now()) << std::endl;
+  ProgressSnapshot s;
+  s.done = c.batches_succeeded + c.batches_failed;
+  s.total = c.batches;
+  s.failed = c.batches_failed;
+  s.retried = c.retries;
+  s.in_flight = sent_.size();
+  s.elapsed = now();
+  double working = first_task_ ? now() - *first_task_ : 0;
+  if (working > 0 && s.done > done_at_start_) {
+    s.rate = static_cast<double>(s.done - done_at_start_) / working;
+    s.eta = static_cast<double>(s.total - s.done) / s.rate;
+  }
+  std::vector<const Sent*> oldest(static_cast<std::size_t>(roster_.world_size()), nullptr);  // per rank: running
+  for (const auto& entry : sent_) {
+    const Sent*& o = oldest.at(static_cast<std::size_t>(entry.second.rank));
+    if (o == nullptr || entry.second.at < o->at) o = &entry.second;
+  }
+  for (const Sent* o : oldest) {
+    if (o == nullptr) continue;
+    double since = std::max(o->at, free_since_.at(static_cast<std::size_t>(o->rank)));
+    s.slowest.push_back({o->batch, o->number, o->rank, roster_.at(o->rank).host, now() - since});
+  }
+  std::sort(s.slowest.begin(), s.slowest.end(),
+            [](const RunningAttempt& x, const RunningAttempt& y) { return x.seconds > y.seconds; });
+  if (s.slowest.size() > kSlowestShown) s.slowest.resize(kSlowestShown);
+  return s;
+}
+
+// The end of an attempt, for the trace, the status and the summary: its span runs from when its worker started
+// it (run()'s own seconds back from now, never before it was sent) to now.
+void Master::record_end(int rank, const Attempt& a, const ResultMsg& r) {
+  auto it = sent_.find(a.attempt_id);
+  double sent = it == sent_.end() ? 0 : it->second.at;
+  if (it != sent_.end()) sent_.erase(it);
+  if (r.status == AttemptStatus::cancelled) return;  // it never ran
+  double end = now();
+  double& free = free_since_.at(static_cast<std::size_t>(rank));
+  double start = r.seconds > 0 ? std::max(sent, end - r.seconds) : std::max(sent, free);
+  free = end;
+  WorkerStat& w = stats_.at(static_cast<std::size_t>(rank));
+  ++w.attempts;
+  bool failed = r.status != AttemptStatus::ok || r.successes < scheduler_.batch_items(a.batch_id);
+  if (failed) ++w.failed;
+  w.items_ok += r.successes;
+  w.run_seconds += r.seconds;
+  outcome_.run_times.add(r.seconds);
+  if (!trace_.on()) return;
+  static const char* const status_names[] = {"ok", "failed", "timed_out", "cancelled"};
+  char args[160];
+  std::snprintf(args, sizeof args, "\"mini_batch\":%llu,\"attempt\":%u,\"status\":\"%s\",\"rows\":%llu",
+                static_cast<unsigned long long>(a.batch_id), a.number, status_names[static_cast<int>(r.status)],
+                static_cast<unsigned long long>(r.successes));
+  trace_.span(rank, "mini-batch " + std::to_string(a.batch_id), failed ? "failed" : "run", start, end - start, args);
+}
+
+// A worker's init() ended: its span runs from the job's start or the restart of its Python process.
+void Master::record_ready(int rank) {
+  double& free = free_since_.at(static_cast<std::size_t>(rank));
+  WorkerStat& w = stats_.at(static_cast<std::size_t>(rank));
+  if (w.init_seconds < 0) w.init_seconds = now();
+  outcome_.init_times.add(now() - free);
+  trace_.span(rank, "init()", "init", free, now() - free);
+  free = now();
+}
+
+// The master's own phases on its track: start-up until the first task, dispatch, the end of the workers.
+void Master::record_phases(double loop_end) {
+  if (!trace_.on()) return;
+  trace_.process("prs_mpi " + plan_.config.job_name);
+  trace_.track(0, "master (rank 0)");
+  for (int r = 1; r < roster_.world_size(); ++r) trace_.track(r, where(r));
+  double first = first_task_ ? *first_task_ : loop_end;
+  trace_.span(0, "start-up (workers in init())", "master", 0, first);
+  trace_.span(0, "dispatch", "master", first, loop_end - first);
+  trace_.span(0, "end of the workers (shutdown())", "master", loop_end, now() - loop_end);
+}
+
+void Master::fill_stats() {
+  static const char* const names[] = {"starting", "active", "restarting", "idle", "retired", "quarantined",
+                                      "lost", "broken"};
+  for (int r = 1; r < roster_.world_size(); ++r) {
+    WorkerStat w = stats_.at(static_cast<std::size_t>(r));
+    w.rank = r;
+    w.host = roster_.at(r).host;
+    auto state = static_cast<std::size_t>(roster_.at(r).state);
+    w.state = state < sizeof names / sizeof *names ? names[state] : "?";
+    outcome_.per_worker.push_back(w);
+  }
 }
 
 }  // namespace master_detail

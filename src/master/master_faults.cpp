@@ -10,6 +10,7 @@ namespace prs::master_detail {
 // Its Python process ended (the attempt it ran comes as a failed result) and a fresh one runs init().
 void Master::on_restarting(int rank, const TextMsg& m) {
   ++outcome_.python_restarts;
+  free_since_.at(static_cast<std::size_t>(rank)) = now();  // its next init() span starts here
   logs_.master_note(where(rank) + ": " + m.text + "; a fresh Python process runs init()");
   if (roster_.at(rank).state != WorkerState::active) return;
   drop_slots(rank);
@@ -80,6 +81,7 @@ void Master::drop_slots(int rank) { hungry_.erase(std::remove(hungry_.begin(), h
 // that does not answer in time is lost, and rank 0 ends the job by aborting it once the logs are written.
 void Master::finish_workers() {
   for (int r = 1; r < roster_.world_size(); ++r) send(r, Tag::stop, "");
+  double stop_sent = now();
   int waiting = 0;
   for (int r = 1; r < roster_.world_size(); ++r) waiting += roster_.at(r).state != WorkerState::lost;
   double deadline = now() + plan_.stop.end_patience;
@@ -95,6 +97,7 @@ void Master::finish_workers() {
     if (m->tag == Tag::finished && !w.finished && w.state != WorkerState::lost) {
       w.finished = true;
       --waiting;
+      trace_.span(m->source, "shutdown()", "shutdown", stop_sent, now() - stop_sent);
     }  // anything else is a late word about work that is over
   }
   for (int r = 1; r < roster_.world_size(); ++r) {

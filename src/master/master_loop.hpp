@@ -5,6 +5,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "prs/master/master.hpp"
@@ -16,13 +17,21 @@
 namespace prs::master_detail {
 
 constexpr int kPrefetch = 2;              // tasks a worker holds: the one running and the next
-constexpr double kProgressEvery = 5;      // seconds between progress lines
+constexpr int kSlowestShown = 5;          // running attempts the status snapshot lists
 constexpr double kSilenceCheckEvery = 1;  // seconds between looks for lost workers
 
 using Clock = std::chrono::steady_clock;
 
 // The last line of a traceback: "ValueError: bad item".
 std::string last_line(const std::string& text);
+
+// An attempt sent and not answered: what the trace and the status of running mini-batches need.
+struct Sent {
+  std::uint64_t batch = 0;
+  std::uint32_t number = 0;
+  int rank = 0;
+  double at = 0;  // seconds since the start
+};
 
 class Master {
  public:
@@ -35,7 +44,11 @@ class Master {
                     plan.config.allowed_failed_percent},
                    plan.config.append_row_dataframe_header),
         rules_(plan.stop),
-        roster_(plan.world_size, plan.config.quarantine_after_failures) {}
+        roster_(plan.world_size, plan.config.quarantine_after_failures),
+        progress_(plan.progress, plan.progress_every, plan.logs.dir()),
+        trace_(plan.trace != nullptr ? *plan.trace : no_trace_),
+        stats_(static_cast<std::size_t>(plan.world_size)),
+        free_since_(static_cast<std::size_t>(plan.world_size), 0.0) {}
 
   JobOutcome run();
 
@@ -63,6 +76,11 @@ class Master {
   void finish_workers();
   std::string no_worker_reason() const;
   void report_progress(bool force);
+  ProgressSnapshot snapshot() const;
+  void record_end(int rank, const Attempt& a, const ResultMsg& r);
+  void record_ready(int rank);
+  void record_phases(double loop_end);
+  void fill_stats();
   void send(int rank, Tag tag, std::string bytes);
   double now() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
   std::string where(int rank) const { return roster_.where(rank); }
@@ -83,7 +101,14 @@ class Master {
   int idle_ranks_ = 0;
   std::uint64_t unconfirmed_ = 0;  // committed rows a lost or broken worker never confirmed written
   Clock::time_point start_ = Clock::now();
-  double last_progress_line_ = 0;
+  ProgressReporter progress_;
+  TraceRecorder no_trace_;
+  TraceRecorder& trace_;
+  std::vector<WorkerStat> stats_;             // per rank (index 0 unused)
+  std::vector<double> free_since_;            // per rank: when it last ended an attempt or became ready
+  std::unordered_map<std::uint64_t, Sent> sent_;  // by attempt id
+  std::uint64_t done_at_start_ = 0;           // mini-batches already ended before this run (--resume)
+
   double last_silence_check_ = 0;
   std::optional<double> first_task_;
 };

@@ -81,7 +81,7 @@ TEST_CASE("job_logs: job_summary.json keeps a reason and an output path with quo
     for (const auto& item : ordered.items()) keys.push_back(item.key());
     CHECK(keys == Strings{"status", "exit_code", "reason", "output", "mini_batches", "items", "attempts", "workers",
                           "output_bytes", "seconds", "dispatch_seconds", "run_seconds", "master_cpu_seconds",
-                          "journal_seconds", "journal_bytes"});
+                          "journal_seconds", "journal_bytes", "throughput", "timings", "per_worker", "per_node"});
 
     const nlohmann::json j = nlohmann::json::parse(text);
     CHECK(j["status"] == "failed");
@@ -152,4 +152,49 @@ TEST_CASE("job_logs: an interrupted job says so in both files", "[job_logs]") {
   CHECK(j["output"] == dir / "out/rows.txt");
   const std::string result = read_file(logs + "/job_result.txt");
   CHECK(result.substr(0, result.find('\n')) == "interrupted: SIGTERM; resumable with --resume");
+}
+
+TEST_CASE("job_logs: per-worker, per-node and timing stats, throughput and the resolved settings", "[job_logs]") {
+  prs::JobOutcome o;
+  o.dispatch_seconds = 2;
+  o.per_worker = {{1, "a", "active", 0.5, 3, 1, 6, 1.5}, {2, "b", "lost", -1, 0, 0, 0, 0}, {3, "a", "active", 1, 1, 0, 2, 0.5}};
+  for (double v : {1.0, 0.5}) o.init_times.add(v);
+  for (double v : {0.4, 0.1, 0.3, 0.2, 1.0, 0.5, 0.6, 0.7, 0.8, 0.9}) o.run_times.add(v);
+  prs::JobConfig config;
+  config.resolved = {{"mini_batch_size", "3", "job.yml:7"}, {"retry_settings.timeout", "30", "--set"}};
+  config.ignored_keys = {"compute (job.yml:9)"};
+  const nlohmann::json j = nlohmann::json::parse(prs::summary_json(o, "", &config));
+  CHECK(j["throughput"] == nlohmann::json{{"attempts_per_second", 5.0}, {"items_per_second", 4.0}});
+  CHECK(j["timings"]["init"] == nlohmann::json{{"count", 2}, {"p50", 0.5}, {"p95", 1.0}, {"max", 1.0}});
+  CHECK(j["timings"]["run"] == nlohmann::json{{"count", 10}, {"p50", 0.5}, {"p95", 1.0}, {"max", 1.0}});
+  CHECK(j["per_worker"].size() == 3);
+  CHECK(j["per_worker"][0] == nlohmann::json{{"rank", 1}, {"host", "a"}, {"state", "active"}, {"init_seconds", 0.5},
+                                             {"attempts", 3}, {"failed", 1}, {"items_succeeded", 6},
+                                             {"run_seconds", 1.5}});
+  CHECK(j["per_worker"][1]["init_seconds"].is_null());  // never ready
+  CHECK(j["per_node"] == nlohmann::json::array({{{"host", "a"}, {"workers", 2}, {"attempts", 4}, {"failed", 1},
+                                                 {"items_succeeded", 8}, {"run_seconds", 2.0}},
+                                                {{"host", "b"}, {"workers", 1}, {"attempts", 0}, {"failed", 0},
+                                                 {"items_succeeded", 0}, {"run_seconds", 0.0}}}));
+  CHECK(j["settings"][1] == nlohmann::json{{"key", "retry_settings.timeout"}, {"value", "30"}, {"origin", "--set"}});
+  CHECK(j["ignored_keys"] == nlohmann::json::array({"compute (job.yml:9)"}));
+  CHECK_FALSE(nlohmann::json::parse(prs::summary_json(o, "")).contains("settings"));  // no config, no settings
+}
+
+TEST_CASE("job_logs: a time sample stays bounded, keeps the exact count and max, and stays uniform", "[job_logs]") {
+  prs::TimeSample sample;
+  const std::uint64_t n = 3 * prs::TimeSample::kept;
+  for (std::uint64_t i = 0; i < n; ++i) sample.add(static_cast<double>(i % 1000));  // uniform on [0, 1000)
+  sample.add(5000);
+  CHECK(sample.values.size() == prs::TimeSample::kept);
+  CHECK(sample.seen == n + 1);
+  const nlohmann::json j = nlohmann::json::parse(prs::summary_json([&] {
+    prs::JobOutcome o;
+    o.run_times = sample;
+    return o;
+  }(), ""));
+  CHECK(j["timings"]["run"]["count"] == n + 1);
+  CHECK(j["timings"]["run"]["max"] == 5000.0);
+  CHECK(j["timings"]["run"]["p50"].get<double>() == Approx(500).margin(15));  // a uniform sample's median
+  CHECK(j["timings"]["run"]["p95"].get<double>() == Approx(950).margin(15));
 }

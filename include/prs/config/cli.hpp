@@ -1,6 +1,7 @@
 #pragma once
 // The command line: prs_mpi JOB.yml [--set key=value]... [--job NAME] [--dry-run] [--overwrite | --resume]
-// [--retry-failed] [--ordered] [--drain-before SECONDS] [--log-dir DIR] [--help] [--version].
+// [--retry-failed] [--ordered] [--drain-before SECONDS] [--log-dir DIR] [--progress auto|bar|lines|none]
+// [--progress-every SECONDS] [--trace FILE.json] [--help] [--version]; and prs_mpi status JOB.yml|LOGS_DIR.
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,10 @@ struct CliOptions {
   bool retry_failed = false;                // with --resume: run the failed mini-batches again
   bool ordered = false;                     // rows in input order (as ordered: true in the job file)
   std::optional<int> drain_before;          // --drain-before SECONDS: stop dispatching that long before walltime
+  std::string progress = "auto";            // --progress: auto, bar, lines or none
+  int progress_every = 5;                   // --progress-every SECONDS: between plain progress lines
+  std::optional<std::string> trace;         // --trace FILE.json: a Chrome trace of the job
+  bool status = false;                      // prs_mpi status TARGET: job_file is the job file or a logs folder
 };
 
 // Parses argv; returns nullopt after printing --help or --version. Throws prs::Error on bad usage.

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <string>
 
+#include "prs/config/config.hpp"
 #include "prs/logs/job_outcome.hpp"
 
 namespace prs {
@@ -21,6 +22,8 @@ class JobLogs {
   void entry_script_error(const std::string& heading, const std::string& traceback);
   // Appends a line to sys/master_role.txt (scheduling decisions, thresholds).
   void master_note(const std::string& line);
+  // Keeps the job's resolved settings and ignored keys for job_summary.json (the config must outlive the logs).
+  void describe(const JobConfig& config) { config_ = &config; }
   // Replaces an earlier run's job_result.txt and job_summary.json with "running" (pid, host, start): a job killed
   // before its end leaves that, never an old verdict.
   void write_running();
@@ -31,16 +34,23 @@ class JobLogs {
   std::string dir_;
   std::ofstream errors_;
   std::ofstream master_;
+  const JobConfig* config_ = nullptr;
 };
 
-// The text of job_summary.json: status, exit code, reason, output file (null for summary_only), counts and times.
-std::string summary_json(const JobOutcome& outcome, const std::string& output_file);
+// The text of job_summary.json: status, exit code, reason, output file (null for summary_only), counts and times,
+// throughput, init() and run() time distributions, per-worker and per-node stats, and (with config) the resolved
+// settings and the ignored keys.
+std::string summary_json(const JobOutcome& outcome, const std::string& output_file,
+                         const JobConfig* config = nullptr);
 
 // The verdict on the console (rank 0): one line, plus the reason when the job did not succeed.
 void print_outcome(const JobOutcome& outcome, const std::string& output_file, const std::string& log_dir);
 
 // The text of logs/readme.txt: what every file of the folder is.
 std::string logs_readme();
+// Writes a whole file atomically (a temporary beside it, then rename), so a reader never sees half of it.
+// Throws prs::Error naming the path.
+void write_file_atomically(const std::string& path, const std::string& text);
 
 // "1:02:03" for a number of seconds.
 std::string format_duration(double seconds);

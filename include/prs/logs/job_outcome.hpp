@@ -18,6 +18,30 @@ struct JobCounts {
   std::uint64_t output_bytes = 0;  // bytes committed to the shared output
 };
 
+// A bounded uniform sample of durations (reservoir sampling, deterministic): exact up to kept values, a uniform
+// sample of them beyond, so the quantiles of a job of millions of mini-batches cost a fixed amount of memory.
+struct TimeSample {
+  static constexpr std::size_t kept = 100000;  // values kept at most (800 kB)
+  std::vector<double> values;  // the sample (all values while seen <= kept)
+  std::uint64_t seen = 0;      // values added
+  std::uint64_t state = 0x9E3779B97F4A7C15ull;  // the generator's state (splitmix64)
+  double max = 0;              // the largest value added (exact)
+  // Adds a value: kept, or with probability kept/seen in place of a random one.
+  void add(double v);
+};
+
+// One worker rank as the master saw it, for job_summary.json's per-worker and per-node stats.
+struct WorkerStat {
+  int rank = 0;
+  std::string host;
+  std::string state;              // "active", "retired", "lost", ... at the end
+  double init_seconds = -1;       // from the job's start to its first ready; -1: never ready
+  std::uint64_t attempts = 0;     // attempts it ended (cancelled ones not counted)
+  std::uint64_t failed = 0;       // of those, failed or timed out
+  std::uint64_t items_ok = 0;     // successful items of its attempts
+  double run_seconds = 0;         // run() wall time summed
+};
+
 // How the job ended, as rank 0 reports it.
 struct JobOutcome {
   ExitCode code = ExitCode::succeeded;
@@ -35,6 +59,9 @@ struct JobOutcome {
   double master_cpu_seconds = 0;  // CPU time rank 0 used in that time
   double journal_seconds = 0;     // of the master loop's time, spent writing and syncing the journal
   std::uint64_t journal_bytes = 0;  // size of the journal
+  std::vector<WorkerStat> per_worker;  // ranks 1..N in order
+  TimeSample init_times;               // seconds of each init() the master saw end (restarts included)
+  TimeSample run_times;                // run() seconds of each ended attempt
 };
 
 }  // namespace prs

@@ -6,6 +6,8 @@
 #include "prs/input/file_list.hpp"
 #include "prs/input/partition.hpp"
 #include "prs/logs/job_logs.hpp"
+#include "prs/logs/progress.hpp"
+#include "prs/logs/trace.hpp"
 #include "prs/master/journal.hpp"
 #include "prs/master/stop_rules.hpp"
 
@@ -23,6 +25,9 @@ struct MasterPlan {
   std::uint64_t output_size = 0;         // committed bytes already in the output
   bool retry_failed = false;             // --retry-failed
   StopSettings stop;                     // timeouts, drain grace, walltime
+  ProgressMode progress = ProgressMode::lines;  // resolved: bar, lines or none
+  double progress_every = 5;             // seconds between plain progress lines
+  TraceRecorder* trace = nullptr;        // --trace: spans recorded here (written by the caller)
 };
 
 // Runs the master loop until every worker has been told to stop; returns the verdict and the master's counts
