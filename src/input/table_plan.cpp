@@ -244,6 +244,10 @@ std::string header_text(const OpenFile& in, const TableFile& f) {
 
 }  // namespace
 
+std::uint64_t table_batch_bytes(const JobConfig& config) {
+  return config.mini_batch_bytes > 0 ? config.mini_batch_bytes : std::uint64_t{1} << 20;
+}
+
 int TablePlan::header_file(std::uint32_t file, HeaderMode mode) const {
   if (mode == HeaderMode::no_header) return -1;
   if (mode == HeaderMode::from_first_file) return files.empty() || files[0].header_length == 0 ? -1 : 0;

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "prs/error.hpp"
+#include "prs/input/mltable.hpp"
 #include "prs/mpi/job_end.hpp"
 #include "prs/output/checksum.hpp"
 #include "prs/worker/node_env.hpp"
@@ -177,6 +178,7 @@ void Worker::on_outcome(std::uint64_t attempt_id, RunOutcome& o) {
   r.header_bytes = o.header.size();
   r.seconds = o.seconds;
   r.error = std::move(o.error);
+  r.rows = o.table_rows;
   ++totals_.attempts_run;
   totals_.attempts_failed += !o.ok;
   totals_.timeouts += o.timed_out;
@@ -194,6 +196,7 @@ RunnerSettings runner_settings(const JobConfig& config) {
   s.timeout_seconds = config.timeout;
   s.format_rows = config.output_action == OutputAction::append_row;
   s.dataframe_header = config.append_row_dataframe_header;
+  if (config.input_kind == InputKind::mltable) s.table = read_mltable(config.input_path, false).reader;
   return s;
 }
 

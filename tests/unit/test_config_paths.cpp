@@ -164,10 +164,13 @@ TEST_CASE("config: inputs: types and paths that must exist", "[config_paths]") {
   CHECK(error_of(dir, head + "inputs: {input_data: {type: uri_file, path: data}}\n") ==
         "job.yml:4: inputs.input_data.path: " + dir / "data is not a file; use type: uri_folder for a folder");
   CHECK(error_of(dir, head + "inputs:\n  input_data:\n    type: mltable\n    path: data\n") ==
-        "job.yml:6: inputs.input_data.type: tabular input (type: mltable) is not supported yet; use uri_folder or "
-        "uri_file");
+        "job.yml:7: inputs.input_data.path: " + dir / "data holds no MLTable file; a type: mltable input is a folder "
+        "holding an MLTable file (paths and transformations)");
+  CHECK(error_of(dir, head + "inputs:\n  input_data:\n    type: mltable\n    path: rows.csv\n") ==
+        "job.yml:7: inputs.input_data.path: " + dir / "rows.csv is not a folder; a type: mltable input is a folder "
+        "holding an MLTable file (paths and transformations)");
   CHECK(error_of(dir, head + "inputs: {input_data: {type: custom_model, path: data}}\n") ==
-        "job.yml:4: inputs.input_data.type: must be uri_folder, uri_file or path_list, got custom_model");
+        "job.yml:4: inputs.input_data.type: must be uri_folder, uri_file, path_list or mltable, got custom_model");
   CHECK(error_of(dir, head + "inputs:\n  input_data:\n    type: uri_folder\n") ==
         "job.yml:5: inputs.input_data: needs a path: the folder or file to read");
   CHECK(error_of(dir, head + "inputs: {input_data: {path: \"azureml:iris:1\"}}\n") ==

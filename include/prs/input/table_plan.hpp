@@ -35,6 +35,9 @@ struct TablePlan {
   int header_file(std::uint32_t file, HeaderMode mode) const;
 };
 
+// Bytes per tabular mini-batch: mini_batch_size as written ("10kb"; a plain count is bytes), else 1 MB.
+std::uint64_t table_batch_bytes(const JobConfig& config);
+
 // Plans every file of the table in batch_bytes ranges. Throws prs::Error for a file that cannot be read (named).
 TablePlan plan_table(const MLTable& table, std::uint64_t batch_bytes);
 

@@ -5,6 +5,7 @@
 #include "prs/config/config.hpp"
 #include "prs/input/file_list.hpp"
 #include "prs/input/partition.hpp"
+#include "prs/input/table_plan.hpp"
 #include "prs/logs/job_logs.hpp"
 #include "prs/master/journal.hpp"
 #include "prs/master/stop_rules.hpp"
@@ -23,6 +24,8 @@ struct MasterPlan {
   std::uint64_t output_size = 0;         // committed bytes already in the output
   bool retry_failed = false;             // --retry-failed
   StopSettings stop;                     // timeouts, drain grace, walltime
+  const TablePlan* table = nullptr;      // tabular input: the cuts (then files is empty, partition 1 per batch)
+  const MLTable* mltable = nullptr;      // with table: how its header records are found
 };
 
 // Runs the master loop until every worker has been told to stop; returns the verdict and the master's counts

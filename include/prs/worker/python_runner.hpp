@@ -12,6 +12,9 @@
 #include <utility>
 #include <vector>
 
+#include "prs/input/mltable.hpp"
+#include "prs/mpi/protocol.hpp"
+
 namespace prs {
 
 // What the runner needs to know; filled from JobConfig by the worker.
@@ -22,6 +25,7 @@ struct RunnerSettings {
   int timeout_seconds = 60;                    // run() is interrupted with TimeoutError after this; 0 = never
   bool format_rows = true;                     // false with summary_only: rows are counted, not formatted
   bool dataframe_header = false;               // also format a DataFrame's header line (RunOutcome::header)
+  TableReader table;                           // how a tabular mini-batch's bytes are parsed
 };
 
 // The outcome of one run(mini_batch) call.
@@ -34,6 +38,7 @@ struct RunOutcome {
   std::string header;           // a DataFrame's header line, with dataframe_header (the master writes it once)
   std::string error;            // the Python traceback (or the wrong-return message) when !ok
   double seconds = 0;           // wall time of the call
+  std::uint64_t table_rows = kNoRows;  // a tabular mini-batch's rows as parsed (kNoRows: a file list, or no parse)
 };
 
 // Raised by init() when the entry script cannot serve: import error, init() raised, no run() function.
@@ -56,6 +61,10 @@ class PythonRunner {
 
   // Calls run() with a list of path strings. Never throws for Python errors: they come back in the outcome.
   RunOutcome run_files(const std::vector<std::string>& paths);
+
+  // Reads and parses a tabular range into a pandas.DataFrame and calls run() with it. A bad record fails the
+  // attempt with a message naming the file and byte offset. Never throws for Python errors.
+  RunOutcome run_table(const TableRange& range);
 
   // Calls shutdown() if the script has one; returns the traceback if it raised, else "".
   std::string shutdown();
