@@ -162,27 +162,37 @@ void find_header(const Scan& s, bool has_header, TableFile& f) {
   f.header_offset = f.data_start = s.size;
 }
 
+// The first multiple of batch_bytes past start that lies beyond pos: where the cut after pos is looked for.
+std::uint64_t next_target(std::uint64_t start, std::uint64_t pos, std::uint64_t batch_bytes, std::uint64_t size) {
+  const std::uint64_t k = (pos - start) / batch_bytes + 1;
+  if (k > (size - start) / batch_bytes) return size;  // also guards k * batch_bytes against overflow
+  return start + k * batch_bytes;
+}
+
+// Cuts near start + k * batch_bytes, each moved to the next line start: a few small reads per cut. A record longer
+// than batch_bytes spans several multiples and is one mini-batch.
 void cut_by_lines(const Scan& s, std::uint32_t file, std::uint64_t start, std::uint64_t batch_bytes,
                   std::vector<TableCut>& out) {
-  const std::uint64_t step = std::max<std::uint64_t>(batch_bytes, static_cast<std::uint64_t>(s.width));
   for (std::uint64_t pos = start; pos < s.size;) {
-    const std::uint64_t target = step >= s.size - pos ? s.size : pos + step;
+    const std::uint64_t target = next_target(start, pos, batch_bytes, s.size);
     const std::uint64_t next = target >= s.size ? s.size : s.next_line_start(target);
     out.push_back({file, pos, next - pos});
     pos = next;
   }
 }
 
-// support_multi_line: one pass with the quote state, cutting at the first record end past each target.
+// support_multi_line: one pass with the quote state, cutting at the first record end at or past each multiple.
 void cut_by_records(const Scan& s, std::uint32_t file, std::uint64_t start, std::uint64_t batch_bytes,
                     std::vector<TableCut>& out) {
   Units u = s.units(start, 1 << 20);
   Scan::Quotes q(s.reader.delimiter);
   std::uint64_t pos = start;
+  std::uint64_t target = next_target(start, pos, batch_bytes, s.size);
   for (unsigned unit; u.next(unit);) {
-    if (!q.ends_record(unit) || u.pos() - pos < batch_bytes) continue;
+    if (!q.ends_record(unit) || u.pos() < target) continue;
     out.push_back({file, pos, u.pos() - pos});
     pos = u.pos();
+    target = next_target(start, pos, batch_bytes, s.size);
   }
   if (pos < s.size) out.push_back({file, pos, s.size - pos});
 }

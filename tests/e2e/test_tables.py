@@ -77,14 +77,16 @@ def error_line(proc):
 
 
 def expected_cuts(data, start, size):
-    """The cuts a reader of the rule makes: from each cut, size bytes on, then to the next line start."""
-    cuts, pos = [], start
-    while pos < len(data):
-        nl = data.find("\n", pos + size - 1)
-        end = len(data) if pos + size >= len(data) or nl < 0 else nl + 1
-        cuts.append((pos, end))
-        pos = end
-    return cuts
+    """The cuts of the rule: at each multiple of size after start, moved to the next line start."""
+    ends = []
+    for target in range(start + size, len(data), size):
+        nl = data.find("\n", target - 1)
+        end = len(data) if nl < 0 else nl + 1
+        if not ends or ends[-1] != end:
+            ends.append(end)
+    if not ends or ends[-1] != len(data):
+        ends.append(len(data))
+    return list(zip([start] + ends[:-1], ends))
 
 
 def rows_of(frame):
@@ -117,7 +119,7 @@ def test_iris_example_every_row_scored(make_job):
     serial["prediction"] = (serial["petal_length"] > 2.5).map({True: "versicolor-or-virginica", False: "setosa"})
     expect_equal(sorted(job.rows()), sorted(rows_of(serial)), "rows")
     s = job.summary()
-    batches = -(-(len(data) - len(data.splitlines()[0]) - 1) // 10240)
+    batches = len(expected_cuts(data, len(data.splitlines()[0]) + 1, 10240))
     expect_equal(s["mini_batches"]["total"], batches, "mini-batches (about 10 KiB of whole rows each)", proc)
     expect_equal(s["items"], {"total": 1500, "succeeded": 1500, "failed": 0}, "items are rows", proc)
 
