@@ -348,3 +348,17 @@ def test_mltable_file_list_and_sizes(make_job):
     proc = job.run(np=2)
     expect_equal(proc.returncode, 2, "exit code", proc)
     expect(error_line(proc).startswith("prs_mpi: error: job.yml:7: mini_batch_size: "), "size error", proc)
+
+
+def test_resume_refuses_a_changed_table_file(make_job):
+    data = iris_csv(300)
+    job = table_job(make_job, "resume", IRIS_SCRIPT, delimited(), {"iris.csv": data}, batch="2kb")
+    proc = job.run(np=2)
+    expect_equal(proc.returncode, 0, "exit code", proc)
+    proc = job.run(np=2, args=["--resume"])
+    expect_equal(proc.returncode, 0, "an unchanged table resumes (nothing to do)", proc)
+    job.write("neural-iris-mltable/iris.csv", data + "5.0,3.0,1.5,0.2,setosa\n")
+    proc = job.run(np=2, args=["--resume"])
+    expect_equal(proc.returncode, 2, "exit code", proc)
+    expect(error_line(proc).startswith("prs_mpi: error: job.yml: cannot --resume: the input files (added, removed or "
+                                       "modified)"), "names the change", proc)
