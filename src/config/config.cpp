@@ -345,6 +345,8 @@ JobConfig load_job_config(const CliOptions& cli) {
   check_job_types(sources.file, config.job_name);
   config_detail::merge_repeated(sources.file);
   const Ports ports = read_ports(sources.file, job_dir);
+  for (const config_detail::Port& port : ports.list)  // provisional (resolve_input_data decides): sizes need a table
+    if (port.group == "inputs" && port.type == "mltable") config.input_kind = InputKind::mltable;
   const std::optional<ResolvedSetting> arguments = read_program_arguments(sources, ports, config);
   config_detail::apply_settings(sources, config);
   apply_ordered_option(cli, config);

@@ -104,6 +104,10 @@ std::string to_file_name(const RawValue& value) {
 std::string apply_mini_batch_size(JobConfig& config, const RawValue& value) {
   config.mini_batch_size_location = value.where + ": " + value.shown_key;
   config.mini_batch_size_is_size = is_size_text(value.text);
+  if (config.mini_batch_size_is_size && config.input_kind == InputKind::file_list) {  // no mltable input declared
+    fail(value, "must be a count of files for a file list input (sizes such as 10kb are for tabular input), got " +
+                    value.text);
+  }
   try {
     if (config.mini_batch_size_is_size) {
       config.mini_batch_bytes = parse_size(value.text);

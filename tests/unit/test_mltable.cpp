@@ -3,6 +3,7 @@
 
 #include "config_support.hpp"
 #include "prs/input/mltable.hpp"
+#include "prs/input/table_plan.hpp"
 
 using prs::HeaderMode;
 using prs::TableFormat;
@@ -114,4 +115,43 @@ TEST_CASE("a folder without an MLTable file is refused", "[mltable]") {
   dir.mkdir("t");
   CHECK_THROWS_WITH(prs::read_mltable(dir / "t", true),
                     dir / "t/MLTable" + " does not exist: a type: mltable input is a folder holding an MLTable file");
+}
+
+namespace {
+
+// A job whose input_data is a type: mltable folder (table/ with an MLTable file); `extra` starts at line 7.
+std::string table_job(const std::string& extra) {
+  return "type: parallel\n"
+         "inputs:\n"
+         "  input_data: {type: mltable, path: ./table}\n"
+         "input_data: ${{inputs.input_data}}\n"
+         "task:\n"
+         "  entry_script: score.py\n" +
+         extra;
+}
+
+}  // namespace
+
+TEST_CASE("mini_batch_size for a table: sizes, a plain count in bytes, 1 MB by default", "[mltable]") {
+  prs_test::basic::JobDir dir;
+  dir.write("table/MLTable", "paths:\n  - file: a.csv\ntransformations:\n  - read_delimited\n");
+  dir.write("table/a.csv", "x\n1\n");
+  using prs_test::basic::load_job;
+  CHECK(load_job(dir, table_job("mini_batch_size: 10kb\n")).mini_batch_bytes == 10240);
+  CHECK(load_job(dir, table_job("mini_batch_size: \"1MB\"\n")).mini_batch_bytes == 1048576);
+  CHECK(load_job(dir, table_job("mini_batch_size: 100 mb\n")).mini_batch_bytes == 100u << 20);
+  CHECK(load_job(dir, table_job("mini_batch_size: 1GB\n")).mini_batch_bytes == 1u << 30);
+  CHECK(load_job(dir, table_job("mini_batch_size: \"1024\"\n")).mini_batch_bytes == 1024);
+  const prs::JobConfig unset = load_job(dir, table_job(""));
+  CHECK(unset.input_kind == prs::InputKind::mltable);
+  CHECK(prs::table_batch_bytes(unset) == 1048576);
+  CHECK(prs_test::basic::error_of(dir, table_job("mini_batch_size: 16777216tb\n")) ==
+        "job.yml:7: mini_batch_size: must be in [1, 18446744073709551615] bytes, got 16777216tb");
+  // A size while input_data is a file list, even beside a declared mltable input.
+  CHECK(prs_test::basic::error_of(dir, "type: parallel\ninputs:\n  t: {type: mltable, path: ./table}\n"
+                                       "  input_data: {type: uri_folder, path: ./data}\n"
+                                       "input_data: ${{inputs.input_data}}\nmini_batch_size: 10kb\n"
+                                       "task:\n  entry_script: score.py\n") ==
+        "job.yml:6: mini_batch_size: must be a count of files for a file list input (sizes such as 10kb are for "
+        "tabular input), got 10kb");
 }
