@@ -155,7 +155,7 @@ bool all_ended(const JournalState& state) {
 // The input's plan and its fingerprint: a table's cuts (rank 0 reads no table data) or the file listing.
 PlanFingerprint plan_input(MasterSetup& s) {
   if (s.config.input_kind == InputKind::mltable) {
-    MLTable table = read_mltable(s.config.input_path, true);
+    MLTable table = read_job_mltable(s.config);
     if (table.reader.format != TableFormat::file_list) {
       s.table = plan_table(table, table_batch_bytes(s.config));
       s.mltable = std::move(table);

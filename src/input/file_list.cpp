@@ -172,9 +172,7 @@ FileList list_input_files(const JobConfig& config) {
       throw Error(config.mini_batch_size_location + ": must be a count of files for an MLTable without "
                   "read_delimited or read_json_lines (a file list), got " + std::to_string(config.mini_batch_bytes) +
                   " bytes");
-    files = read_mltable(config.input_path, true).files;
-    check_output_is_not_input(config, files);
-    return files;
+    return read_job_mltable(config).files;
   }
   switch (config.input_form) {
     case InputForm::glob:
@@ -188,6 +186,12 @@ FileList list_input_files(const JobConfig& config) {
   }
   check_output_is_not_input(config, files);
   return files;
+}
+
+MLTable read_job_mltable(const JobConfig& config) {
+  MLTable table = read_mltable(config.input_path, true, job_rules(config));
+  check_output_is_not_input(config, table.files);
+  return table;
 }
 
 std::string skipped_paths_line(const FileList& files, std::size_t shown) {

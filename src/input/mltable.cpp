@@ -139,7 +139,7 @@ void read_transformation(const Where& w, const YAML::Node& step, const std::stri
 
 // The files one entry of `paths` names: file, folder (recursive) or pattern (a glob), relative to the MLTable file.
 void list_path(const Where& w, const YAML::Node& entry, const std::string& key, const std::string& base,
-               FileList& files) {
+               const ListRules& job_rules, FileList& files) {
   if (!entry.IsMap() || entry.size() != 1)
     fail(w, entry, key, "must be one of file: PATH, folder: PATH or pattern: GLOB");
   const std::string kind = entry.begin()->first.as<std::string>();
@@ -147,7 +147,7 @@ void list_path(const Where& w, const YAML::Node& entry, const std::string& key, 
   const std::string text = scalar(w, entry.begin()->second, at);
   if (text.find("://") != std::string::npos) fail(w, entry, at, "must be a local path, got " + text);
   const std::string path = (fs::path(base) / text).lexically_normal().string();
-  ListRules rules;
+  ListRules rules = job_rules;
   rules.excluded_files.push_back(w.file);  // the MLTable file is no table
   FileList found;
   std::error_code ignored;
@@ -179,7 +179,7 @@ YAML::Node load(const std::string& file) {
 
 }  // namespace
 
-MLTable read_mltable(const std::string& folder, bool list_files) {
+MLTable read_mltable(const std::string& folder, bool list_files, const ListRules& rules) {
   MLTable table;
   std::error_code ignored;
   table.file = fs::is_directory(folder, ignored) ? (fs::path(folder) / "MLTable").string() : folder;
@@ -206,7 +206,7 @@ MLTable read_mltable(const std::string& folder, bool list_files) {
   FileList files;
   for (std::size_t i = 0; i < paths.size(); ++i) {
     const std::string key = "paths[" + std::to_string(i) + "]";
-    if (list_files) list_path(w, paths[i], key, base, files);
+    if (list_files) list_path(w, paths[i], key, base, rules, files);
     else if (!paths[i].IsMap() || paths[i].size() != 1) fail(w, paths[i], key, "must be one of file: PATH, folder: PATH or pattern: GLOB");
   }
   if (list_files) {

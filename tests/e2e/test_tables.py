@@ -362,3 +362,15 @@ def test_resume_refuses_a_changed_table_file(make_job):
     expect_equal(proc.returncode, 2, "exit code", proc)
     expect(error_line(proc).startswith("prs_mpi: error: job.yml: cannot --resume: the input files (added, removed or "
                                        "modified)"), "names the change", proc)
+
+
+def test_the_output_is_never_a_table_file(make_job):
+    job = table_job(make_job, "own-output", ECHO_SCRIPT, "paths:\n  - folder: .\ntransformations:\n  - read_delimited\n",
+                    {"a.csv": "x\n1\n"})
+    job.write("job.yml", job.read("job.yml").replace("./out/predictions.txt", "./neural-iris-mltable/a.csv"))
+    proc = job.run(np=2)
+    expect_equal(proc.returncode, 2, "exit code", proc)
+    out = job.path("neural-iris-mltable/a.csv")
+    expect(error_line(proc).startswith(f"prs_mpi: error: job.yml:14: task.append_row_to: {out} is one of the input "
+                                       "files"), "refused", proc)
+    expect_equal(job.read("neural-iris-mltable/a.csv"), "x\n1\n", "the table file is untouched", proc)

@@ -43,9 +43,14 @@ struct MLTable {
   FileList files;      // the files its paths name, sorted, each once (only when listed)
 };
 
-// The MLTable file of a folder (or the file itself), parsed; with list_files, its paths listed. Throws prs::Error
-// "/abs/MLTable:LINE: KEY: what is wrong, got X"; an unsupported transformation names itself and what is supported.
-MLTable read_mltable(const std::string& folder, bool list_files);
+// The MLTable file of a folder (or the file itself), parsed; with list_files, its paths listed by the rules (the
+// MLTable file is never listed). Throws prs::Error "/abs/MLTable:LINE: KEY: what is wrong, got X"; an unsupported
+// transformation names itself and what is supported.
+MLTable read_mltable(const std::string& folder, bool list_files, const ListRules& rules = {});
+
+// The job's MLTable (input_data), its files listed without the logs, the outputs and the entry script; refuses
+// (prs::Error at task.append_row_to) an output that is one of its files. Rank 0 only.
+MLTable read_job_mltable(const JobConfig& config);
 
 // The Python codec name of an MLTable encoding ("utf8bom" -> "utf-8"; "utf16" -> "utf-16").
 std::string python_codec(const std::string& encoding);
