@@ -229,7 +229,7 @@ def serial_rows(path, header):
 
 
 @pytest.mark.parametrize("multi_line", [False, True], ids=["lines", "multi_line"])
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
 def test_property_random_files_and_sizes_union_is_the_serial_read(make_job, seed, multi_line):
     rng = random.Random(seed * 2 + multi_line)
     header = rng.random() < 0.7
@@ -262,7 +262,7 @@ def random_json_lines(rng):
     return (newline.join(lines) + (newline if rng.random() < 0.7 else "")).encode()
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
 def test_property_json_lines_union_is_the_serial_read(make_job, seed):
     rng = random.Random(100 + seed)
     files = {f"f{i}.jsonl": random_json_lines(rng) for i in range(rng.randrange(2, 6))}
@@ -374,3 +374,33 @@ def test_the_output_is_never_a_table_file(make_job):
     expect(error_line(proc).startswith(f"prs_mpi: error: job.yml:14: task.append_row_to: {out} is one of the input "
                                        "files"), "refused", proc)
     expect_equal(job.read("neural-iris-mltable/a.csv"), "x\n1\n", "the table file is untouched", proc)
+
+
+def test_a_ragged_record_inside_a_range_names_its_byte(make_job):
+    files = {"a.csv": "x,y\n1,2\n3,4,5\n", "b.csv": "x,y\n1,2\n\n\n6,7,8\n"}
+    job = table_job(make_job, "ragged", ECHO_SCRIPT, delimited(), files, batch="1MB")
+    proc = job.run(np=2)
+    expect_equal(proc.returncode, 0, "exit code", proc)
+    folder = job.path("neural-iris-mltable")
+    errors = job.read("out/logs/user/error.txt")
+    expect(f"{folder}/a.csv: byte 8: bad record: Expected 2 fields in line 2, saw 3" in errors, errors, proc)
+    expect(f"{folder}/b.csv: byte 10: bad record: Expected 2 fields in line 4, saw 3" in errors, errors, proc)
+    expect_equal(job.summary()["items"], {"total": 2, "succeeded": 0, "failed": 2},
+                 "a range that does not parse counts as one failed item", proc)
+
+
+@pytest.mark.parametrize("batch", [1, 13, 100000])
+def test_edge_files_every_case_once(make_job, batch):
+    files = {"a_empty.csv": b"", "b_header_only.csv": b"h1,h2,h3\r\n", "c_header_no_newline.csv": b"h1,h2,h3",
+             "d_bom.csv": b"\xef\xbb\xbfh1,h2,h3\n1,2,3\n", "e_crlf_no_final.csv": b"h1,h2,h3\r\n4,5,6\r\n7,8,9",
+             "f_quoted.csv": b'h1,h2,h3\n"a\nb","c,d","e""f"\n\n\r\n"x",,\n',
+             "g_long_record.csv": b"h1,h2,h3\n" + b"z" * 300 + b",1,2\nq,r,s\n"}
+    job = table_job(make_job, f"edges{batch}", ECHO_SCRIPT,
+                    delimited(infer_column_types="false", support_multi_line="true"), files, batch=str(batch))
+    proc = job.run(np=3)
+    expect_equal(proc.returncode, 0, "exit code", proc)
+    expected = []
+    for name in sorted(files):
+        expected += serial_rows(job.path("neural-iris-mltable/" + name), True)
+    expect_equal(sorted(job.rows()), sorted(expected), f"mini_batch_size {batch}: rows", proc)
+    expect_equal(job.summary()["items"]["total"], 7, "rows counted as items", proc)
