@@ -38,8 +38,8 @@ const char* format_name(const TableReader& r) {
 
 void print_cut(std::ostream& out, const TablePlan& plan, std::uint64_t id) {
   const TableCut& c = plan.batches[id];
-  out << "  mini-batch " << id << ": " << plan.files[c.file].path << " bytes " << c.offset << ".." << c.offset + c.length
-      << " (" << c.length << " bytes)\n";
+  out << "  mini-batch " << id << ": " << plan.files[c.file].path << " bytes " << c.offset << ".."
+      << c.offset + c.length << " (" << c.length << " bytes)\n";
 }
 
 }  // namespace

@@ -207,7 +207,8 @@ MLTable read_mltable(const std::string& folder, bool list_files, const ListRules
   for (std::size_t i = 0; i < paths.size(); ++i) {
     const std::string key = "paths[" + std::to_string(i) + "]";
     if (list_files) list_path(w, paths[i], key, base, rules, files);
-    else if (!paths[i].IsMap() || paths[i].size() != 1) fail(w, paths[i], key, "must be one of file: PATH, folder: PATH or pattern: GLOB");
+    else if (!paths[i].IsMap() || paths[i].size() != 1)
+      fail(w, paths[i], key, "must be one of file: PATH, folder: PATH or pattern: GLOB");
   }
   if (list_files) {
     files.sort();

@@ -128,7 +128,8 @@ void Scheduler::learn_rows(std::uint64_t batch_id, std::uint64_t rows) {
 
 void Scheduler::count_end(std::uint64_t batch, const BatchEnd& end) {
   if (!rows_.empty()) {
-    if (end.succeeded || end.items_ok > 0) learn_rows(batch, std::max(end.items_ok, rows_[batch] == kNoRows ? 0 : rows_[batch]));
+    const std::uint64_t known = rows_[batch] == kNoRows ? 0 : rows_[batch];
+    if (end.succeeded || end.items_ok > 0) learn_rows(batch, std::max(end.items_ok, known));  // a resumed batch
     counts_.items += batch_items(batch);
   }
   if (batch >= next_new_ && !ended_[batch]) --unscheduled_;  // ended before this run dispatched it

@@ -41,7 +41,7 @@ std::uint64_t table_batch_bytes(const JobConfig& config);
 // Plans every file of the table in batch_bytes ranges. Throws prs::Error for a file that cannot be read (named).
 TablePlan plan_table(const MLTable& table, std::uint64_t batch_bytes);
 
-// The record starts a cut may move to, for tests: the cuts of one file's bytes as plan_table makes them.
+// The cuts plan_table makes of one file given as its bytes (for tests); layout gets its header and data start.
 std::vector<TableCut> plan_bytes(const std::string& bytes, const TableReader& reader, bool has_header,
                                  std::uint64_t batch_bytes, TableFile* layout = nullptr);
 
