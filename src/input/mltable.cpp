@@ -219,12 +219,4 @@ MLTable read_mltable(const std::string& folder, bool list_files, const ListRules
   return table;
 }
 
-std::string python_codec(const std::string& encoding) {
-  if (encoding == "utf8" || encoding == "utf8bom") return "utf-8";
-  if (encoding == "latin1") return "latin-1";
-  if (encoding == "windows1252") return "cp1252";
-  if (encoding == "utf16") return "utf-16";
-  return encoding;  // ascii
-}
-
 }  // namespace prs

@@ -52,7 +52,4 @@ MLTable read_mltable(const std::string& folder, bool list_files, const ListRules
 // (prs::Error at task.append_row_to) an output that is one of its files. Rank 0 only.
 MLTable read_job_mltable(const JobConfig& config);
 
-// The Python codec name of an MLTable encoding ("utf8bom" -> "utf-8"; "utf16" -> "utf-16").
-std::string python_codec(const std::string& encoding);
-
 }  // namespace prs
