@@ -15,7 +15,9 @@
 #include "prs/error.hpp"
 #include "prs/input/dry_run.hpp"
 #include "prs/input/file_list.hpp"
+#include "prs/input/mltable.hpp"
 #include "prs/input/partition.hpp"
+#include "prs/input/table_plan.hpp"
 #include "prs/logs/job_logs.hpp"
 #include "prs/master/job_lock.hpp"
 #include "prs/master/journal.hpp"
@@ -41,6 +43,8 @@ struct MasterSetup {
   JobConfig config;
   FileList files;
   std::optional<Partition> partition;
+  std::optional<MLTable> mltable;  // a tabular input: its MLTable file
+  std::optional<TablePlan> table;  // and its cuts (then files is empty and partition counts one per cut)
   JournalState journal;         // fresh, or what --resume continues from
   std::uint64_t output_size = 0;  // committed bytes already in the output
   bool finished = false;        // --resume of a job that already ended: nothing to do
@@ -149,14 +153,28 @@ bool all_ended(const JournalState& state) {
   return true;
 }
 
+// The input's plan and its fingerprint: a table's cuts (rank 0 reads no table data) or the file listing.
+PlanFingerprint plan_input(MasterSetup& s) {
+  if (s.config.input_kind == InputKind::mltable) {
+    MLTable table = read_job_mltable(s.config);
+    if (table.reader.format != TableFormat::file_list) {
+      s.table = plan_table(table, table_batch_bytes(s.config));
+      s.mltable = std::move(table);
+      s.partition.emplace(s.table->batches.size(), 1);
+      return fingerprint_plan(s.config, *s.mltable, *s.table);
+    }
+  }
+  s.files = list_input_files(s.config);
+  s.partition.emplace(s.files.size(), s.config.mini_batch_size);
+  return fingerprint_plan(s.config, s.files, *s.partition);
+}
+
 // Order matters: refuse an earlier run before writing anything, create the folders, take the lock, and only under
 // it touch the output and the journal (resume, --overwrite, the exclusive create).
 MasterSetup prepare_master(const CliOptions& cli) {
   MasterSetup s;
   s.config = load_job_config(cli);
-  s.files = list_input_files(s.config);
-  s.partition.emplace(s.files.size(), s.config.mini_batch_size);
-  PlanFingerprint plan = fingerprint_plan(s.config, s.files, *s.partition);
+  PlanFingerprint plan = plan_input(s);
   if (cli.resume) check_resumable(s.config, plan);  // these refusals write nothing
   else if (!cli.overwrite) check_previous_run(cli, s.config, plan);
   create_dirs(s.config);
@@ -257,6 +275,10 @@ JobOutcome master_phase(MasterSetup& setup, const CliOptions& cli, int world_siz
                   cli.resume ? &setup.journal : nullptr, setup.output_size, cli.retry_failed,
                   stop_settings(cli, setup.config), resolve_progress_mode(parse_progress_mode(cli.progress)),
                   static_cast<double>(cli.progress_every), &trace};
+  if (setup.table) {
+    plan.table = &*setup.table;
+    plan.mltable = &*setup.mltable;
+  }
   JobOutcome outcome = run_master(plan);
   write_trace(trace);
   return outcome;
@@ -350,9 +372,11 @@ int run_app(const CliOptions& cli, int& argc, char**& argv) {
     return 0;
   }
   if (cli.dry_run) {
-    JobConfig config = load_job_config(cli);
-    FileList files = list_input_files(config);
-    print_plan(std::cout, config, files, Partition(files.size(), config.mini_batch_size));
+    MasterSetup s;
+    s.config = load_job_config(cli);
+    plan_input(s);
+    if (s.table) print_table_plan(std::cout, s.config, *s.mltable, *s.table);
+    else print_plan(std::cout, s.config, s.files, *s.partition);
     return 0;
   }
   install_drain_handlers();  // as early as can be: a drain signal during start-up must not kill a rank

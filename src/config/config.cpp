@@ -161,7 +161,12 @@ void resolve_input_data(const Sources& sources, const Ports& ports, const std::s
     if (!fs::exists(must_exist, ignored)) fail(*value, must_exist + config_detail::missing(must_exist));
     if (glob && !fs::is_directory(must_exist, ignored)) fail(*value, must_exist + " is not a folder");
   }
-  config.input_kind = InputKind::file_list;
+  config.input_kind = port != nullptr && port->type == "mltable" ? InputKind::mltable : InputKind::file_list;
+  if (config.input_kind == InputKind::file_list && config.mini_batch_size_is_size) {
+    throw Error(config.mini_batch_size_location + ": must be a count of files for a file list input (sizes such as "
+                "10kb are for tabular input), got " + config_detail::resolved_value(config, "mini_batch_size"));
+  }
+  if (!config.mini_batch_size_problem.empty()) throw Error(config.mini_batch_size_problem);
   if (port != nullptr && port->type == "path_list") {
     config.input_form = InputForm::path_list;
   } else if (fs::is_directory(config.input_path, ignored)) {
@@ -340,6 +345,8 @@ JobConfig load_job_config(const CliOptions& cli) {
   check_job_types(sources.file, config.job_name);
   config_detail::merge_repeated(sources.file);
   const Ports ports = read_ports(sources.file, job_dir);
+  for (const config_detail::Port& port : ports.list)  // provisional (resolve_input_data decides): sizes need a table
+    if (port.group == "inputs" && port.type == "mltable") config.input_kind = InputKind::mltable;
   const std::optional<ResolvedSetting> arguments = read_program_arguments(sources, ports, config);
   config_detail::apply_settings(sources, config);
   apply_ordered_option(cli, config);

@@ -60,6 +60,10 @@ void check_input_exists(const RawValue& value, const Port& port) {
   if (port.type == "uri_file" && !fs::is_regular_file(status)) {
     fail(value, port.path + " is not a file; use type: uri_folder for a folder");
   }
+  if (port.type == "mltable" && !fs::is_regular_file(fs::path(port.path) / "MLTable", ignored)) {
+    fail(value, port.path + (fs::is_directory(status) ? " holds no MLTable file" : " is not a folder") +
+                    "; a type: mltable input is a folder holding an MLTable file (paths and transformations)");
+  }
   if (port.type == "path_list" && !fs::is_regular_file(status)) {
     fail(value, port.path + " is not a file; a path_list is a text file with one path per line");
   }
@@ -83,11 +87,8 @@ std::string behaves_as(const std::string& group, const std::string& type, const 
 
 void check_port_type(const RawValue& type, const std::string& group) {
   if (type.text == "uri_folder" || type.text == "uri_file") return;
-  if (group == "inputs" && (type.text == "path_list" || is_model_type(type.text))) return;
+  if (group == "inputs" && (type.text == "path_list" || type.text == "mltable" || is_model_type(type.text))) return;
   if (group == "outputs" && type.text == "mltable") return;
-  if (group == "inputs" && type.text == "mltable") {
-    fail(type, "tabular input (type: mltable) is not supported yet; use uri_folder or uri_file");
-  }
   fail(type, group == "inputs"
                  ? "must be uri_folder, uri_file, path_list, mltable or a model (mlflow_model, custom_model, "
                    "triton_model), got " + shown(type.text)

@@ -99,15 +99,27 @@ std::string to_file_name(const RawValue& value) {
   return name;
 }
 
-// mini_batch_size for a file list: a count of files in [1, max_mini_batch_size]; a size with a unit ("10kb") is for
-// tabular input, whatever its magnitude.
+// mini_batch_size: a count of files ("10") or a size for tables ("10kb", "1MB"; a count is bytes there). Whether a
+// size is allowed is known once the input is: a file list refuses it (see resolve_input_data).
 std::string apply_mini_batch_size(JobConfig& config, const RawValue& value) {
-  if (is_size_text(value.text)) {
+  config.mini_batch_size_location = value.where + ": " + value.shown_key;
+  config.mini_batch_size_is_size = is_size_text(value.text);
+  if (config.mini_batch_size_is_size && config.input_kind == InputKind::file_list) {  // no mltable input declared
     fail(value, "must be a count of files for a file list input (sizes such as 10kb are for tabular input), got " +
                     value.text);
   }
   try {
+    if (config.mini_batch_size_is_size) {
+      config.mini_batch_bytes = parse_size(value.text);
+      return value.text;
+    }
+  } catch (const Error& error) {
+    config.mini_batch_size_problem = value.where + ": " + value.shown_key + ": " + error.what();
+    return value.text;
+  }
+  try {
     config.mini_batch_size = parse_count(value.text, max_mini_batch_size);
+    config.mini_batch_bytes = config.mini_batch_size;
   } catch (const Error& error) {
     fail(value, error.what());
   }

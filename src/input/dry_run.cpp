@@ -15,9 +15,7 @@ void print_batch(std::ostream& out, const FileList& files, std::uint64_t id, Ite
   out << "\n";
 }
 
-}  // namespace
-
-void print_plan(std::ostream& out, const JobConfig& config, const FileList& files, const Partition& partition) {
+void print_settings(std::ostream& out, const JobConfig& config) {
   out << "job: " << config.job_file << "\n";
   if (!config.pipeline_job.empty()) out << "pipeline job: " << config.pipeline_job << "\n";
   out << "settings:\n";
@@ -32,6 +30,22 @@ void print_plan(std::ostream& out, const JobConfig& config, const FileList& file
       << (config.output_action == OutputAction::summary_only ? "summary_only (rows counted, not written)"
                                                               : config.append_row_file)
       << "\nlogs: " << config.log_dir << "\n";
+}
+
+const char* format_name(const TableReader& r) {
+  return r.format == TableFormat::json_lines ? "read_json_lines" : "read_delimited";
+}
+
+void print_cut(std::ostream& out, const TablePlan& plan, std::uint64_t id) {
+  const TableCut& c = plan.batches[id];
+  out << "  mini-batch " << id << ": " << plan.files[c.file].path << " bytes " << c.offset << ".."
+      << c.offset + c.length << " (" << c.length << " bytes)\n";
+}
+
+}  // namespace
+
+void print_plan(std::ostream& out, const JobConfig& config, const FileList& files, const Partition& partition) {
+  print_settings(out, config);
   std::uint64_t n = partition.batch_count();
   out << "plan: " << files.size() << " files in " << n << " mini-batches of up to " << config.mini_batch_size
       << " files (listing: " << files.memory_bytes() / 1024 << " KiB)\n";
@@ -47,6 +61,36 @@ void print_plan(std::ostream& out, const JobConfig& config, const FileList& file
   out << "skipped (skip_unreadable_inputs): " << skipped.size()
       << (skipped.size() == 1 ? " unreadable path\n" : " unreadable paths\n");
   for (const SkippedPath& path : skipped) out << "  " << path.path << ": " << path.problem << "\n";
+}
+
+void print_table_plan(std::ostream& out, const JobConfig& config, const MLTable& table, const TablePlan& plan) {
+  print_settings(out, config);
+  const std::uint64_t bytes = table_batch_bytes(config);
+  std::uint64_t total = 0;
+  for (const TableFile& f : plan.files) total += f.size;
+  out << "table: " << table.file << " (" << format_name(table.reader) << "), " << plan.files.size()
+      << (plan.files.size() == 1 ? " file, " : " files, ") << total << " bytes\n";
+  out << "plan: " << plan.batches.size() << " mini-batches of about " << bytes << " bytes of whole records\n";
+  std::vector<std::uint64_t> per_file(plan.files.size(), 0);
+  for (const TableCut& c : plan.batches) ++per_file[c.file];
+  for (std::size_t i = 0; i < plan.files.size(); ++i) {
+    if (i == kShownBatches && plan.files.size() > 2 * kShownBatches) {
+      out << "  ... " << plan.files.size() - 2 * kShownBatches << " more files\n";
+      i = plan.files.size() - kShownBatches;
+    }
+    const TableFile& f = plan.files[i];
+    out << "  file " << f.path << ": " << f.size << " bytes, " << per_file[i]
+        << (per_file[i] == 1 ? " mini-batch" : " mini-batches")
+        << (f.header_length > 0 ? ", header " + std::to_string(f.header_length) + " bytes" : std::string()) << "\n";
+  }
+  const std::uint64_t n = plan.batches.size();
+  for (std::uint64_t id = 0; id < n; ++id) {
+    if (id == kShownBatches && n > 2 * kShownBatches) {
+      out << "  ...\n";
+      id = n - kShownBatches;
+    }
+    print_cut(out, plan, id);
+  }
 }
 
 }  // namespace prs

@@ -1,5 +1,6 @@
 // The input file list: one arena of sorted paths, filled from a folder, a file, a glob or a path-list file.
 #include "prs/input/file_list.hpp"
+#include "prs/input/mltable.hpp"
 
 #include <sys/stat.h>
 
@@ -166,6 +167,13 @@ FileList list_path_list(const std::string& list_file, const std::string& as_writ
 FileList list_input_files(const JobConfig& config) {
   const ListRules rules = job_rules(config);
   FileList files;
+  if (config.input_kind == InputKind::mltable) {  // an MLTable without a read transformation: a file list
+    if (config.mini_batch_size_is_size)
+      throw Error(config.mini_batch_size_location + ": must be a count of files for an MLTable without "
+                  "read_delimited or read_json_lines (a file list), got " + std::to_string(config.mini_batch_bytes) +
+                  " bytes");
+    return read_job_mltable(config).files;
+  }
   switch (config.input_form) {
     case InputForm::glob:
       files = list_glob(config.input_path, config.input_location, config.input_as_written, rules);
@@ -178,6 +186,12 @@ FileList list_input_files(const JobConfig& config) {
   }
   check_output_is_not_input(config, files);
   return files;
+}
+
+MLTable read_job_mltable(const JobConfig& config) {
+  MLTable table = read_mltable(config.input_path, true, job_rules(config));
+  check_output_is_not_input(config, table.files);
+  return table;
 }
 
 std::string skipped_paths_line(const FileList& files, std::size_t shown) {

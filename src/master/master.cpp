@@ -40,6 +40,7 @@ JobOutcome Master::run() {
   static const char* const modes[] = {"auto", "bar", "lines", "none"};
   logs_.master_note(std::string("console progress: ") + modes[static_cast<int>(plan_.progress)] +
                     (plan_.trace != nullptr && plan_.trace->on() ? "; trace: " + plan_.trace->path() : ""));
+  if (plan_.table != nullptr) scheduler_.count_rows();
   restore();
   Backoff backoff;
   while (!done()) {
@@ -160,6 +161,7 @@ void Master::on_result(int rank, const ResultMsg& m) {
     return;
   }
   Attempt a = scheduler_.attempt(m.attempt_id);
+  scheduler_.learn_rows(a.batch_id, m.rows);
   ResultMsg r = m;
   if (w.state == WorkerState::broken) r.status = AttemptStatus::cancelled;  // it cannot write rows any more
   settle(rank, a, r);
@@ -225,11 +227,7 @@ void Master::feed() {
     }
     journal_.dispatched(a->batch_id, a->number, rank);
     sent_[a->attempt_id] = Sent{a->batch_id, a->number, rank, now()};
-    TaskMsg t{a->batch_id, a->attempt_id, a->number, {}};
-    ItemRange range = scheduler_.batch_range(a->batch_id);
-    t.items.reserve(range.count);
-    for (std::uint64_t i = range.first; i < range.first + range.count; ++i) t.items.emplace_back(plan_.files.at(i));
-    tasks.emplace_back(rank, std::move(t));
+    tasks.emplace_back(rank, task_for(*a));
   }
   hungry_.swap(still_hungry);
   if (tasks.empty()) return;
@@ -240,6 +238,33 @@ void Master::feed() {
   }
   if (!first_task_) first_task_ = now();
   rules_.first_task();
+}
+
+// A file-list task names its files; a tabular one its byte range and header record.
+TaskMsg Master::task_for(const Attempt& a) const {
+  TaskMsg t;
+  t.batch_id = a.batch_id;
+  t.attempt_id = a.attempt_id;
+  t.attempt = a.number;
+  if (plan_.table != nullptr) {
+    const TableCut& cut = plan_.table->batches.at(a.batch_id);
+    t.is_table = true;
+    t.table.path = plan_.table->files[cut.file].path;
+    t.table.offset = cut.offset;
+    t.table.length = cut.length;
+    const int header = plan_.table->header_file(cut.file, plan_.mltable->reader.header);
+    if (header >= 0) {
+      const TableFile& h = plan_.table->files[static_cast<std::size_t>(header)];
+      t.table.header_path = h.path;
+      t.table.header_offset = h.header_offset;
+      t.table.header_length = h.header_length;
+    }
+    return t;
+  }
+  ItemRange range = scheduler_.batch_range(a.batch_id);
+  t.items.reserve(range.count);
+  for (std::uint64_t i = range.first; i < range.first + range.count; ++i) t.items.emplace_back(plan_.files.at(i));
+  return t;
 }
 
 void Master::check_stop() {

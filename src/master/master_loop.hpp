@@ -54,6 +54,7 @@ class Master {
 
  private:
   void restore();
+  TaskMsg task_for(const Attempt& a) const;
   void handle(const Message& m);
   void on_ready(int rank, const ReadyMsg& m);
   void on_init_failed(int rank, const InitFailedMsg& m);

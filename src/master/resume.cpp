@@ -226,7 +226,10 @@ std::uint64_t unnamed_bytes(std::uint64_t size, const std::vector<Region>& regio
 
 }  // namespace
 
-PlanFingerprint fingerprint_plan(const JobConfig& config, const FileList& files, const Partition& partition) {
+namespace {
+
+// Paths, sizes and modification times of the input files.
+std::uint64_t hash_listing(const FileList& files) {
   Hash listing;
   for (std::size_t i = 0; i < files.size(); ++i) {
     std::string path(files.at(i));
@@ -234,9 +237,13 @@ PlanFingerprint fingerprint_plan(const JobConfig& config, const FileList& files,
     if (::stat(path.c_str(), &st) != 0) throw Error(path + ": cannot read the input file: " + std::strerror(errno));
     listing.add(path).num(st.st_size).num(st.st_mtim.tv_sec).num(st.st_mtim.tv_nsec);
   }
+  return listing.value();
+}
+
+PlanFingerprint fingerprint_output(const JobConfig& config, std::uint64_t listing, std::uint64_t partition) {
   PlanFingerprint f;
-  f.listing = listing.value();
-  f.partition = Hash().num(config.mini_batch_size).value();  // the listing covers the item count
+  f.listing = listing;
+  f.partition = partition;
   f.output = Hash()
                  .add(config.append_row_file)
                  .num(static_cast<int>(config.output_action))
@@ -244,6 +251,21 @@ PlanFingerprint fingerprint_plan(const JobConfig& config, const FileList& files,
                  .value();
   f.script = Hash().add(config.entry_script).add(read_file(config.entry_script)).value();
   return f;
+}
+
+}  // namespace
+
+PlanFingerprint fingerprint_plan(const JobConfig& config, const FileList& files, const Partition& partition) {
+  (void)partition;  // the listing covers the item count
+  return fingerprint_output(config, hash_listing(files), Hash().num(config.mini_batch_size).value());
+}
+
+PlanFingerprint fingerprint_plan(const JobConfig& config, const MLTable& table, const TablePlan& plan) {
+  Hash cuts;
+  cuts.num(config.mini_batch_bytes);
+  for (const TableCut& cut : plan.batches) cuts.num(cut.file).num(cut.offset).num(cut.length);
+  const std::uint64_t listing = Hash().num(hash_listing(table.files)).add(read_file(table.file)).value();  // options too
+  return fingerprint_output(config, listing, cuts.value());
 }
 
 std::string describe_plan_change(const PlanFingerprint& before, const PlanFingerprint& now) {

@@ -112,7 +112,26 @@ Verdict Scheduler::end_batch(const Attempt& a, const ResultMsg& r, bool succeede
   return v;
 }
 
+std::uint64_t Scheduler::batch_items(std::uint64_t batch_id) const {
+  if (rows_.empty()) return partition_.batch(batch_id).count;
+  return rows_.at(batch_id) == kNoRows ? 1 : rows_[batch_id];
+}
+
+void Scheduler::count_rows() {
+  rows_.assign(partition_.batch_count(), kNoRows);
+  counts_.items = 0;  // grows as batches end
+}
+
+void Scheduler::learn_rows(std::uint64_t batch_id, std::uint64_t rows) {
+  if (!rows_.empty() && rows != kNoRows) rows_.at(batch_id) = rows;
+}
+
 void Scheduler::count_end(std::uint64_t batch, const BatchEnd& end) {
+  if (!rows_.empty()) {
+    const std::uint64_t known = rows_[batch] == kNoRows ? 0 : rows_[batch];
+    if (end.succeeded || end.items_ok > 0) learn_rows(batch, std::max(end.items_ok, known));  // a resumed batch
+    counts_.items += batch_items(batch);
+  }
   if (batch >= next_new_ && !ended_[batch]) --unscheduled_;  // ended before this run dispatched it
   ended_[batch] = true;
   ++batches_ended_;

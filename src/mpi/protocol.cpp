@@ -45,6 +45,11 @@ std::string encode(const TaskMsg& m) {
   Writer w;
   w.put(m.batch_id).put(m.attempt_id).put(m.attempt).put<std::uint64_t>(m.items.size());
   for (const auto& item : m.items) w.put(item);
+  w.put<std::uint8_t>(m.is_table);
+  if (m.is_table) {
+    const TableRange& t = m.table;
+    w.put(t.path).put(t.offset).put(t.length).put(t.header_path).put(t.header_offset).put(t.header_length);
+  }
   return w.take();
 }
 
@@ -58,6 +63,7 @@ std::string encode(const ResultMsg& m) {
       .put(m.header_bytes)
       .put(m.seconds)
       .put(m.error)
+      .put(m.rows)
       .take();
 }
 
@@ -105,6 +111,16 @@ TaskMsg decode_task(const std::string& bytes) {
   if (n > bytes.size()) throw Fatal("protocol: task claims " + std::to_string(n) + " items");
   m.items.reserve(n);
   for (std::uint64_t i = 0; i < n; ++i) m.items.push_back(r.get_string());
+  m.is_table = r.get<std::uint8_t>() != 0;
+  if (m.is_table) {
+    TableRange& t = m.table;
+    t.path = r.get_string();
+    t.offset = r.get<std::uint64_t>();
+    t.length = r.get<std::uint64_t>();
+    t.header_path = r.get_string();
+    t.header_offset = r.get<std::uint64_t>();
+    t.header_length = r.get<std::uint64_t>();
+  }
   r.done();
   return m;
 }
@@ -120,6 +136,7 @@ ResultMsg decode_result(const std::string& bytes) {
   m.header_bytes = r.get<std::uint64_t>();
   m.seconds = r.get<double>();
   m.error = r.get_string();
+  m.rows = r.get<std::uint64_t>();
   r.done();
   return m;
 }

@@ -104,6 +104,12 @@ std::string encode_settings(const RunnerSettings& s) {
   w.put(s.entry_script).put(s.code_dir).put<std::uint64_t>(s.argv.size());
   for (const auto& a : s.argv) w.put(a);
   w.put<std::int32_t>(s.timeout_seconds).put<std::uint8_t>(s.format_rows).put<std::uint8_t>(s.dataframe_header);
+  const TableReader& t = s.table;
+  w.put<std::uint8_t>(static_cast<std::uint8_t>(t.format)).put<std::uint8_t>(static_cast<std::uint8_t>(t.delimiter));
+  w.put<std::uint8_t>(static_cast<std::uint8_t>(t.header)).put(t.encoding);
+  for (bool flag : {t.empty_as_string, t.include_path_column, t.support_multi_line, t.infer_column_types,
+                    t.drop_invalid_lines})
+    w.put<std::uint8_t>(flag);
   return w.put(s.module_dir).put(s.logging_level).take();
 }
 
@@ -118,6 +124,14 @@ RunnerSettings decode_settings(const std::string& body) {
   s.timeout_seconds = r.get<std::int32_t>();
   s.format_rows = r.get<std::uint8_t>() != 0;
   s.dataframe_header = r.get<std::uint8_t>() != 0;
+  TableReader& t = s.table;
+  t.format = static_cast<TableFormat>(r.get<std::uint8_t>());
+  t.delimiter = static_cast<char>(r.get<std::uint8_t>());
+  t.header = static_cast<HeaderMode>(r.get<std::uint8_t>());
+  t.encoding = r.get_string();
+  for (bool* flag : {&t.empty_as_string, &t.include_path_column, &t.support_multi_line, &t.infer_column_types,
+                     &t.drop_invalid_lines})
+    *flag = r.get<std::uint8_t>() != 0;
   s.module_dir = r.get_string();
   s.logging_level = r.get_string();
   r.done();
@@ -135,6 +149,7 @@ std::string encode_outcome(std::uint64_t attempt_id, const RunOutcome& o) {
       .put(o.rows)
       .put(o.header)
       .put(o.error)
+      .put(o.table_rows)
       .take();
 }
 
@@ -150,6 +165,7 @@ std::pair<std::uint64_t, RunOutcome> decode_outcome(const std::string& body) {
   o.rows = r.get_string();
   o.header = r.get_string();
   o.error = r.get_string();
+  o.table_rows = r.get<std::uint64_t>();
   r.done();
   return {attempt_id, std::move(o)};
 }

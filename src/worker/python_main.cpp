@@ -102,7 +102,7 @@ void serve(PythonRunner& runner, pid_t self) {
     if (frame->kind != LinkKind::task) throw Fatal("python process: unexpected frame");
     TaskMsg task = decode_task(frame->body);
     runner.set_current(task.batch_id, task.attempt);
-    RunOutcome outcome = runner.run_files(task.items);
+    RunOutcome outcome = task.is_table ? runner.run_table(task.table) : runner.run_files(task.items);
     if (getpid() != self) std::_Exit(0);  // a child the script forked returned from run(): it is not the worker
     flush_python_streams();
     if (!write_frame(kLinkOutFd, LinkKind::outcome, encode_outcome(task.attempt_id, outcome))) return;

@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "table_reader.hpp"
+
 namespace py = pybind11;
 
 namespace prs {
@@ -165,6 +167,7 @@ py::module_ helper_module() {
   auto builtins = py::module_::import("builtins");
   py::module_ helper = py::module_::import("types").attr("ModuleType")(kHelperName);
   builtins.attr("exec")(builtins.attr("compile")(kHelperSource, kHelperFile, "exec"), helper.attr("__dict__"));
+  builtins.attr("exec")(builtins.attr("compile")(table_reader_source(), kHelperFile, "exec"), helper.attr("__dict__"));
   modules[kHelperName] = helper;
   return helper;
 }
@@ -238,6 +241,34 @@ void PythonRunner::init() {
   }
 }
 
+namespace {
+
+// The fields of run_batch's (and run_table's) tuple.
+void take_result(const py::tuple& result, RunOutcome& outcome) {
+  outcome.ok = result[0].cast<bool>();
+  outcome.timed_out = result[1].cast<bool>();
+  outcome.returned = result[2].cast<std::uint64_t>();
+  outcome.rows = result[3].cast<std::string>();
+  outcome.header = result[4].cast<std::string>();
+  outcome.error = result[5].cast<std::string>();
+}
+
+const char* format_name(TableFormat format) { return format == TableFormat::json_lines ? "json_lines" : "delimited"; }
+
+py::dict reader_dict(const TableReader& r) {
+  py::dict d;
+  d["format"] = format_name(r.format);
+  d["delimiter"] = std::string(1, r.delimiter);
+  d["encoding"] = r.encoding;
+  d["empty_as_string"] = r.empty_as_string;
+  d["include_path_column"] = r.include_path_column;
+  d["infer_column_types"] = r.infer_column_types;
+  d["drop_invalid_lines"] = r.drop_invalid_lines;
+  return d;
+}
+
+}  // namespace
+
 RunOutcome PythonRunner::run_files(const std::vector<std::string>& paths) {
   if (!state_) throw std::logic_error("PythonRunner::run_files() called before a successful init()");
   RunOutcome outcome;
@@ -245,16 +276,11 @@ RunOutcome PythonRunner::run_files(const std::vector<std::string>& paths) {
   try {
     py::list mini_batch;
     for (const auto& path : paths) mini_batch.append(fs_str(path));
-    auto result = state_->helper.attr("run_batch")(state_->run, mini_batch, settings_.timeout_seconds,
-                                                   settings_.format_rows, settings_.dataframe_header)
-                      .cast<py::tuple>();
-    outcome.ok = result[0].cast<bool>();
-    outcome.timed_out = result[1].cast<bool>();
-    outcome.returned = result[2].cast<std::uint64_t>();
+    take_result(state_->helper.attr("run_batch")(state_->run, mini_batch, settings_.timeout_seconds,
+                                                 settings_.format_rows, settings_.dataframe_header)
+                    .cast<py::tuple>(),
+                outcome);
     outcome.successes = std::min<std::uint64_t>(outcome.returned, paths.size());
-    outcome.rows = result[3].cast<std::string>();
-    outcome.header = result[4].cast<std::string>();
-    outcome.error = result[5].cast<std::string>();
   } catch (const py::error_already_set& e) {
     // Only reachable through our own plumbing (the helpers catch the script's errors): still just a failed attempt.
     outcome = RunOutcome{};
@@ -270,6 +296,28 @@ void PythonRunner::set_current(std::uint64_t batch_id, std::uint32_t attempt) {
     state_->helper.attr("set_current")(batch_id, attempt);
   } catch (const py::error_already_set&) {  // only our own plumbing: prs.mini_batch_id stays stale
   }
+}
+
+RunOutcome PythonRunner::run_table(const TableRange& t) {
+  if (!state_) throw std::logic_error("PythonRunner::run_table() called before a successful init()");
+  RunOutcome outcome;
+  auto start = std::chrono::steady_clock::now();
+  try {
+    auto result = state_->helper.attr("run_table")(state_->run, reader_dict(settings_.table), fs_str(t.path), t.offset,
+                                                  t.length, fs_str(t.header_path), t.header_offset, t.header_length,
+                                                  settings_.timeout_seconds, settings_.format_rows,
+                                                  settings_.dataframe_header)
+                      .cast<py::tuple>();
+    take_result(result, outcome);
+    const auto rows = result[6].cast<std::int64_t>();
+    if (rows >= 0) outcome.table_rows = static_cast<std::uint64_t>(rows);
+    outcome.successes = rows >= 0 ? std::min<std::uint64_t>(outcome.returned, outcome.table_rows) : 0;
+  } catch (const py::error_already_set& e) {
+    outcome = RunOutcome{};
+    outcome.error = describe(e);
+  }
+  outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return outcome;
 }
 
 std::string PythonRunner::shutdown() {

@@ -14,6 +14,7 @@
 
 #include "prs/error.hpp"
 #include "prs/logs/process_logs.hpp"
+#include "prs/input/mltable.hpp"
 #include "prs/mpi/job_end.hpp"
 #include "prs/output/checksum.hpp"
 #include "prs/worker/node_env.hpp"
@@ -208,6 +209,7 @@ void Worker::on_outcome(std::uint64_t attempt_id, RunOutcome& o) {
   r.seconds = o.seconds;
   log_attempt(attempt_id, o);
   r.error = std::move(o.error);
+  r.rows = o.table_rows;
   ++totals_.attempts_run;
   totals_.attempts_failed += !o.ok;
   totals_.timeouts += o.timed_out;
@@ -256,6 +258,7 @@ RunnerSettings runner_settings(const JobConfig& config) {
   s.dataframe_header = config.append_row_dataframe_header;
   s.module_dir = PRS_PYTHON_MODULES;
   s.logging_level = config.logging_level;
+  if (config.input_kind == InputKind::mltable) s.table = read_mltable(config.input_path, false).reader;
   return s;
 }
 

@@ -32,8 +32,8 @@ CASES = [
     pytest.param("entry_script: score.py", "entry_script: scor.py",
                  "job.yml:12: task.entry_script: {dir}/src/scor.py does not exist", id="missing-entry_script"),
     pytest.param("type: uri_folder, path: ./data", "type: mltable, path: ./data",
-                 "job.yml:3: inputs.input_data.type: tabular input (type: mltable) is not supported yet; use "
-                 "uri_folder or uri_file", id="mltable-input"),
+                 "job.yml:3: inputs.input_data.path: {dir}/data holds no MLTable file; a type: mltable input is a "
+                 "folder holding an MLTable file (paths and transformations)", id="mltable-input-without-MLTable"),
     pytest.param("program_arguments: --x 1", "program_arguments: --x 1 --allowed_failed_percent 101",
                  "job.yml:13: task.program_arguments: --allowed_failed_percent: must be in [0, 100], got 101",
                  id="allowed_failed_percent-above-100"),

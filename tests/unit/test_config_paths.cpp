@@ -164,8 +164,11 @@ TEST_CASE("config: inputs: types and paths that must exist", "[config_paths]") {
   CHECK(error_of(dir, head + "inputs: {input_data: {type: uri_file, path: data}}\n") ==
         "job.yml:4: inputs.input_data.path: " + dir / "data is not a file; use type: uri_folder for a folder");
   CHECK(error_of(dir, head + "inputs:\n  input_data:\n    type: mltable\n    path: data\n") ==
-        "job.yml:6: inputs.input_data.type: tabular input (type: mltable) is not supported yet; use uri_folder or "
-        "uri_file");
+        "job.yml:7: inputs.input_data.path: " + dir / "data holds no MLTable file; a type: mltable input is a folder "
+        "holding an MLTable file (paths and transformations)");
+  CHECK(error_of(dir, head + "inputs:\n  input_data:\n    type: mltable\n    path: rows.csv\n") ==
+        "job.yml:7: inputs.input_data.path: " + dir / "rows.csv is not a folder; a type: mltable input is a folder "
+        "holding an MLTable file (paths and transformations)");
   CHECK(error_of(dir, head + "inputs: {input_data: {type: uri_table, path: data}}\n") ==
         "job.yml:4: inputs.input_data.type: must be uri_folder, uri_file, path_list, mltable or a model "
         "(mlflow_model, custom_model, triton_model), got uri_table");

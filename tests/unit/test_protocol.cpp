@@ -7,12 +7,28 @@
 using namespace prs;
 
 TEST_CASE("a task survives encoding with its items", "[protocol]") {
-  TaskMsg t{42, 7, 3, {"/a/b c.png", "", std::string("nul\0inside", 10)}};
+  TaskMsg t{42, 7, 3, {"/a/b c.png", "", std::string("nul\0inside", 10)}, false, {}};
   TaskMsg back = decode_task(encode(t));
   CHECK(back.batch_id == 42);
   CHECK(back.attempt_id == 7);
   CHECK(back.attempt == 3);
   CHECK(back.items == t.items);
+  CHECK_FALSE(back.is_table);
+}
+
+TEST_CASE("a tabular task survives encoding with its byte range and header", "[protocol]") {
+  TaskMsg t{5, 6, 1, {}, true, {}};
+  t.is_table = true;
+  t.table = TableRange{"/d/part 1.csv", 1048577, 1048600, "/d/part 0.csv", 3, 17};
+  TaskMsg back = decode_task(encode(t));
+  REQUIRE(back.is_table);
+  CHECK(back.items.empty());
+  CHECK(back.table.path == "/d/part 1.csv");
+  CHECK(back.table.offset == 1048577);
+  CHECK(back.table.length == 1048600);
+  CHECK(back.table.header_path == "/d/part 0.csv");
+  CHECK(back.table.header_offset == 3);
+  CHECK(back.table.header_length == 17);
 }
 
 TEST_CASE("a result survives encoding", "[protocol]") {
@@ -34,6 +50,9 @@ TEST_CASE("a result survives encoding", "[protocol]") {
   CHECK(back.header_bytes == 6);
   CHECK(back.seconds == 1.25);
   CHECK(back.error == r.error);
+  CHECK(back.rows == kNoRows);
+  r.rows = 1234;
+  CHECK(decode_result(encode(r)).rows == 1234);
 }
 
 TEST_CASE("ready, init_failed, commit and attempt messages survive encoding", "[protocol]") {
@@ -55,7 +74,7 @@ TEST_CASE("ready, init_failed, commit and attempt messages survive encoding", "[
 }
 
 TEST_CASE("truncated and oversized messages are refused", "[protocol]") {
-  std::string bytes = encode(TaskMsg{1, 2, 1, {"x", "y"}});
+  std::string bytes = encode(TaskMsg{1, 2, 1, {"x", "y"}, false, {}});
   CHECK_THROWS_WITH(decode_task(bytes.substr(0, bytes.size() - 1)), "protocol: truncated message");
   CHECK_THROWS_WITH(decode_attempt(bytes), Catch::Contains("extra bytes"));
 }

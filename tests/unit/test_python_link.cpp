@@ -420,7 +420,7 @@ TEST_CASE("decoding a truncated or overlong outcome throws", "[python_link]") {
   o.header = "h";
   o.error = "e";
   const std::string body = encode_outcome(7, o);
-  REQUIRE(body.size() == 8 + 1 + 1 + 8 + 8 + 8 + 12 + 9 + 9);
+  REQUIRE(body.size() == 8 + 1 + 1 + 8 + 8 + 8 + 12 + 9 + 9 + 8);  // ... table_rows
   for (std::size_t n = 0; n < body.size(); ++n) {
     INFO("prefix of " << n << " bytes");
     CHECK_FATAL(decode_outcome(body.substr(0, n)), "python link: truncated message");
@@ -435,7 +435,8 @@ TEST_CASE("decoding truncated or overlong settings throws", "[python_link]") {
   s.argv = {"e.py", "-v", "x"};
   const std::string body = encode_settings(s);
   const std::size_t after_count = 8 + 4 + 8 + 1 + 8;  // the argument count is read, no argument yet
-  REQUIRE(body.size() == after_count + 12 + 10 + 9 + 4 + 1 + 1 + 8 + 8);  // module_dir and logging_level: ""
+  // ... the table reader, then module_dir and logging_level (both "")
+  REQUIRE(body.size() == after_count + 12 + 10 + 9 + 4 + 1 + 1 + 3 + 12 + 5 + 8 + 8);
   for (std::size_t n = 0; n < body.size(); ++n) {
     INFO("prefix of " << n << " bytes");
     // Fewer bytes left than arguments claimed is caught before reading them.

@@ -15,8 +15,9 @@
 
 namespace prs {
 
-// What run() receives and how input_data is cut into mini-batches.
-enum class InputKind { file_list };
+// What run() receives and how input_data is cut into mini-batches: files, or an MLTable folder whose MLTable file
+// (read by the input layer) says a table (DataFrames, cut by size) or a file list.
+enum class InputKind { file_list, mltable };
 
 // How the file list is given: a folder (listed recursively), one file, a glob, or a text file of paths.
 enum class InputForm { folder, file, glob, path_list };
@@ -44,6 +45,10 @@ struct JobConfig {
   std::string input_location;    // where listing errors point: "job.yml:3: inputs.input_data.path"
   std::string input_as_written;  // the path as the job gives it: "./data/**/*.png", "paths.txt"
   std::uint64_t mini_batch_size = 10;  // files per mini-batch, in [1, max_mini_batch_size]
+  std::uint64_t mini_batch_bytes = 0;  // bytes per tabular mini-batch as written ("10kb", or a count "1024"); 0: unset
+  bool mini_batch_size_is_size = false;  // written with a unit ("10kb"): only a table may have it
+  std::string mini_batch_size_location;  // "job.yml:12: mini_batch_size", empty when unset
+  std::string mini_batch_size_problem;   // a size out of range, told once the input is known to be a table
   bool skip_unreadable_inputs = false;  // skip (and list) input paths that cannot be read instead of failing
 
   int instance_count = 1;                // nodes the job expects

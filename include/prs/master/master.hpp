@@ -5,6 +5,7 @@
 #include "prs/config/config.hpp"
 #include "prs/input/file_list.hpp"
 #include "prs/input/partition.hpp"
+#include "prs/input/table_plan.hpp"
 #include "prs/logs/job_logs.hpp"
 #include "prs/logs/progress.hpp"
 #include "prs/logs/trace.hpp"
@@ -28,6 +29,8 @@ struct MasterPlan {
   ProgressMode progress = ProgressMode::lines;  // resolved: bar, lines or none
   double progress_every = 5;             // seconds between plain progress lines
   TraceRecorder* trace = nullptr;        // --trace: spans recorded here (written by the caller)
+  const TablePlan* table = nullptr;      // tabular input: the cuts (then files is empty, partition 1 per batch)
+  const MLTable* mltable = nullptr;      // with table: how its header records are found
 };
 
 // Runs the master loop until every worker has been told to stop; returns the verdict and the master's counts

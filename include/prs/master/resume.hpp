@@ -13,6 +13,7 @@
 #include "prs/config/config.hpp"
 #include "prs/input/file_list.hpp"
 #include "prs/input/partition.hpp"
+#include "prs/input/table_plan.hpp"
 #include "prs/master/journal.hpp"
 
 namespace prs {
@@ -20,6 +21,8 @@ namespace prs {
 // Hashes what must not change between a run and its resume: the listing (paths, sizes, modification times), the
 // partition, the output settings and the entry script (path and content). Throws prs::Error if a file vanished.
 PlanFingerprint fingerprint_plan(const JobConfig& config, const FileList& files, const Partition& partition);
+// The same for a tabular input: its files' listing, and every cut with the MLTable file's text as the partition.
+PlanFingerprint fingerprint_plan(const JobConfig& config, const MLTable& table, const TablePlan& plan);
 
 // What changed between two fingerprints, as a sentence ("the input files (added, removed or modified)"); "" if none.
 std::string describe_plan_change(const PlanFingerprint& before, const PlanFingerprint& now);

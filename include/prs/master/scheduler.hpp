@@ -86,8 +86,13 @@ class Scheduler {
   const Attempt& attempt(std::uint64_t attempt_id) const;
   // The items of a batch.
   ItemRange batch_range(std::uint64_t batch_id) const { return partition_.batch(batch_id); }
-  // Number of items in a batch.
-  std::uint64_t batch_items(std::uint64_t batch_id) const { return partition_.batch(batch_id).count; }
+  // Number of items in a batch: its files, or a tabular batch's rows once a worker parsed them (1 until then: a
+  // range that never parsed counts as one failed item).
+  std::uint64_t batch_items(std::uint64_t batch_id) const;
+  // Tabular input: items are rows, learnt from the results (rank 0 never reads table data); call before restore().
+  void count_rows();
+  // Notes the rows a worker parsed for a tabular batch (ResultMsg::rows; kNoRows is ignored).
+  void learn_rows(std::uint64_t batch_id, std::uint64_t rows);
   // The counts so far.
   const JobCounts& counts() const { return counts_; }
 
@@ -118,6 +123,7 @@ class Scheduler {
   std::unordered_map<std::uint64_t, Writing> writing_;  // by attempt id: committed, write not yet acknowledged
   std::unordered_map<std::uint64_t, std::vector<int>> failed_by_;  // batches with failed attempts: on which workers
   std::vector<bool> ended_;                           // per batch
+  std::vector<std::uint64_t> rows_;                   // tabular: rows per batch (kNoRows: not parsed yet)
   std::uint64_t next_attempt_id_ = 1;
   std::uint64_t batches_ended_ = 0;
   JobCounts counts_;

@@ -56,13 +56,29 @@ struct InitFailedMsg {
   std::string traceback;  // what the entry script raised, or why it cannot serve
 };
 
+// A tabular mini-batch: bytes of one file, whole records, and where the header naming its columns lies. The worker
+// reads and parses them itself (how: the job's MLTable reader, known to every rank).
+struct TableRange {
+  std::string path;                 // the file
+  std::uint64_t offset = 0;         // first byte (a record start)
+  std::uint64_t length = 0;         // bytes
+  std::string header_path;          // the file whose header names the columns; empty: no header (Column1..N)
+  std::uint64_t header_offset = 0;  // the header record's first byte in header_path
+  std::uint64_t header_length = 0;  // its bytes, newline included
+};
+
 // Tag::task
 struct TaskMsg {
   std::uint64_t batch_id = 0;    // mini-batch number, dense in input order
   std::uint64_t attempt_id = 0;  // unique over the job
   std::uint32_t attempt = 0;     // 1 for the first try of this batch
-  std::vector<std::string> items;  // file paths
+  std::vector<std::string> items;  // file paths (a file-list mini-batch)
+  bool is_table = false;           // a tabular mini-batch: table holds it, items is empty
+  TableRange table;                // with is_table
 };
+
+// ResultMsg::rows when the worker parsed no table (a file list, or the range failed to parse).
+constexpr std::uint64_t kNoRows = UINT64_MAX;
 
 // Tag::result
 struct ResultMsg {
@@ -74,6 +90,7 @@ struct ResultMsg {
   std::uint64_t header_bytes = 0;  // bytes of a DataFrame header line it can write before the rows
   double seconds = 0;              // run() wall time
   std::string error;               // traceback when not ok
+  std::uint64_t rows = kNoRows;    // a tabular mini-batch's rows, as parsed: its items
 };
 
 // Tag::commit

@@ -12,6 +12,9 @@
 #include <utility>
 #include <vector>
 
+#include "prs/input/mltable.hpp"
+#include "prs/mpi/protocol.hpp"
+
 namespace prs {
 
 // What the runner needs to know; filled from JobConfig by the worker.
@@ -24,6 +27,7 @@ struct RunnerSettings {
   bool dataframe_header = false;               // also format a DataFrame's header line (RunOutcome::header)
   std::string module_dir;                      // put on sys.path after code_dir: azureml_user.parallel_run
   std::string logging_level;                   // the root logger's level ("INFO"); "" leaves Python's default
+  TableReader table;                           // how a tabular mini-batch's bytes are parsed
 };
 
 // The outcome of one run(mini_batch) call.
@@ -36,6 +40,7 @@ struct RunOutcome {
   std::string header;           // a DataFrame's header line, with dataframe_header (the master writes it once)
   std::string error;            // the Python traceback (or the wrong-return message) when !ok
   double seconds = 0;           // wall time of the call
+  std::uint64_t table_rows = kNoRows;  // a tabular mini-batch's rows as parsed (kNoRows: a file list, or no parse)
 };
 
 // Raised by init() when the entry script cannot serve: import error, init() raised, no run() function.
@@ -61,6 +66,9 @@ class PythonRunner {
 
   // Sets prs.mini_batch_id and prs.attempt (the native `prs` module) for the next run() call.
   void set_current(std::uint64_t batch_id, std::uint32_t attempt);
+  // Reads and parses a tabular range into a pandas.DataFrame and calls run() with it. A bad record fails the
+  // attempt with a message naming the file and byte offset. Never throws for Python errors.
+  RunOutcome run_table(const TableRange& range);
 
   // Calls shutdown() if the script has one; returns the traceback if it raised, else "".
   std::string shutdown();

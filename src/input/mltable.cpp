@@ -1,0 +1,222 @@
+// The MLTable file of a `type: mltable` input: paths and one read transformation, checked key by key.
+#include "prs/input/mltable.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "prs/error.hpp"
+
+namespace fs = std::filesystem;
+
+namespace prs {
+namespace {
+
+constexpr const char* kSupported =
+    "supported: read_delimited, read_json_lines, or paths without a transformation (a file list)";
+
+// "/abs/MLTable:7: transformations[0].read_delimited.header"
+struct Where {
+  std::string file;
+  std::string at(const YAML::Node& node, const std::string& key) const {
+    return file + ":" + std::to_string(node.Mark().line + 1) + ": " + key;
+  }
+};
+
+[[noreturn]] void fail(const Where& w, const YAML::Node& node, const std::string& key, const std::string& what) {
+  throw Error(w.at(node, key) + ": " + what);
+}
+
+std::string scalar(const Where& w, const YAML::Node& node, const std::string& key) {
+  if (!node.IsScalar()) fail(w, node, key, "must be a single value");
+  return node.Scalar();
+}
+
+bool boolean(const Where& w, const YAML::Node& node, const std::string& key) {
+  const std::string text = scalar(w, node, key);
+  if (text == "true" || text == "True") return true;
+  if (text == "false" || text == "False") return false;
+  fail(w, node, key, "must be true or false, got " + text);
+}
+
+HeaderMode header_mode(const Where& w, const YAML::Node& node, const std::string& key) {
+  const std::string text = scalar(w, node, key);
+  if (text == "no_header") return HeaderMode::no_header;
+  if (text == "from_first_file") return HeaderMode::from_first_file;
+  if (text == "all_files_same_headers") return HeaderMode::all_files_same_headers;
+  if (text == "all_files_different_headers") return HeaderMode::all_files_different_headers;
+  fail(w, node, key,
+       "must be no_header, from_first_file, all_files_same_headers or all_files_different_headers, got " + text);
+}
+
+std::string encoding(const Where& w, const YAML::Node& node, const std::string& key) {
+  std::string text = scalar(w, node, key);
+  if (text == "iso88591") text = "latin1";
+  for (const char* known : {"utf8", "utf8bom", "ascii", "latin1", "windows1252", "utf16"})
+    if (text == known) return text;
+  fail(w, node, key, "must be utf8, utf8bom, ascii, latin1 (iso88591), windows1252 or utf16, got " + text);
+}
+
+void read_delimited(const Where& w, const YAML::Node& options, const std::string& key, TableReader& r) {
+  r.format = TableFormat::delimited;
+  if (!options || options.IsNull()) return;
+  if (!options.IsMap()) fail(w, options, key, "must be a mapping of options");
+  for (const auto& option : options) {
+    const std::string name = option.first.as<std::string>();
+    const std::string at = key + "." + name;
+    const YAML::Node& value = option.second;
+    if (name == "delimiter") {
+      const std::string d = scalar(w, value, at);
+      if (d.size() != 1 || d[0] == '"' || d[0] == '\n' || d[0] == '\r')
+        fail(w, value, at, "must be one character other than a quote or a newline, got " + d);
+      r.delimiter = d[0];
+    } else if (name == "header") {
+      r.header = header_mode(w, value, at);
+    } else if (name == "encoding") {
+      r.encoding = encoding(w, value, at);
+    } else if (name == "empty_as_string") {
+      r.empty_as_string = boolean(w, value, at);
+    } else if (name == "include_path_column") {
+      r.include_path_column = boolean(w, value, at);
+    } else if (name == "support_multi_line") {
+      r.support_multi_line = boolean(w, value, at);
+    } else if (name == "infer_column_types") {
+      r.infer_column_types = boolean(w, value, at);
+    } else {
+      fail(w, option.first, at,
+           "unknown option; read_delimited takes delimiter, header, encoding, empty_as_string, "
+           "include_path_column, support_multi_line, infer_column_types");
+    }
+  }
+}
+
+void read_json_lines(const Where& w, const YAML::Node& options, const std::string& key, TableReader& r) {
+  r.format = TableFormat::json_lines;
+  if (!options || options.IsNull()) return;
+  if (!options.IsMap()) fail(w, options, key, "must be a mapping of options");
+  for (const auto& option : options) {
+    const std::string name = option.first.as<std::string>();
+    const std::string at = key + "." + name;
+    const YAML::Node& value = option.second;
+    if (name == "invalid_lines") {
+      const std::string text = scalar(w, value, at);
+      if (text != "error" && text != "drop") fail(w, value, at, "must be error or drop, got " + text);
+      r.drop_invalid_lines = text == "drop";
+    } else if (name == "encoding") {
+      r.encoding = encoding(w, value, at);
+      if (r.encoding == "utf16") fail(w, value, at, "utf16 is read for read_delimited only, got utf16");
+    } else if (name == "include_path_column") {
+      r.include_path_column = boolean(w, value, at);
+    } else {
+      fail(w, option.first, at, "unknown option; read_json_lines takes invalid_lines, encoding, include_path_column");
+    }
+  }
+}
+
+// One transformation: "read_delimited" or {read_delimited: {...}}; anything else names itself.
+void read_transformation(const Where& w, const YAML::Node& step, const std::string& key, TableReader& r) {
+  std::string name;
+  YAML::Node options;
+  if (step.IsScalar()) {
+    name = step.Scalar();
+  } else if (step.IsMap() && step.size() == 1) {
+    name = step.begin()->first.as<std::string>();
+    options = step.begin()->second;
+  } else {
+    fail(w, step, key, "must be one transformation such as read_delimited: {delimiter: ','}");
+  }
+  if (r.format != TableFormat::file_list) {
+    fail(w, step, key, name + ": only one transformation is supported (one read_delimited or read_json_lines)");
+  }
+  if (name == "read_delimited") return read_delimited(w, options, key + ".read_delimited", r);
+  if (name == "read_json_lines") return read_json_lines(w, options, key + ".read_json_lines", r);
+  if (name == "read_parquet" || name == "read_delta_lake")
+    fail(w, step, key, name + " is not supported: this platform's packages have no Parquet reader; " + kSupported);
+  fail(w, step, key, name + " is not supported; " + kSupported);
+}
+
+// The files one entry of `paths` names: file, folder (recursive) or pattern (a glob), relative to the MLTable file.
+void list_path(const Where& w, const YAML::Node& entry, const std::string& key, const std::string& base,
+               const ListRules& job_rules, FileList& files) {
+  if (!entry.IsMap() || entry.size() != 1)
+    fail(w, entry, key, "must be one of file: PATH, folder: PATH or pattern: GLOB");
+  const std::string kind = entry.begin()->first.as<std::string>();
+  const std::string at = key + "." + kind;
+  const std::string text = scalar(w, entry.begin()->second, at);
+  if (text.find("://") != std::string::npos) fail(w, entry, at, "must be a local path, got " + text);
+  const std::string path = (fs::path(base) / text).lexically_normal().string();
+  ListRules rules = job_rules;
+  rules.excluded_files.push_back(w.file);  // the MLTable file is no table
+  FileList found;
+  std::error_code ignored;
+  if (kind == "file") {
+    if (!fs::is_regular_file(path, ignored)) fail(w, entry, at, path + " is not a file");
+    found.add(path);
+  } else if (kind == "folder") {
+    if (!fs::is_directory(path, ignored)) fail(w, entry, at, path + " is not a folder");
+    found = list_input_files(path, rules);
+  } else if (kind == "pattern") {
+    found = list_glob(path, w.at(entry, at), text, rules);
+  } else {
+    fail(w, entry, at, "unknown kind of path; use file, folder or pattern");
+  }
+  for (std::size_t i = 0; i < found.size(); ++i) files.add(found.at(i));
+}
+
+YAML::Node load(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) throw Error(file + ": cannot be read");
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    return YAML::Load(text.str());
+  } catch (const YAML::Exception& e) {
+    throw Error(file + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " + e.msg);
+  }
+}
+
+}  // namespace
+
+MLTable read_mltable(const std::string& folder, bool list_files, const ListRules& rules) {
+  MLTable table;
+  std::error_code ignored;
+  table.file = fs::is_directory(folder, ignored) ? (fs::path(folder) / "MLTable").string() : folder;
+  if (!fs::is_regular_file(table.file, ignored))
+    throw Error(table.file + " does not exist: a type: mltable input is a folder holding an MLTable file");
+  const Where w{table.file};
+  const YAML::Node root = load(table.file);
+  if (!root.IsMap()) throw Error(table.file + ":1: must be a mapping with paths and transformations");
+  for (const auto& entry : root) {
+    const std::string key = entry.first.as<std::string>();
+    if (key != "paths" && key != "transformations" && key != "type" && key != "$schema")
+      fail(w, entry.first, key, "unknown key; an MLTable has paths and transformations");
+  }
+  const YAML::Node transformations = root["transformations"];
+  if (transformations && !transformations.IsSequence())
+    fail(w, transformations, "transformations", "must be a list, e.g. - read_delimited: {delimiter: ','}");
+  for (std::size_t i = 0; transformations && i < transformations.size(); ++i)
+    read_transformation(w, transformations[i], "transformations[" + std::to_string(i) + "]", table.reader);
+  const YAML::Node paths = root["paths"];
+  if (!paths) throw Error(table.file + ":1: paths: is required: the files of the table, e.g. - file: ./iris.csv");
+  if (!paths.IsSequence() || paths.size() == 0)
+    fail(w, paths, "paths", "must be a non-empty list of file:, folder: or pattern: entries");
+  const std::string base = fs::path(table.file).parent_path().string();
+  FileList files;
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    const std::string key = "paths[" + std::to_string(i) + "]";
+    if (list_files) list_path(w, paths[i], key, base, rules, files);
+    else if (!paths[i].IsMap() || paths[i].size() != 1)
+      fail(w, paths[i], key, "must be one of file: PATH, folder: PATH or pattern: GLOB");
+  }
+  if (list_files) {
+    files.sort();
+    files.unique();
+    if (files.size() == 0) fail(w, paths, "paths", "name no file");
+    table.files = std::move(files);
+  }
+  return table;
+}
+
+}  // namespace prs

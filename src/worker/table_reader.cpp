@@ -1,0 +1,151 @@
+// The worker's table reader: its own byte range, decoded and parsed by pandas as a serial read of the file would be.
+#include "table_reader.hpp"
+
+namespace prs {
+
+// Why in Python: the DataFrame must be what pandas.read_csv / read_json would make of these rows (names, dtypes,
+// NaN rules), so pandas parses; the C++ side only hands over (path, offset, length) and the header's place.
+// A bad record is a TableError whose text names the file and the byte offset: a failed attempt, never a crash.
+const char* table_reader_source() {
+  return R"PY(
+import io as _io, json as _json, re as _re
+
+
+class TableError(Exception):
+    pass
+
+
+_CODECS = {"utf8": "utf-8", "utf8bom": "utf-8", "ascii": "ascii", "latin1": "latin-1", "windows1252": "cp1252"}
+
+
+def _codec(reader, path):
+    if reader["encoding"] != "utf16":
+        return _CODECS[reader["encoding"]]
+    with open(path, "rb") as f:
+        return "utf-16-be" if f.read(2) == b"\xfe\xff" else "utf-16-le"
+
+
+def _read(path, offset, length):
+    with open(path, "rb") as f:
+        f.seek(offset)
+        data = f.read(length)
+    if len(data) != length:
+        raise TableError(f"{path}: byte {offset + len(data)}: the file ends inside the planned range "
+                         f"(bytes {offset}..{offset + length}): it changed since the job was planned")
+    return data
+
+
+def _decode(data, codec, reader, path, offset):
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError as e:
+        raise TableError(f"{path}: byte {offset + e.start}: cannot be decoded as {reader['encoding']}: "
+                         f"{e.reason}") from None
+
+
+def _byte_of_line(text, line, codec, offset):
+    # The byte where the line-th (1-based) line of text starts.
+    pos = 0
+    for _ in range(max(line - 1, 0)):
+        nl = text.find("\n", pos)
+        if nl < 0:
+            break
+        pos = nl + 1
+    return offset + len(text[:pos].encode(codec))
+
+
+def _names(reader, header_path, header_offset, header_length):
+    import pandas
+    if not header_path:
+        return None
+    text = _decode(_read(header_path, header_offset, header_length), _codec(reader, header_path), reader,
+                   header_path, header_offset)
+    try:
+        return list(pandas.read_csv(_io.StringIO(text), sep=reader["delimiter"], header=0, nrows=0).columns)
+    except Exception as e:
+        raise TableError(f"{header_path}: byte {header_offset}: the header record cannot be read: {e}") from None
+
+
+def _csv_options(reader):
+    options = {"sep": reader["delimiter"], "header": None, "index_col": False}
+    if not reader["infer_column_types"]:
+        options["dtype"] = str
+    if reader["empty_as_string"]:
+        import pandas._libs.parsers as parsers
+        options["keep_default_na"] = False
+        options["na_values"] = sorted(v for v in parsers.STR_NA_VALUES if v != "")
+    return options
+
+
+def _read_delimited(reader, text, names, path, offset, codec):
+    import pandas
+    try:
+        frame = pandas.read_csv(_io.StringIO(text), **_csv_options(reader))
+    except pandas.errors.EmptyDataError:
+        frame = pandas.DataFrame()
+    except pandas.errors.ParserError as e:
+        line = _re.search(r"line (\d+)", str(e))
+        at = _byte_of_line(text, int(line.group(1)), codec, offset) if line else offset
+        raise TableError(f"{path}: byte {at}: bad record: {str(e).replace('Error tokenizing data. C error: ', '')}")
+    if names is None:
+        frame.columns = [f"Column{i + 1}" for i in range(frame.shape[1])]
+        return frame
+    if frame.shape[1] > len(names):
+        raise TableError(f"{path}: byte {offset}: bad record: {frame.shape[1]} fields, the header has {len(names)}")
+    if frame.shape[1] < len(names):
+        frame = frame.reindex(columns=range(len(names)))
+    frame.columns = names
+    return frame
+
+
+def _read_json_lines(reader, text, path, offset, codec):
+    import pandas
+    kept, char = [], 0
+    for line in text.split("\n"):
+        record = line.strip()
+        if record:
+            try:
+                _json.loads(record)
+                kept.append(record)
+            except ValueError as e:
+                if not reader["drop_invalid_lines"]:
+                    at = offset + len(text[:char].encode(codec))
+                    raise TableError(f"{path}: byte {at}: invalid JSON line ({e}); "
+                                     "invalid_lines: drop skips such lines") from None
+        char += len(line) + 1
+    if not kept:
+        return pandas.DataFrame()
+    try:
+        return pandas.read_json(_io.StringIO("\n".join(kept)), lines=True)
+    except ValueError as e:
+        raise TableError(f"{path}: bytes {offset}..{offset + len(text.encode(codec))}: "
+                         f"the JSON lines do not make a table: {e}") from None
+
+
+def read_table(reader, path, offset, length, header_path, header_offset, header_length):
+    codec = _codec(reader, path)
+    text = _decode(_read(path, offset, length), codec, reader, path, offset)
+    if reader["format"] == "json_lines":
+        frame = _read_json_lines(reader, text, path, offset, codec)
+    else:
+        names = _names(reader, header_path, header_offset, header_length)
+        frame = _read_delimited(reader, text, names, path, offset, codec)
+    if reader["include_path_column"]:
+        frame["Path"] = path
+    return frame
+
+
+def run_table(run, reader, path, offset, length, header_path, header_offset, header_length, timeout, format_rows,
+              want_header):
+    """One attempt on a tabular range: run_batch's tuple plus the rows parsed (-1: the range did not parse)."""
+    try:
+        frame = read_table(reader, path, offset, length, header_path, header_offset, header_length)
+    except TableError as e:
+        return False, False, 0, b"", b"", str(e) + "\n", -1
+    except Exception as e:  # anything pandas raised that we did not foresee: still only this attempt fails
+        return False, False, 0, b"", b"", f"{path}: bytes {offset}..{offset + length}: {type(e).__name__}: {e}\n", -1
+    return run_batch(run, frame, timeout, format_rows, want_header) + (len(frame),)
+)PY";
+}
+
+}  // namespace prs
