@@ -21,6 +21,10 @@ job_progress_overview.<timestamp>.txt
 journal.bin                 every mini-batch sent, answered, ended: what --resume continues from
 job.lock                    held by the running job: one job per output
 sys/master_role.txt         rank 0: scheduling decisions, thresholds, ignored keys, stops, lost workers
+sys/perf/<node>/processNNN.csv
+                            every resource_monitor_interval seconds (0 = off; 600 by default): time, rank, the
+                            Python process's pid, its CPU % since the last line, its RSS, the node's 1-minute load,
+                            available memory and free disk under the logs folder
 sys/job_progress.json       the progress snapshot `prs_mpi status` reads: rate, time left, the slowest running
                             mini-batches and where they run
 sys/node/<node>/processNNN.txt

@@ -14,6 +14,7 @@
 
 #include "prs/error.hpp"
 #include "prs/logs/process_logs.hpp"
+#include "prs/logs/resource_monitor.hpp"
 #include "prs/input/mltable.hpp"
 #include "prs/mpi/job_end.hpp"
 #include "prs/output/checksum.hpp"
@@ -28,9 +29,9 @@ namespace {
 class Worker {
  public:
   Worker(SupervisorSettings settings, AppendFile& output, std::string host, int rank, bool idle,
-         std::optional<ProcessLogs> logs, int level)
+         std::optional<ProcessLogs> logs, int level, ResourceMonitor monitor)
       : python_(std::move(settings)), output_(output), host_(std::move(host)), rank_(rank), idle_(idle),
-        logs_(std::move(logs)), level_(level) {}
+        logs_(std::move(logs)), level_(level), monitor_(std::move(monitor)) {}
 
   // The protocol loop, then the final collectives; returns the job's exit code.
   int run();
@@ -69,6 +70,7 @@ class Worker {
   bool idle_;
   std::optional<ProcessLogs> logs_;  // sys/node/... and user/error/... of this worker; none when idle
   int level_;                        // logging_level as a number: the sys lines below it are left out
+  ResourceMonitor monitor_;  // logs/sys/perf/<node>/processNNN.csv every resource_monitor_interval seconds
   std::unordered_map<std::uint64_t, Started> started_;  // by attempt id, until its outcome
   bool restarting_ = false;  // said restarting, not yet ready again: tasks that cross it go straight back
   bool out_of_work_ = false;  // retired (init failed) or broken (fatal): takes no task
@@ -91,6 +93,7 @@ int Worker::run() {
     if (progress || !events.empty()) backoff.reset();
     feed_python();
     outbox_.progress();
+    monitor_.sample_if_due(python_.pid());
   }
   for (const TaskMsg& t : queue_) send_cancelled(t.attempt_id);
   queue_.clear();
@@ -303,7 +306,10 @@ int run_worker(const JobConfig& config, const NodeInfo& node, int rank, AppendFi
     s.max_tasks = config.max_tasks_per_child;
     s.max_memory = config.max_memory_per_child;
   }
-  Worker worker(std::move(s), output, node.host, rank, idle, std::move(logs), log_level_number(config.logging_level));
+  const std::string perf = config.log_dir + "/sys/perf/" + node.host + "/" + process_name(rank) + ".csv";
+  ResourceMonitor monitor(perf, config.log_dir, rank, idle ? 0 : config.resource_monitor_interval);
+  Worker worker(std::move(s), output, node.host, rank, idle, std::move(logs), log_level_number(config.logging_level),
+                std::move(monitor));
   return worker.run();
 }
 

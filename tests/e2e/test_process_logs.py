@@ -1,5 +1,6 @@
 """The per-process logs (issue 10): every worker's prints, logging, fds 1/2, tracebacks and attempt lines land in
 logs/user/... and logs/sys/node/..., not on the console; EntryScript scripts run unchanged; logging_level; GPUs."""
+import glob
 import os
 import re
 import stat
@@ -344,3 +345,32 @@ def test_a_script_s_own_prs_module_wins_over_the_native_one(make_job):
     proc = job.run(np=2)
     expect_equal(proc.returncode, 0, "exit code", proc)
     expect_equal(job.rows(), ["mine", "mine"], "the script's prs.py", proc)
+
+
+def test_resource_monitor_writes_one_csv_per_worker_at_its_interval(make_job):
+    script = """
+        import os, time
+        def run(mini_batch):
+            time.sleep(0.5)
+            return [os.path.basename(p) for p in mini_batch]
+    """
+    job = make_job("perf", script, items=8, batch=1, arguments="--resource_monitor_interval 1")
+    proc = job.run(np=3, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    files = sorted(glob.glob(job.path("out/logs/sys/perf/*/process*.csv")))
+    assert [os.path.basename(f) for f in files] == ["process001.csv", "process002.csv"], files
+    for f in files:
+        lines = open(f).read().splitlines()
+        assert lines[0] == "time,rank,python_pid,cpu_percent,rss_bytes,load1,mem_available_bytes,disk_free_bytes"
+        assert len(lines) >= 2, lines  # the job ran about 2 s: at least one sample after the first second
+        rows = [line.split(",") for line in lines[1:]]
+        rank = os.path.basename(f)[len("process"):-len(".csv")].lstrip("0")
+        assert all(len(r) == 8 and r[1] == rank and int(r[2]) > 0 and int(r[4]) > 0 for r in rows), rows
+
+
+def test_resource_monitor_is_off_with_0_and_quiet_in_short_jobs(make_job):
+    job = make_job("perf_off", "def run(mini_batch):\n    return mini_batch\n", items=2, batch=1,
+                   arguments="--resource_monitor_interval 0")
+    proc = job.run(np=2)
+    assert proc.returncode == 0, proc.stderr
+    assert not job.exists("out/logs/sys/perf"), "no file with the monitor off"

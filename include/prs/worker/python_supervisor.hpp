@@ -48,6 +48,8 @@ class PythonSupervisor {
   bool can_run() const { return ready_ && !running_; }
   // A process is there (starting, ready or running).
   bool alive() const { return process_.alive(); }
+  // Its process id; 0 when there is none.
+  pid_t pid() const { return process_.alive() ? process_.pid() : 0; }
   // Hands a task to the process.
   void run(const TaskMsg& task);
   // Waits up to `wait` for the process and returns what happened, in the order to report it.
