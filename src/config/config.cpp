@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -320,6 +321,22 @@ void add_port_settings(const Sources& sources, const Ports& ports, JobConfig& co
   }
 }
 
+// An absolute folder path without "." or ".." parts or a trailing '/'.
+std::string folder_path(const std::string& path) {
+  std::string normal = fs::path(path).lexically_normal().string();
+  while (normal.size() > 1 && normal.back() == '/') normal.pop_back();
+  return normal;
+}
+
+// python_env: a virtual environment for the workers' Python, relative to the job file.
+void resolve_python_env(const Sources& sources, const Ports& ports, const std::string& job_dir, JobConfig& config) {
+  const RawValue* env = find(sources.file, "python_env");
+  if (env == nullptr) return;
+  const std::string prefix = folder_path(local_path(*env, substitute(*env, ports), job_dir));
+  config.python_env = read_python_env(prefix, env->where + ": " + env->shown_key, env->origin);
+  config.resolved.push_back({"python_env", config.python_env.prefix, env->origin});
+}
+
 // --ordered sets ordered: true whatever the job file says.
 void apply_ordered_option(const CliOptions& cli, JobConfig& config) {
   if (!cli.ordered) return;
@@ -356,6 +373,7 @@ JobConfig load_job_config(const CliOptions& cli) {
   if (arguments) config.resolved.push_back(*arguments);
   resolve_output(sources, ports, job_dir, config);
   resolve_environment(sources, ports, config);
+  resolve_python_env(sources, ports, job_dir, config);
   resolve_folders(cli, ports, job_dir, config);
   return config;
 }
@@ -364,6 +382,18 @@ std::string ignored_keys_line(const JobConfig& config) {
   std::string line;
   for (const std::string& key : config.ignored_keys) line += (line.empty() ? "ignored (cloud-only): " : ", ") + key;
   return line;
+}
+
+void use_virtual_env(JobConfig& config) {
+  const char* active = std::getenv("VIRTUAL_ENV");
+  if (active == nullptr || *active == '\0') return;
+  const std::string prefix = folder_path(absolute_in(fs::current_path().string(), active));
+  if (!config.python_env.prefix.empty()) {
+    if (prefix != config.python_env.prefix) config.virtual_env_unused = prefix;
+    return;
+  }
+  config.python_env = read_python_env(prefix, "VIRTUAL_ENV", "VIRTUAL_ENV");
+  config.resolved.push_back({"python_env", prefix, "VIRTUAL_ENV"});
 }
 
 double hard_timeout(const JobConfig& config) { return config.timeout + std::clamp(0.1 * config.timeout, 2.0, 60.0); }
