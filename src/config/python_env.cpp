@@ -58,6 +58,14 @@ std::string env_version(const std::map<std::string, std::string>& cfg, const std
   return fs::is_directory(prefix + "/lib/python" + own, ec) ? own : "";
 }
 
+// Whether pyvenv.cfg's home is the embedded Python's folder (/usr/bin, also as /bin on a merged /usr). Python
+// takes its standard library from home: a venv of another build of the same version would mix two Pythons.
+bool same_home(const std::string& home) {
+  if (home == "?") return true;  // no home: Python itself then looks beside the executable
+  std::error_code ec;
+  return fs::equivalent(home, fs::path(embedded_python()).parent_path(), ec) && !ec;
+}
+
 }  // namespace
 
 std::string embedded_python_version() { return PRS_PYTHON_VERSION; }
@@ -82,6 +90,11 @@ PythonEnv read_python_env(const std::string& prefix, const std::string& where, c
     throw Error(head + " is a virtual environment of Python " + (env.version.empty() ? "?" : env.version) +
                 " (pyvenv.cfg: home = " + home + "), but the workers run Python " + embedded_python_version() +
                 " (" + embedded_python() + "); make it again with " + embedded_python() + " -m venv --clear " + prefix);
+  }
+  if (!same_home(home)) {
+    throw Error(head + " was made from another Python (pyvenv.cfg: home = " + home + ", version = " + env.version +
+                "), but the workers run " + embedded_python() + ": its standard library and compiled packages are "
+                "not theirs; make it again with " + embedded_python() + " -m venv --clear " + prefix);
   }
   for (const char* name : {"python3", "python"}) {
     if (fs::exists(prefix + "/bin/" + name, ec)) {

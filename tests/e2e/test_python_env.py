@@ -112,6 +112,7 @@ def test_python_env_wins_over_virtual_env(make_job):
 
 
 def fake_venv(folder, cfg):
+    """A folder laid out as a venv, with the pyvenv.cfg given (None: none)."""
     os.makedirs(os.path.join(folder, "bin"))
     os.symlink(PYTHON, os.path.join(folder, "bin", "python3"))
     if cfg is not None:
@@ -119,8 +120,8 @@ def fake_venv(folder, cfg):
             f.write(cfg)
 
 
-@pytest.mark.parametrize("case", ["other_version", "virtualenv_version_info", "missing", "no_pyvenv_cfg",
-                                  "virtual_env_missing"])
+@pytest.mark.parametrize("case", ["other_version", "virtualenv_version_info", "other_python_same_version", "missing",
+                                  "no_pyvenv_cfg", "virtual_env_missing"])
 def test_a_bad_environment_is_one_line_exit_2_before_any_worker(make_job, case):
     job = make_job(case, SCRIPT, items=2, batch=2, extra="" if case.startswith("virtual_env") else "python_env: venv\n")
     venv = job.path("venv")
@@ -133,6 +134,11 @@ def test_a_bad_environment_is_one_line_exit_2_before_any_worker(make_job, case):
         fake_venv(venv, "home = /opt/py312/bin\nimplementation = CPython\nversion_info = 3.12.1.final.0\n")
         what = (f"{venv} is a virtual environment of Python 3.12.1.final.0 (pyvenv.cfg: home = /opt/py312/bin), but "
                 f"the workers run Python {MAJOR_MINOR} ({PYTHON}); make it again with {PYTHON} -m venv --clear {venv}")
+    elif case == "other_python_same_version":
+        fake_venv(venv, f"home = /opt/py/bin\ninclude-system-site-packages = false\nversion = {MAJOR_MINOR}.99\n")
+        what = (f"{venv} was made from another Python (pyvenv.cfg: home = /opt/py/bin, version = {MAJOR_MINOR}.99), "
+                f"but the workers run {PYTHON}: its standard library and compiled packages are not theirs; make it "
+                f"again with {PYTHON} -m venv --clear {venv}")
     elif case == "no_pyvenv_cfg":
         fake_venv(venv, None)
         what = (f"{venv} is not a virtual environment (it has no pyvenv.cfg); make it with {PYTHON} -m venv {venv} "
