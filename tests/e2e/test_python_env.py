@@ -92,8 +92,13 @@ def test_python_env_isolated_venv_packages_pth_and_spawn(make_job):
 
 
 def test_virtual_env_with_system_site_packages_also_sees_numpy(make_job):
-    job = make_job("system_site", SCRIPT.replace("import venvonly", "import numpy, venvonly"), items=4, batch=2)
+    # numpy comes from Debian's dist-packages; yaml too (python3-yaml), but the venv's own yaml.py comes first.
+    script = SCRIPT.replace("import venvonly", "import numpy, yaml, venvonly").replace(
+        "def init():\n", "def init():\n        assert yaml.__file__.startswith(sys.prefix), yaml.__file__\n")
+    job = make_job("system_site", script, items=4, batch=2)
     venv = make_venv(job.path("venv"), system_site_packages=True)
+    with open(os.path.join(venv, "lib", f"python{MAJOR_MINOR}", "site-packages", "yaml.py"), "w") as f:
+        f.write("SHADOW = True\n")
     proc = job.run(np=2, timeout=180, env={"VIRTUAL_ENV": venv})
     expect_equal(proc.returncode, 0, "exit code", proc)
     expect_equal(sorted(job.rows()), expected_rows(job, venv, numpy=True), "rows with numpy from Debian", proc)
