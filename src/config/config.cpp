@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -382,18 +381,6 @@ std::string ignored_keys_line(const JobConfig& config) {
   std::string line;
   for (const std::string& key : config.ignored_keys) line += (line.empty() ? "ignored (cloud-only): " : ", ") + key;
   return line;
-}
-
-void use_virtual_env(JobConfig& config) {
-  const char* active = std::getenv("VIRTUAL_ENV");
-  if (active == nullptr || *active == '\0') return;
-  const std::string prefix = folder_path(absolute_in(fs::current_path().string(), active));
-  if (!config.python_env.prefix.empty()) {
-    if (prefix != config.python_env.prefix) config.virtual_env_unused = prefix;
-    return;
-  }
-  config.python_env = read_python_env(prefix, "VIRTUAL_ENV", "VIRTUAL_ENV");
-  config.resolved.push_back({"python_env", prefix, "VIRTUAL_ENV"});
 }
 
 double hard_timeout(const JobConfig& config) { return config.timeout + std::clamp(0.1 * config.timeout, 2.0, 60.0); }

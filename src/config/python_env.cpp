@@ -1,11 +1,14 @@
-// A virtual environment for the workers: pyvenv.cfg read and checked on rank 0, before any worker starts.
+// A virtual environment for the workers (python_env: or VIRTUAL_ENV): pyvenv.cfg read and checked on rank 0, before
+// any worker starts.
 #include "prs/config/python_env.hpp"
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
 
+#include "prs/config/config.hpp"
 #include "prs/error.hpp"
 
 namespace fs = std::filesystem;
@@ -106,6 +109,19 @@ PythonEnv read_python_env(const std::string& prefix, const std::string& where, c
   auto sys = cfg.find("include-system-site-packages");
   env.system_site_packages = sys != cfg.end() && (sys->second == "true" || sys->second == "True");
   return env;
+}
+
+void use_virtual_env(JobConfig& config) {
+  const char* active = std::getenv("VIRTUAL_ENV");
+  if (active == nullptr || *active == '\0') return;
+  std::string prefix = (fs::current_path() / active).lexically_normal().string();  // an absolute one stays
+  while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
+  if (!config.python_env.prefix.empty()) {
+    if (prefix != config.python_env.prefix) config.virtual_env_unused = prefix;
+    return;
+  }
+  config.python_env = read_python_env(prefix, "VIRTUAL_ENV", "VIRTUAL_ENV");
+  config.resolved.push_back({"python_env", prefix, "VIRTUAL_ENV"});
 }
 
 std::string describe_python_env(const PythonEnv& env) {
