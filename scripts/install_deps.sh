@@ -10,6 +10,7 @@ packages=(
   pybind11-dev catch2
   python3-dev python3-numpy python3-pandas python3-sklearn python3-yaml python3-pytest
   python3-matplotlib tmux  # scripts/plot_job.py; the progress bar test in a real terminal
+  python3-venv  # python_env: the virtual environments of tests/e2e/test_python_env.py
 )
 
 exec "$(dirname "${BASH_SOURCE[0]}")/install_missing.sh" "${packages[@]}"

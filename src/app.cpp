@@ -174,6 +174,7 @@ PlanFingerprint plan_input(MasterSetup& s) {
 MasterSetup prepare_master(const CliOptions& cli) {
   MasterSetup s;
   s.config = load_job_config(cli);
+  use_virtual_env(s.config);
   PlanFingerprint plan = plan_input(s);
   if (cli.resume) check_resumable(s.config, plan);  // these refusals write nothing
   else if (!cli.overwrite) check_previous_run(cli, s.config, plan);
@@ -214,6 +215,17 @@ StopSettings stop_settings(const CliOptions& cli, const JobConfig& config) {
               << "; dispatching stops " << static_cast<long long>(stop.drain_before) << " s before" << std::endl;
   }
   return stop;
+}
+
+// "prs_mpi: Python environment: /v (python_env, job.yml:5), Python 3.11.2, without system site packages".
+void print_python_env(const JobConfig& config, JobLogs& logs) {
+  if (config.python_env.prefix.empty()) return;
+  std::string line = "Python environment: " + describe_python_env(config.python_env) + "; interpreter " +
+                     config.python_env.python;
+  if (!config.virtual_env_unused.empty())
+    line += " (VIRTUAL_ENV=" + config.virtual_env_unused + " is not used: python_env wins)";
+  std::cout << "prs_mpi: " << line << std::endl;
+  logs.master_note(line);
 }
 
 void print_ignored_keys(const JobConfig& config, JobLogs& logs) {
@@ -299,6 +311,7 @@ int run_rank0(MasterSetup& setup, const CliOptions& cli, int world_size, AppendF
     logs.describe(setup.config);
     logs.write_running();
     print_ignored_keys(setup.config, logs);
+    print_python_env(setup.config, logs);
     print_skipped_inputs(setup.files, logs);
     outcome = master_phase(setup, cli, world_size, logs);
   } catch (const std::exception& e) {
@@ -354,6 +367,8 @@ int run_mpi_job(const CliOptions& cli, const MpiSession& mpi) {
   if (status == 2) return static_cast<int>(ExitCode::usage);
   if (status == 4) return static_cast<int>(ExitCode::succeeded);
   if (mpi.rank() != 0) setup.config = load_job_config(cli);
+  // rank 0's: VIRTUAL_ENV is the environment prs_mpi was started in, which remote ranks need not have.
+  setup.config.python_env = decode_python_env(broadcast_string(encode_python_env(setup.config.python_env)));
   NodeInfo node = discover_node();
   if (mpi.rank() == 0 && node.node_count != setup.config.instance_count)
     std::cerr << "prs_mpi: warning: resources.instance_count is " << setup.config.instance_count << " but the job runs on "
@@ -374,6 +389,7 @@ int run_app(const CliOptions& cli, int& argc, char**& argv) {
   if (cli.dry_run) {
     MasterSetup s;
     s.config = load_job_config(cli);
+    use_virtual_env(s.config);
     plan_input(s);
     if (s.table) print_table_plan(std::cout, s.config, *s.mltable, *s.table);
     else print_plan(std::cout, s.config, s.files, *s.partition);

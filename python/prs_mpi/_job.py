@@ -28,6 +28,7 @@ SIMPLE = {
     "max_memory_per_child": ("max_memory_per_child", "str"),  # prs_mpi's own: "4GB"
     "quarantine_after_failures": ("quarantine_after_failures", "int"),  # prs_mpi's own
     "skip_unreadable_inputs": ("skip_unreadable_inputs", "bool"),  # prs_mpi's own: skip, listed, what cannot be read
+    "python_env": ("python_env", "str"),  # prs_mpi's own: a virtual environment for the workers
     "error_threshold": ("error_threshold", "int"),
     "partition_keys": ("partition_keys", "str_list"),
     "compute": ("compute", "str"),
@@ -49,7 +50,7 @@ OBJECTS = {"inputs": "inputs", "outputs": "outputs", "retry_settings": "retry_se
 ARGUMENTS = ["name", "inputs", "outputs", "input_data", "mini_batch_size", "instance_count",
              "max_concurrency_per_instance", "mini_batch_error_threshold", "retry_settings", "logging_level",
              "environment_variables", "ordered", "skip_unreadable_inputs", "max_tasks_per_child",
-             "max_memory_per_child", "quarantine_after_failures", "task", "append_row_to", "error_threshold",
+             "max_memory_per_child", "quarantine_after_failures", "python_env", "task", "append_row_to", "error_threshold",
              "partition_keys",
              "compute", "tags", "display_name", "description", "experiment_name", "identity", "is_deterministic",
              "properties", "instance_type", "shm_size", "docker_args"]

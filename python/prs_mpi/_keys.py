@@ -55,6 +55,7 @@ JOB_PATTERNS = [
     _leaf("max_memory_per_child", "a size such as 4GB"),
     _leaf("quarantine_after_failures", "a whole number"),
     _leaf("skip_unreadable_inputs", "true or false"),
+    _leaf("python_env", "a path"),
     _leaf("task.type", "a string"),
     _leaf("task.code", "a path"),
     _leaf("task.entry_script", "a path"),

@@ -11,12 +11,12 @@ TOP_ORDER = [
     "identity", "services", "component", "is_deterministic", "settings", "inputs", "outputs", "input_data",
     "mini_batch_size", "partition_keys", "resources", "max_concurrency_per_instance", "mini_batch_error_threshold",
     "error_threshold", "retry_settings", "logging_level", "environment_variables", "output_action", "ordered",
-    "skip_unreadable_inputs", "max_tasks_per_child", "max_memory_per_child", "quarantine_after_failures", "task",
+    "skip_unreadable_inputs", "max_tasks_per_child", "max_memory_per_child", "quarantine_after_failures", "python_env", "task",
     "jobs", "parallel_run_config",
 ]
 
 # Dotted keys (a "*" for any name) whose values are paths, relative to the job file when relative.
-PATH_KEYS = ["inputs.*.path", "outputs.*.path", "input_data", "task.code", "task.append_row_to", "source_directory",
+PATH_KEYS = ["inputs.*.path", "outputs.*.path", "input_data", "task.code", "task.append_row_to", "python_env", "source_directory",
              "parallel_run_config.source_directory"]
 
 

@@ -320,6 +320,22 @@ void add_port_settings(const Sources& sources, const Ports& ports, JobConfig& co
   }
 }
 
+// An absolute folder path without "." or ".." parts or a trailing '/'.
+std::string folder_path(const std::string& path) {
+  std::string normal = fs::path(path).lexically_normal().string();
+  while (normal.size() > 1 && normal.back() == '/') normal.pop_back();
+  return normal;
+}
+
+// python_env: a virtual environment for the workers' Python, relative to the job file.
+void resolve_python_env(const Sources& sources, const Ports& ports, const std::string& job_dir, JobConfig& config) {
+  const RawValue* env = find(sources.file, "python_env");
+  if (env == nullptr) return;
+  const std::string prefix = folder_path(local_path(*env, substitute(*env, ports), job_dir));
+  config.python_env = read_python_env(prefix, env->where + ": " + env->shown_key, env->origin);
+  config.resolved.push_back({"python_env", config.python_env.prefix, env->origin});
+}
+
 // --ordered sets ordered: true whatever the job file says.
 void apply_ordered_option(const CliOptions& cli, JobConfig& config) {
   if (!cli.ordered) return;
@@ -356,6 +372,7 @@ JobConfig load_job_config(const CliOptions& cli) {
   if (arguments) config.resolved.push_back(*arguments);
   resolve_output(sources, ports, job_dir, config);
   resolve_environment(sources, ports, config);
+  resolve_python_env(sources, ports, job_dir, config);
   resolve_folders(cli, ports, job_dir, config);
   return config;
 }

@@ -48,6 +48,8 @@ const Pattern job_patterns[] = {
     {"quarantine_after_failures", leaf, "a whole number", nullptr, false, false, false},
     // Our extension: skip input paths that cannot be read (named on the console and by --dry-run) instead of failing.
     {"skip_unreadable_inputs", leaf, "true or false", nullptr, false, false, false},
+    // Our extension: a virtual environment of the embedded Python for the workers, relative to the job file.
+    {"python_env", leaf, "a path", nullptr, false, false, false},
     {"task.type", leaf, "a string", nullptr, false, false, false},
     {"task.code", leaf, "a path", nullptr, false, false, false},
     {"task.entry_script", leaf, "a path", nullptr, false, false, false},

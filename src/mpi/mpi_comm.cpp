@@ -45,7 +45,7 @@ std::string slow_init_hint(double init_seconds) {
   std::snprintf(seconds, sizeof seconds, "%.2f", init_seconds);
   return std::string("prs_mpi: note: MPI_Init took ") + seconds +
          " s; without InfiniBand or Omni-Path, OMPI_MCA_pml=ob1 (or OMPI_MCA_mtl=^psm,psm2,ofi) skips probing for "
-         "them (README, Performance)";
+         "them (docs/user_guide.md, Performance)";
 }
 
 void finalize_and_exit(int code) {

@@ -48,6 +48,16 @@ void set_gpu(const NodeInfo& node) {
   if (!gpus.empty()) setenv("CUDA_VISIBLE_DEVICES", gpu_for_slot(gpus, node.worker_slot).c_str(), 1);
 }
 
+// What `source VENV/bin/activate` sets: VIRTUAL_ENV, and its bin/ first on PATH (for the script's subprocesses).
+void activate_python_env(const PythonEnv& env) {
+  if (env.prefix.empty()) return;
+  setenv("VIRTUAL_ENV", env.prefix.c_str(), 1);
+  const char* path = std::getenv("PATH");
+  const std::string bin = env.prefix + "/bin";
+  setenv("PATH", (path != nullptr && *path != '\0' ? bin + ":" + path : bin).c_str(), 1);
+  unsetenv("PYTHONHOME");  // activate does the same: a home would override the environment's prefix
+}
+
 }  // namespace
 
 int active_workers_on_node(const JobConfig& config, const NodeInfo& node) {
@@ -81,6 +91,7 @@ std::string gpu_for_slot(const std::vector<std::string>& gpus, int slot) {
 }
 
 void set_worker_environment(const JobConfig& config, const NodeInfo& node, int rank) {
+  activate_python_env(config.python_env);  // first: environment_variables may still change PATH
   for (const auto& [name, value] : config.environment_variables) setenv(name.c_str(), value.c_str(), 1);
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   int workers = std::max(1, active_workers_on_node(config, node));

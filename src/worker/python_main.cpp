@@ -53,8 +53,12 @@ void forget_mpi_launcher() {
 }
 
 // Python as /usr/bin/python3 starts it: the "Python configuration" (locale coercion and UTF-8 mode for the C
-// locale, PYTHON* variables honoured), sys.executable = Debian's python3 (multiprocessing's spawn runs it).
-void start_interpreter(std::optional<py::scoped_interpreter>& interpreter) {
+// locale, PYTHON* variables honoured), sys.executable = Debian's python3 (multiprocessing's spawn runs it). With
+// a virtual environment, sys.executable is its bin/python3: Python's own start-up then finds its pyvenv.cfg, sets
+// sys.prefix to it and puts its site-packages on sys.path (and Debian's dist-packages only with
+// include-system-site-packages), exactly as running that bin/python3 would.
+void start_interpreter(std::optional<py::scoped_interpreter>& interpreter, const std::string& python) {
+  const char* executable = python.empty() ? PRS_PYTHON_EXECUTABLE : python.c_str();
   PyPreConfig pre;
   PyPreConfig_InitPythonConfig(&pre);
   PyStatus status = Py_PreInitialize(&pre);
@@ -62,8 +66,8 @@ void start_interpreter(std::optional<py::scoped_interpreter>& interpreter) {
   PyConfig config;
   PyConfig_InitPythonConfig(&config);
   config.parse_argv = 0;
-  PyConfig_SetBytesString(&config, &config.executable, PRS_PYTHON_EXECUTABLE);
-  PyConfig_SetBytesString(&config, &config.program_name, PRS_PYTHON_EXECUTABLE);
+  PyConfig_SetBytesString(&config, &config.executable, executable);
+  PyConfig_SetBytesString(&config, &config.program_name, executable);
   interpreter.emplace(&config, 0, nullptr, false);
 }
 
@@ -128,7 +132,7 @@ int run_python_process() {
   RunnerSettings settings = decode_settings(init->body);
   mark_start();
   std::optional<py::scoped_interpreter> interpreter;
-  start_interpreter(interpreter);
+  start_interpreter(interpreter, settings.python);
   {
     PythonRunner runner(settings);
     try {

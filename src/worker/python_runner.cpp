@@ -37,12 +37,32 @@ def _on_alarm(signum, frame):
         raise TimeoutError(f"run() exceeded the timeout of {_timer['seconds']} s")
 
 
+def _interpreter():
+    # "/v/bin/python3 (Python 3.11.2, virtual environment /v, without system site packages)"
+    where = "no virtual environment"
+    if sys.prefix != sys.base_prefix:
+        system = "without"
+        try:
+            with open(os.path.join(sys.prefix, "pyvenv.cfg")) as cfg:
+                for line in cfg:
+                    key, _, value = line.partition("=")
+                    if key.strip().lower() == "include-system-site-packages" and value.strip().lower() == "true":
+                        system = "with"
+        except OSError:
+            pass
+        where = f"virtual environment {sys.prefix}, {system} system site packages"
+    return f"{sys.executable} (Python {sys.version.split()[0]}, {where})"
+
+
 def format_error(exc):
     # Only the user's frames: ours and importlib's plumbing tell them nothing.
     te = traceback.TracebackException.from_exception(exc)
     te.stack = traceback.StackSummary.from_list(
         [f for f in te.stack if f.filename != _FILE and not f.filename.startswith("<frozen importlib")])
-    return "".join(te.format())
+    text = "".join(te.format())
+    if isinstance(exc, ImportError):  # the last line, which the console shows, names the module and the interpreter
+        text += f"cannot import {exc.name or 'a module'}: {exc}; the interpreter is {_interpreter()}\n"
+    return text
 
 
 def guarded(fn, *args):
@@ -80,7 +100,17 @@ def set_current(batch_id, attempt):
     prs.mini_batch_id, prs.attempt = batch_id, attempt
 
 
-def load(path, code_dir, argv, module_dir="", logging_level=""):
+def _check_pandas():
+    # The table reader parses mini-batches with pandas: without it every attempt would fail, so init() does.
+    try:
+        import pandas  # noqa: F401
+    except ImportError as exc:
+        raise ModuleNotFoundError(
+            f"the table input (type: mltable) needs pandas: {exc}; make the virtual environment with "
+            "--system-site-packages (Debian's python3-pandas) or install pandas in it", name="pandas") from None
+
+
+def load(path, code_dir, argv, module_dir="", logging_level="", needs_pandas=False):
     if sys.path[:1] != [code_dir]:
         sys.path.insert(0, code_dir)
     if module_dir and module_dir not in sys.path:
@@ -89,6 +119,8 @@ def load(path, code_dir, argv, module_dir="", logging_level=""):
         import logging
         logging.getLogger().setLevel(logging_level)
     _native_module()
+    if needs_pandas:
+        _check_pandas()
     sys.argv = list(argv) or [path]
     name = os.path.splitext(os.path.basename(path))[0]
     spec = importlib.util.spec_from_file_location(name, path)
@@ -226,7 +258,7 @@ void PythonRunner::init() {
     auto guarded = state->helper.attr("guarded");
     state->module = value_or_throw(guarded(state->helper.attr("load"), fs_str(settings_.entry_script),
                                            fs_str(settings_.code_dir), argv, fs_str(settings_.module_dir),
-                                           settings_.logging_level));
+                                           settings_.logging_level, settings_.table.format != TableFormat::file_list));
     state->run = function_or_none(state->module, "run");
     if (state->run.is_none()) {
       throw EntryScriptError("entry script " + settings_.entry_script + " has no run(mini_batch) function");

@@ -261,6 +261,7 @@ RunnerSettings runner_settings(const JobConfig& config) {
   s.dataframe_header = config.append_row_dataframe_header;
   s.module_dir = PRS_PYTHON_MODULES;
   s.logging_level = config.logging_level;
+  s.python = config.python_env.python;
   if (config.input_kind == InputKind::mltable) s.table = read_mltable(config.input_path, false).reader;
   return s;
 }

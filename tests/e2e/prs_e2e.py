@@ -57,10 +57,11 @@ class Job:
         with open(self.path(rel), "w") as f:
             f.write(text)
 
-    def run(self, np=4, args=(), timeout=300, job="job.yml"):
-        """Runs prs_mpi under mpiexec (np > 0) or alone (np == 0); returns the CompletedProcess."""
+    def run(self, np=4, args=(), timeout=300, job="job.yml", env=None):
+        """Runs prs_mpi under mpiexec (np > 0) or alone (np == 0), with env added to the environment; returns the
+        CompletedProcess."""
         return subprocess.run(prs_mpi_command(np, [job, *args]), cwd=self.dir, capture_output=True, text=True,
-                              timeout=timeout)
+                              timeout=timeout, env=dict(os.environ, **(env or {})))
 
     def start(self, np=3, args=(), env=None):
         """Starts prs_mpi under mpiexec in a session of its own (for signals and os.killpg); returns the Popen."""

@@ -86,7 +86,7 @@ TEST_CASE("a slow MPI_Init gets one hint unless the transports were chosen", "[p
   CHECK(slow_init_hint(0.15) == "");
   CHECK(slow_init_hint(0.29) ==
         "prs_mpi: note: MPI_Init took 0.29 s; without InfiniBand or Omni-Path, OMPI_MCA_pml=ob1 (or "
-        "OMPI_MCA_mtl=^psm,psm2,ofi) skips probing for them (README, Performance)");
+        "OMPI_MCA_mtl=^psm,psm2,ofi) skips probing for them (docs/user_guide.md, Performance)");
   setenv("OMPI_MCA_pml", "ob1", 1);
   CHECK(slow_init_hint(0.29) == "");
   unsetenv("OMPI_MCA_pml");

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "prs/config/cli.hpp"
+#include "prs/config/python_env.hpp"
 
 namespace prs {
 
@@ -71,6 +72,8 @@ struct JobConfig {
   std::string code_dir;                    // absolute; put first on sys.path
   std::string entry_script;                // absolute path of the entry script
   std::vector<std::string> program_arguments;  // split as a shell would; become sys.argv[1:]
+  PythonEnv python_env;                    // python_env: (or VIRTUAL_ENV, see use_virtual_env); empty prefix: none
+  std::string virtual_env_unused;          // VIRTUAL_ENV when python_env overrides it: said on the console
 
   OutputAction output_action = OutputAction::append_row;
   std::string append_row_file;              // absolute; empty with summary_only
@@ -99,6 +102,10 @@ constexpr std::uint64_t max_mini_batch_size = 2147483647;
 // script nor a file inside task.code. The job file must be a regular file of at most max_job_file_bytes.
 // Throws prs::Error.
 JobConfig load_job_config(const CliOptions& cli);
+
+// Rank 0 (and --dry-run): the VIRTUAL_ENV prs_mpi was started in is the workers' environment unless python_env
+// names one (then VIRTUAL_ENV, if another, is noted in virtual_env_unused). Throws prs::Error as python_env does.
+void use_virtual_env(JobConfig& config);
 
 // "ignored (cloud-only): compute (job.yml:74), task.environment (job.yml:105)", or empty when nothing was ignored.
 std::string ignored_keys_line(const JobConfig& config);

@@ -28,6 +28,7 @@ struct RunnerSettings {
   std::string module_dir;                      // put on sys.path after code_dir: azureml_user.parallel_run
   std::string logging_level;                   // the root logger's level ("INFO"); "" leaves Python's default
   TableReader table;                           // how a tabular mini-batch's bytes are parsed
+  std::string python;                          // sys.executable: a virtual environment's bin/python3, "" = Debian's
 };
 
 // The outcome of one run(mini_batch) call.
