@@ -1,6 +1,11 @@
 // A file's read_hdf5 table opened and checked: datasets, shapes, and the memory type of every column.
 #include "hdf5_source.hpp"
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "prs/error.hpp"
 
 namespace prs::hdf5 {
@@ -192,6 +197,8 @@ Unit dataset_unit(const Source& s, const std::string& path, bool columns_form, c
 Source open_source(const std::string& path, const TableReader& reader) {
   quiet();
   const Place at{reader.hdf5_where, path};
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) at.fail("cannot read " + path + ": " + std::strerror(errno));
   if (H5Fis_hdf5(path.c_str()) <= 0) {
     H5Eclear2(H5E_DEFAULT);
     at.fail("not an HDF5 file, got " + path);

@@ -276,3 +276,58 @@ def test_entry_script_that_imports_h5py(make_job, variant):
     mpi = variant == "mpi"
     expected = sorted(f"{i * 1000 + k}|True|mpi={mpi}|{libs}" for i, n in enumerate(sizes.values()) for k in range(n))
     expect_equal(sorted(job.rows()), expected, "h5py inside run(), next to prs_mpi's own HDF5 reads", proc)
+
+
+# init() takes c.h5 away after rank 0 planned it: the worker rank cannot read those rows.
+VANISH_SCRIPT = """
+    import os
+    def init():
+        path = os.path.join(os.path.dirname(os.environ["AZUREML_BI_OUTPUT_PATH"]), "table", "c.h5")
+        try:
+            os.rename(path, path + ".gone")
+        except FileNotFoundError:  # the other worker was first
+            pass
+    def run(mini_batch):
+        return [str(i) for i in mini_batch["id"]]
+"""
+
+
+def test_a_file_gone_after_planning_fails_its_attempts_not_the_worker(make_job):
+    files = {"a.h5": lambda f: f.create_dataset("t", data=compound_rows(0, 5)),
+             "c.h5": lambda f: f.create_dataset("t", data=compound_rows(2, 4))}
+    job = make_table(make_job, "vanish", "paths:\n  - pattern: ./*.h5\ntransformations:\n  - read_hdf5:\n"
+                     "      dataset: /t\n", files, "mini_batch_row_size: 2", script=VANISH_SCRIPT)
+    proc = job.run(np=3)
+    expect_equal(proc.returncode, 0, "exit code (no threshold set)", proc)
+    expect_equal(sorted(job.rows()), ["0", "1", "2", "3", "4"], "the rows of a.h5", proc)
+    d = job.path("table")
+    failures = sorted(line.split("attempt 1 failed: ")[1].split(" (traceback")[0] for line in proc.stderr.splitlines()
+                      if "attempt 1 failed" in line)
+    expect_equal(failures, [f"{d}/c.h5: rows {r}: {d}/MLTable:5: read_hdf5.dataset: cannot read {d}/c.h5: "
+                            "No such file or directory" for r in ("0..2", "2..4")], "the two failed attempts", proc)
+    expect_equal(job.summary()["mini_batches"], {"total": 5, "succeeded": 3, "failed": 2}, "mini-batches")
+    expect_equal(job.summary()["workers"]["python_restarts"], 0, "the workers went on")
+
+
+def test_resume_checks_the_hdf5_plan(make_job):
+    files = {"a.h5": lambda f: f.create_dataset("t", data=compound_rows(0, 6), maxshape=(None,))}
+    job = make_table(make_job, "resume", "paths:\n  - file: ./a.h5\ntransformations:\n  - read_hdf5:\n"
+                     "      dataset: /t\n", files, "mini_batch_row_size: 4")
+    proc = job.run(np=2)
+    expect_equal(proc.returncode, 0, "exit code", proc)
+    proc = job.run(np=2, args=["--resume"])
+    expect_equal(proc.returncode, 0, "an unchanged table resumes (nothing to do)", proc)
+    job.write("job.yml", job.read("job.yml").replace("mini_batch_row_size: 4", "mini_batch_row_size: 3"))
+    proc = job.run(np=2, args=["--resume"])
+    expect_equal(proc.returncode, 2, "other rows per mini-batch", proc)
+    expect_equal([x for x in proc.stderr.splitlines() if x.startswith("prs_mpi:")],
+                 ["prs_mpi: error: job.yml: cannot --resume: mini_batch_size changed since the interrupted run; use "
+                  "--overwrite to start over"], "refused", proc)
+    job.write("job.yml", job.read("job.yml").replace("mini_batch_row_size: 3", "mini_batch_row_size: 4"))
+    with h5py.File(job.path("table/a.h5"), "a") as f:
+        f["t"].resize((7,))
+    proc = job.run(np=2, args=["--resume"])
+    expect_equal(proc.returncode, 2, "a grown dataset", proc)
+    expect_equal([x for x in proc.stderr.splitlines() if x.startswith("prs_mpi:")],
+                 ["prs_mpi: error: job.yml: cannot --resume: the input files (added, removed or modified) and "
+                  "mini_batch_size changed since the interrupted run; use --overwrite to start over"], "refused", proc)
