@@ -183,6 +183,9 @@ Unit dataset_unit(const Source& s, const std::string& path, bool columns_form, c
   const bool compound = H5Tget_class(type.get()) == H5T_COMPOUND;
   if (columns_form && dims.size() != 1)
     at.fail(path + " in " + at.file + " must be a 1-D dataset (a column), got " + dims_text(dims));
+  if (columns_form && compound)
+    at.fail(path + " in " + at.file + " must be a column of numbers, booleans or strings (read a compound's fields "
+            "with dataset: " + path + "), got compound");
   if (compound && !columns_form && dims.size() != 1)
     at.fail(path + " in " + at.file + " is a compound dataset, which must be 1-D, got " + dims_text(dims));
   if (dims.empty() || dims.size() > 2)

@@ -213,6 +213,10 @@ TEST_CASE("a table rank 0 cannot read is one line naming the MLTable line, the f
   CHECK(inspect_error(f, columns_reader({"/cube"})) ==
         "/d/MLTable:4: read_hdf5.columns: /cube in " + f + " must be a 1-D dataset (a column), got 3 dimensions "
         "(2 x 3 x 4)");
+  write_compound(dir / "c.h5", 3);
+  CHECK(inspect_error(dir / "c.h5", columns_reader({"/t"})) ==
+        "/d/MLTable:4: read_hdf5.columns: /t in " + dir / "c.h5" + " must be a column of numbers, booleans or "
+        "strings (read a compound's fields with dataset: /t), got compound");
   dir.write("notes.h5", "not HDF5\n");
   CHECK(inspect_error(dir / "notes.h5", dataset_reader("/t")) == where + "not an HDF5 file, got " + dir / "notes.h5");
 }
