@@ -1,9 +1,12 @@
 """HDF5 input (read_hdf5 in an MLTable, our extension): a compound dataset, the columns form and a 2-D dataset over
 several files, N rows per mini-batch, every row and every dtype checked against h5py's serial read; each table rank 0
-cannot read is one line and exit 2 before any worker starts; --dry-run prints the plan; and an entry script that
+cannot read is one line and exit 2 before any worker starts; --dry-run prints the plan; kill -9 and --resume lose
+and duplicate no row; and an entry script that
 imports h5py itself (Debian's serial build, and the MPI build) works while prs_mpi reads the input with its own
 parallel libhdf5 in the same process image."""
 import os
+import signal
+import time
 
 import h5py
 import numpy as np
@@ -331,3 +334,35 @@ def test_resume_checks_the_hdf5_plan(make_job):
     expect_equal([x for x in proc.stderr.splitlines() if x.startswith("prs_mpi:")],
                  ["prs_mpi: error: job.yml: cannot --resume: the input files (added, removed or modified) and "
                   "mini_batch_size changed since the interrupted run; use --overwrite to start over"], "refused", proc)
+
+
+def test_kill_9_then_resume_gives_every_hdf5_row_once_in_order(make_job):
+    script = """
+        import random, time
+        def run(mini_batch):
+            time.sleep(random.uniform(0.02, 0.06))
+            return [f"{i} {n}" for i, n in zip(mini_batch["id"], mini_batch["note"])]
+    """
+    files = {f"{rel}.h5": (lambda f, i=i: f.create_dataset("t", data=compound_rows(i, 100)))
+             for i, rel in enumerate("ab")}
+    mltable = "paths:\n  - pattern: ./*.h5\ntransformations:\n  - read_hdf5:\n      dataset: /t\n"
+    job = make_table(make_job, "killed", mltable, files, "mini_batch_row_size: 2", script=script,
+                     extra="ordered: true\n")
+    job.write("job.yml", job.read("job.yml").replace("max_retries: 0", "max_retries: 5"))  # in flight at the kill
+    proc = job.start()
+    out = job.path("out/predictions.txt")
+    deadline = time.time() + 30
+    while time.time() < deadline and (not os.path.exists(out) or os.path.getsize(out) < 300):  # some rows written
+        time.sleep(0.02)
+    killed = proc.poll() is None
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    expect(killed, "the kill hit a running job")
+    for _ in range(8):
+        final = job.run(np=3, args=["--resume"])
+        if final.returncode == 0:
+            break
+    expect_equal(final.returncode, 0, "resumed to the end", final)
+    expect("prs_mpi: resuming:" in final.stdout, "the run resumed", final)
+    expected = [f"{r['id']} {r['note']}".rstrip() for i in range(2) for r in compound_rows(i, 100)]
+    expect_equal([r.rstrip() for r in job.rows()], expected, "every row once, in input order", final)
