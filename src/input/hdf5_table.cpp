@@ -3,6 +3,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include "hdf5_source.hpp"
 #include "prs/error.hpp"
 

@@ -57,9 +57,13 @@ TablePlan plan_hdf5(const MLTable& table, const JobConfig& config);
 // A worker's reader of HDF5 rows: keeps the file it read last open.
 class Hdf5RowReader {
  public:
+  // A reader of the table read_hdf5 names (reader.format is hdf5); opens nothing yet.
   explicit Hdf5RowReader(TableReader reader);
+  // Closes the open file, if any.
   ~Hdf5RowReader();
+  // Move-only: it owns HDF5 ids.
   Hdf5RowReader(Hdf5RowReader&&) noexcept;
+  // Move-only: it owns HDF5 ids.
   Hdf5RowReader& operator=(Hdf5RowReader&&) noexcept;
   // The rows [first, first + count) of a file's table, column by column. Throws prs::Error naming the file and
   // the rows (a file that changed or vanished since planning): the attempt fails, the worker goes on.

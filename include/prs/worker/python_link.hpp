@@ -55,6 +55,7 @@ std::string encode_settings(const RunnerSettings& s);
 RunnerSettings decode_settings(const std::string& body);
 std::string encode_outcome(std::uint64_t attempt_id, const RunOutcome& o);
 std::pair<std::uint64_t, RunOutcome> decode_outcome(const std::string& body);
+// A rows_task body: the task as the master sent it, then each column's name, dtype, bytes and string ends.
 std::string encode_rows_task(const TaskMsg& task, const std::vector<ColumnBytes>& columns);
 // The task of a rows_task body; columns get views into body, which must outlive them.
 TaskMsg decode_rows_task(const std::string& body, std::vector<ColumnView>& columns);
