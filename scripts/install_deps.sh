@@ -9,6 +9,7 @@ packages=(
   libboost-program-options-dev libyaml-cpp-dev nlohmann-json3-dev libhdf5-openmpi-dev
   pybind11-dev catch2
   python3-dev python3-numpy python3-pandas python3-sklearn python3-yaml python3-pytest
+  python3-h5py python3-h5py-mpi  # entry scripts that import h5py next to prs_mpi's HDF5 (tests, benchmarks)
   python3-matplotlib tmux  # scripts/plot_job.py; the progress bar test in a real terminal
   python3-venv  # python_env: the virtual environments of tests/e2e/test_python_env.py
 )

@@ -15,6 +15,7 @@
 #include "prs/error.hpp"
 #include "prs/input/dry_run.hpp"
 #include "prs/input/file_list.hpp"
+#include "prs/input/hdf5_table.hpp"
 #include "prs/input/mltable.hpp"
 #include "prs/input/partition.hpp"
 #include "prs/input/table_plan.hpp"
@@ -157,8 +158,12 @@ bool all_ended(const JournalState& state) {
 PlanFingerprint plan_input(MasterSetup& s) {
   if (s.config.input_kind == InputKind::mltable) {
     MLTable table = read_job_mltable(s.config);
+    if (s.config.mini_batch_row_size > 0 && table.reader.format != TableFormat::hdf5)
+      throw Error(s.config.job_name + ": mini_batch_row_size: is for read_hdf5 tables (rows); a delimited or JSON "
+                  "lines table is cut by size (mini_batch_size), got " + std::to_string(s.config.mini_batch_row_size));
     if (table.reader.format != TableFormat::file_list) {
-      s.table = plan_table(table, table_batch_bytes(s.config));
+      s.table = table.reader.format == TableFormat::hdf5 ? plan_hdf5(table, s.config)
+                                                         : plan_table(table, table_batch_bytes(s.config));
       s.mltable = std::move(table);
       s.partition.emplace(s.table->batches.size(), 1);
       return fingerprint_plan(s.config, *s.mltable, *s.table);

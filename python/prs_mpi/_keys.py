@@ -42,6 +42,7 @@ JOB_PATTERNS = [
     _leaf("outputs.*.path", "a path"),
     _leaf("input_data", "a path or ${{inputs.NAME}}"),
     _leaf("mini_batch_size", "a count of files"),
+    _leaf("mini_batch_row_size", "a count of rows"),
     _leaf("resources.instance_count", "a whole number"),
     _leaf("max_concurrency_per_instance", "a whole number"),
     _leaf("mini_batch_error_threshold", "a whole number"),

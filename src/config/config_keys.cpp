@@ -32,6 +32,8 @@ const Pattern job_patterns[] = {
     {"outputs.*.path", leaf, "a path", nullptr, false, false, false},
     {"input_data", leaf, "a path or ${{inputs.NAME}}", nullptr, false, false, false},
     {"mini_batch_size", leaf, "a count of files", nullptr, false, false, false},
+    // Our extension: rows per mini-batch of a table (read_hdf5 here).
+    {"mini_batch_row_size", leaf, "a count of rows", nullptr, false, false, false},
     {"resources.instance_count", leaf, "a whole number", nullptr, false, false, false},
     {"max_concurrency_per_instance", leaf, "a whole number", nullptr, false, false, false},
     {"mini_batch_error_threshold", leaf, "a whole number", nullptr, false, false, false},

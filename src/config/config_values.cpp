@@ -156,6 +156,10 @@ struct Setting {
 const Setting settings[] = {
     {"name", false, nullptr, [](JobConfig&, const RawValue& v) { return v.text; }},
     {"mini_batch_size", false, "10", apply_mini_batch_size},
+    {"mini_batch_row_size", false, nullptr,
+     [](JobConfig& c, const RawValue& v) {
+       return std::to_string(c.mini_batch_row_size = static_cast<std::uint64_t>(to_int(v, from_one)));
+     }},
     {"resources.instance_count", false, "1",
      [](JobConfig& c, const RawValue& v) { return std::to_string(c.instance_count = to_small_int(v, from_one)); }},
     {"max_concurrency_per_instance", false, "0",

@@ -36,6 +36,47 @@ const char* format_name(const TableReader& r) {
   return r.format == TableFormat::json_lines ? "read_json_lines" : "read_delimited";
 }
 
+// read_hdf5: "dataset /d" or "columns /a, /b".
+std::string hdf5_source(const TableReader& r) {
+  if (!r.hdf5_dataset.empty()) return "dataset " + r.hdf5_dataset;
+  std::string text = "columns ";
+  for (std::size_t i = 0; i < r.hdf5_columns.size(); ++i) text += (i ? ", " : "") + r.hdf5_columns[i];
+  return text;
+}
+
+// Prints the first and last few of n lines.
+template <typename Print>
+void print_ends(std::ostream& out, std::uint64_t n, const char* gap, Print print) {
+  for (std::uint64_t i = 0; i < n; ++i) {
+    if (i == kShownBatches && n > 2 * kShownBatches) {
+      out << gap;
+      i = n - kShownBatches;
+    }
+    print(i);
+  }
+}
+
+void print_hdf5_plan(std::ostream& out, const MLTable& table, const TablePlan& plan) {
+  std::uint64_t bytes = 0, rows = 0;
+  for (const TableFile& f : plan.files) bytes += f.size, rows += f.rows;
+  out << "table: " << table.file << " (read_hdf5 " << hdf5_source(table.reader) << "), " << plan.files.size()
+      << (plan.files.size() == 1 ? " file, " : " files, ") << bytes << " bytes, " << rows << " rows\n";
+  out << "columns: " << plan.columns << "\n";
+  out << "plan: " << plan.batches.size() << " mini-batches of " << plan.batch_rows << " rows\n";
+  std::vector<std::uint64_t> per_file(plan.files.size(), 0);
+  for (const TableCut& c : plan.batches) ++per_file[c.file];
+  print_ends(out, plan.files.size(), "  ... more files\n", [&](std::uint64_t i) {
+    const TableFile& f = plan.files[i];
+    out << "  file " << f.path << ": " << f.size << " bytes, " << f.rows << " rows, " << per_file[i]
+        << (per_file[i] == 1 ? " mini-batch\n" : " mini-batches\n");
+  });
+  print_ends(out, plan.batches.size(), "  ...\n", [&](std::uint64_t id) {
+    const TableCut& c = plan.batches[id];
+    out << "  mini-batch " << id << ": " << plan.files[c.file].path << " rows " << c.offset << ".."
+        << c.offset + c.length << " (" << c.length << " rows)\n";
+  });
+}
+
 void print_cut(std::ostream& out, const TablePlan& plan, std::uint64_t id) {
   const TableCut& c = plan.batches[id];
   out << "  mini-batch " << id << ": " << plan.files[c.file].path << " bytes " << c.offset << ".."
@@ -65,6 +106,7 @@ void print_plan(std::ostream& out, const JobConfig& config, const FileList& file
 
 void print_table_plan(std::ostream& out, const JobConfig& config, const MLTable& table, const TablePlan& plan) {
   print_settings(out, config);
+  if (table.reader.format == TableFormat::hdf5) return print_hdf5_plan(out, table, plan);
   const std::uint64_t bytes = table_batch_bytes(config);
   std::uint64_t total = 0;
   for (const TableFile& f : plan.files) total += f.size;

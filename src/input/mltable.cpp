@@ -15,7 +15,7 @@ namespace prs {
 namespace {
 
 constexpr const char* kSupported =
-    "supported: read_delimited, read_json_lines, or paths without a transformation (a file list)";
+    "supported: read_delimited, read_json_lines, read_hdf5, or paths without a transformation (a file list)";
 
 // "/abs/MLTable:7: transformations[0].read_delimited.header"
 struct Where {
@@ -115,6 +115,48 @@ void read_json_lines(const Where& w, const YAML::Node& options, const std::strin
   }
 }
 
+// An HDF5 path as given ("/group/data" or "group/data"), checked: it names an object below the root.
+std::string hdf5_path(const Where& w, const YAML::Node& node, const std::string& key) {
+  std::string path = scalar(w, node, key);
+  if (path.empty() || path.find_first_not_of('/') == std::string::npos)
+    fail(w, node, key, "must name a dataset such as /group/data, got " + (path.empty() ? "\"\"" : path));
+  return path.front() == '/' ? path : "/" + path;
+}
+
+// read_hdf5 (our extension): {dataset: /path} (a compound, 2-D or 1-D dataset) or {columns: [/a, /b, ...]}.
+void read_hdf5(const Where& w, const YAML::Node& step, const YAML::Node& options, TableReader& r) {
+  r.format = TableFormat::hdf5;
+  const char* usage = "takes dataset: /path (a compound, 2-D or 1-D dataset) or columns: [/a, /b] (1-D datasets)";
+  if (!options || !options.IsMap()) fail(w, step, "read_hdf5", std::string(usage) + ", got no options");
+  for (const auto& option : options) {
+    const std::string name = option.first.as<std::string>();
+    const std::string at = "read_hdf5." + name;
+    const YAML::Node& value = option.second;
+    if (name == "dataset") {
+      r.hdf5_dataset = hdf5_path(w, value, at);
+      r.hdf5_where = w.at(value, at);
+    } else if (name == "columns") {
+      if (!value.IsSequence() || value.size() == 0) fail(w, value, at, "must be a non-empty list such as [/a, /b]");
+      std::vector<std::string> names;
+      for (std::size_t i = 0; i < value.size(); ++i) {
+        const std::string path = hdf5_path(w, value[i], at + "[" + std::to_string(i) + "]");
+        for (std::size_t j = 0; j < names.size(); ++j)
+          if (names[j] == hdf5_column_name(path))
+            fail(w, value[i], at, "two columns would be named " + names[j] + ", got " + r.hdf5_columns[j] +
+                                      " and " + path);
+        names.push_back(hdf5_column_name(path));
+        r.hdf5_columns.push_back(path);
+      }
+      r.hdf5_where = w.at(value, at);
+    } else {
+      fail(w, option.first, at, std::string("unknown option; read_hdf5 ") + usage);
+    }
+  }
+  if (r.hdf5_dataset.empty() == r.hdf5_columns.empty())
+    fail(w, options, "read_hdf5", std::string(usage) + "; give one of them, got " +
+                                      (r.hdf5_dataset.empty() ? "neither" : "both"));
+}
+
 // One transformation: "read_delimited" or {read_delimited: {...}}; anything else names itself.
 void read_transformation(const Where& w, const YAML::Node& step, const std::string& key, TableReader& r) {
   std::string name;
@@ -128,10 +170,11 @@ void read_transformation(const Where& w, const YAML::Node& step, const std::stri
     fail(w, step, key, "must be one transformation such as read_delimited: {delimiter: ','}");
   }
   if (r.format != TableFormat::file_list) {
-    fail(w, step, key, name + ": only one transformation is supported (one read_delimited or read_json_lines)");
+    fail(w, step, key, name + ": only one transformation is supported (one read_delimited, read_json_lines or read_hdf5)");
   }
   if (name == "read_delimited") return read_delimited(w, options, key + ".read_delimited", r);
   if (name == "read_json_lines") return read_json_lines(w, options, key + ".read_json_lines", r);
+  if (name == "read_hdf5") return read_hdf5(w, step, options, r);
   if (name == "read_parquet" || name == "read_delta_lake")
     fail(w, step, key, name + " is not supported: this platform's packages have no Parquet reader; " + kSupported);
   fail(w, step, key, name + " is not supported; " + kSupported);
@@ -178,6 +221,11 @@ YAML::Node load(const std::string& file) {
 }
 
 }  // namespace
+
+std::string hdf5_column_name(const std::string& path) {
+  std::string p = path.substr(0, path.find_last_not_of('/') + 1);
+  return p.substr(p.find_last_of('/') + 1);
+}
 
 MLTable read_mltable(const std::string& folder, bool list_files, const ListRules& rules) {
   MLTable table;

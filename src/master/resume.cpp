@@ -264,6 +264,7 @@ PlanFingerprint fingerprint_plan(const JobConfig& config, const MLTable& table, 
   Hash cuts;
   cuts.num(config.mini_batch_bytes);
   for (const TableCut& cut : plan.batches) cuts.num(cut.file).num(cut.offset).num(cut.length);
+  if (table.reader.format == TableFormat::hdf5) cuts.add(plan.columns).num(plan.batch_rows);  // rows: the cuts
   const std::uint64_t listing = Hash().num(hash_listing(table.files)).add(read_file(table.file)).value();  // options too
   return fingerprint_output(config, listing, cuts.value());
 }

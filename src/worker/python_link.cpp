@@ -7,6 +7,7 @@
 
 #include "prs/error.hpp"
 #include "prs/mpi/byte_codec.hpp"
+#include "prs/mpi/protocol.hpp"
 
 namespace prs {
 
@@ -42,7 +43,7 @@ bool read_all(int fd, char* data, std::size_t n) {
 }
 
 bool known_kind(std::uint8_t k) {
-  return k >= static_cast<std::uint8_t>(LinkKind::init) && k <= static_cast<std::uint8_t>(LinkKind::shutdown_done);
+  return k >= static_cast<std::uint8_t>(LinkKind::init) && k <= static_cast<std::uint8_t>(LinkKind::rows_task);
 }
 
 }  // namespace
@@ -169,6 +170,34 @@ std::pair<std::uint64_t, RunOutcome> decode_outcome(const std::string& body) {
   o.table_rows = r.get<std::uint64_t>();
   r.done();
   return {attempt_id, std::move(o)};
+}
+
+std::string encode_rows_task(const TaskMsg& task, const std::vector<ColumnBytes>& columns) {
+  ByteWriter w;
+  w.put(encode(task)).put<std::uint64_t>(columns.size());
+  for (const ColumnBytes& c : columns) {
+    w.put(c.name).put(c.dtype).put(c.data);
+    w.put(std::string(reinterpret_cast<const char*>(c.ends.data()), c.ends.size() * sizeof(std::uint64_t)));
+  }
+  return w.take();
+}
+
+TaskMsg decode_rows_task(const std::string& body, std::vector<ColumnView>& columns) {
+  ByteReader r(body, "python link");
+  TaskMsg task = decode_task(r.get_string());
+  auto n = r.get<std::uint64_t>();
+  if (n > r.left()) throw Fatal("python link: a rows task claims " + std::to_string(n) + " columns");
+  columns.clear();
+  for (std::uint64_t i = 0; i < n; ++i) {
+    ColumnView c;
+    c.name = r.get_string();
+    c.dtype = r.get_string();
+    c.data = r.get_view();
+    c.ends = r.get_view();
+    columns.push_back(std::move(c));
+  }
+  r.done();
+  return task;
 }
 
 }  // namespace prs

@@ -103,10 +103,15 @@ void serve(PythonRunner& runner, pid_t self) {
       write_frame(kLinkOutFd, LinkKind::shutdown_done, error);
       return;
     }
-    if (frame->kind != LinkKind::task) throw Fatal("python process: unexpected frame");
-    TaskMsg task = decode_task(frame->body);
+    if (frame->kind != LinkKind::task && frame->kind != LinkKind::rows_task)
+      throw Fatal("python process: unexpected frame");
+    std::vector<ColumnView> columns;  // views into frame->body
+    const bool rows = frame->kind == LinkKind::rows_task;
+    TaskMsg task = rows ? decode_rows_task(frame->body, columns) : decode_task(frame->body);
     runner.set_current(task.batch_id, task.attempt);
-    RunOutcome outcome = task.is_table ? runner.run_table(task.table) : runner.run_files(task.items);
+    RunOutcome outcome = rows            ? runner.run_rows(task.table, columns)
+                         : task.is_table ? runner.run_table(task.table)
+                                         : runner.run_files(task.items);
     if (getpid() != self) std::_Exit(0);  // a child the script forked returned from run(): it is not the worker
     flush_python_streams();
     if (!write_frame(kLinkOutFd, LinkKind::outcome, encode_outcome(task.attempt_id, outcome))) return;

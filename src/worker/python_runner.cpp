@@ -285,6 +285,14 @@ void take_result(const py::tuple& result, RunOutcome& outcome) {
   outcome.error = result[5].cast<std::string>();
 }
 
+// run_table's and run_rows's tuple: run_batch's plus the rows read (-1: none could be read).
+void take_table_result(const py::tuple& result, RunOutcome& outcome) {
+  take_result(result, outcome);
+  const auto rows = result[6].cast<std::int64_t>();
+  if (rows >= 0) outcome.table_rows = static_cast<std::uint64_t>(rows);
+  outcome.successes = rows >= 0 ? std::min<std::uint64_t>(outcome.returned, outcome.table_rows) : 0;
+}
+
 const char* format_name(TableFormat format) { return format == TableFormat::json_lines ? "json_lines" : "delimited"; }
 
 py::dict reader_dict(const TableReader& r) {
@@ -340,10 +348,31 @@ RunOutcome PythonRunner::run_table(const TableRange& t) {
                                                   settings_.timeout_seconds, settings_.format_rows,
                                                   settings_.dataframe_header)
                       .cast<py::tuple>();
-    take_result(result, outcome);
-    const auto rows = result[6].cast<std::int64_t>();
-    if (rows >= 0) outcome.table_rows = static_cast<std::uint64_t>(rows);
-    outcome.successes = rows >= 0 ? std::min<std::uint64_t>(outcome.returned, outcome.table_rows) : 0;
+    take_table_result(result, outcome);
+  } catch (const py::error_already_set& e) {
+    outcome = RunOutcome{};
+    outcome.error = describe(e);
+  }
+  outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return outcome;
+}
+
+RunOutcome PythonRunner::run_rows(const TableRange& t, const std::vector<ColumnView>& columns) {
+  if (!state_) throw std::logic_error("PythonRunner::run_rows() called before a successful init()");
+  RunOutcome outcome;
+  auto start = std::chrono::steady_clock::now();
+  try {
+    // Views of the frame's bytes, no copy: the DataFrame copies them once, and run_rows releases the views
+    // before run() is called (the frame dies after this call).
+    py::list cols;
+    for (const ColumnView& c : columns)
+      cols.append(py::make_tuple(c.name, c.dtype, py::memoryview::from_memory(c.data.data(), c.data.size()),
+                                 py::memoryview::from_memory(c.ends.data(), c.ends.size())));
+    auto result = state_->helper.attr("run_rows")(state_->run, cols, fs_str(t.path), t.offset, t.length,
+                                                 settings_.timeout_seconds, settings_.format_rows,
+                                                 settings_.dataframe_header)
+                      .cast<py::tuple>();
+    take_table_result(result, outcome);
   } catch (const py::error_already_set& e) {
     outcome = RunOutcome{};
     outcome.error = describe(e);

@@ -39,11 +39,12 @@ void PythonSupervisor::start() {
   next_memory_check_ = Clock::now();
 }
 
-void PythonSupervisor::run(const TaskMsg& task) {
+void PythonSupervisor::run(const TaskMsg& task, const std::vector<ColumnBytes>* columns) {
   if (!can_run()) throw Fatal("worker: a task handed to a Python process that cannot take it");
   running_ = task;
   running_since_ = Clock::now();
-  process_.send(LinkKind::task, encode(task));  // a process that died meanwhile shows up in poll()
+  if (columns != nullptr) process_.send(LinkKind::rows_task, encode_rows_task(task, *columns));
+  else process_.send(LinkKind::task, encode(task));  // a process that died meanwhile shows up in poll()
 }
 
 std::vector<PythonEvent> PythonSupervisor::poll(std::chrono::microseconds wait) {

@@ -145,6 +145,41 @@ def run_table(run, reader, path, offset, length, header_path, header_offset, hea
     except Exception as e:  # anything pandas raised that we did not foresee: still only this attempt fails
         return False, False, 0, b"", b"", f"{path}: bytes {offset}..{offset + length}: {type(e).__name__}: {e}\n", -1
     return run_batch(run, frame, timeout, format_rows, want_header) + (len(frame),)
+
+
+def _column(dtype, data, ends):
+    import numpy
+    if dtype == "str":
+        raw = bytes(data)
+        stops = numpy.frombuffer(ends, dtype=numpy.uint64).tolist()
+        values = numpy.empty(len(stops), dtype=object)
+        values[:] = [raw[a:b].decode("utf-8", "surrogateescape") for a, b in zip([0] + stops[:-1], stops)]
+        return values
+    if dtype[0] == "S":
+        return numpy.char.decode(numpy.frombuffer(data, dtype=dtype), "utf-8", "surrogateescape").astype(object)
+    return numpy.frombuffer(data, dtype=numpy.bool_ if dtype == "bool" else dtype)
+
+
+def hdf5_frame(columns):
+    """The DataFrame of a read_hdf5 mini-batch: numpy views of the rank's bytes, copied once by pandas."""
+    import pandas
+    views = [view for _, _, data, ends in columns for view in (data, ends)]
+    try:
+        frame = pandas.DataFrame({name: _column(dtype, data, ends) for name, dtype, data, ends in columns}, copy=True)
+    finally:
+        columns.clear()
+    for view in views:
+        view.release()  # raises if anything still points into the frame's bytes, which are freed after this call
+    return frame
+
+
+def run_rows(run, columns, path, first, count, timeout, format_rows, want_header):
+    """One attempt on a read_hdf5 mini-batch: run_batch's tuple plus the rows (-1: no DataFrame was made)."""
+    try:
+        frame = hdf5_frame(columns)
+    except Exception as e:
+        return False, False, 0, b"", b"", f"{path}: rows {first}..{first + count}: {type(e).__name__}: {e}\n", -1
+    return run_batch(run, frame, timeout, format_rows, want_header) + (len(frame),)
 )PY";
 }
 

@@ -15,6 +15,7 @@
 #include "prs/error.hpp"
 #include "prs/logs/process_logs.hpp"
 #include "prs/logs/resource_monitor.hpp"
+#include "prs/input/hdf5_table.hpp"
 #include "prs/input/mltable.hpp"
 #include "prs/mpi/job_end.hpp"
 #include "prs/output/checksum.hpp"
@@ -31,7 +32,9 @@ class Worker {
   Worker(SupervisorSettings settings, AppendFile& output, std::string host, int rank, bool idle,
          std::optional<ProcessLogs> logs, int level, ResourceMonitor monitor)
       : python_(std::move(settings)), output_(output), host_(std::move(host)), rank_(rank), idle_(idle),
-        logs_(std::move(logs)), level_(level), monitor_(std::move(monitor)) {}
+        logs_(std::move(logs)), level_(level), monitor_(std::move(monitor)) {
+    if (python_.settings().runner.table.format == TableFormat::hdf5) hdf5_.emplace(python_.settings().runner.table);
+  }
 
   // The protocol loop, then the final collectives; returns the job's exit code.
   int run();
@@ -71,6 +74,7 @@ class Worker {
   std::optional<ProcessLogs> logs_;  // sys/node/... and user/error/... of this worker; none when idle
   int level_;                        // logging_level as a number: the sys lines below it are left out
   ResourceMonitor monitor_;  // logs/sys/perf/<node>/processNNN.csv every resource_monitor_interval seconds
+  std::optional<Hdf5RowReader> hdf5_;  // read_hdf5: this rank reads each mini-batch's rows for its Python process
   std::unordered_map<std::uint64_t, Started> started_;  // by attempt id, until its outcome
   bool restarting_ = false;  // said restarting, not yet ready again: tasks that cross it go straight back
   bool out_of_work_ = false;  // retired (init failed) or broken (fatal): takes no task
@@ -139,7 +143,21 @@ void Worker::feed_python() {
   std::vector<std::string> first(t.items.begin(), t.items.begin() + std::min(t.items.size(), kItemsShown));
   started_[t.attempt_id] = {t.batch_id, t.attempt, t.items.size(), std::move(first), std::time(nullptr),
                             std::chrono::steady_clock::now()};
-  python_.run(t);
+  if (!hdf5_) {
+    python_.run(t);
+    return queue_.pop_front();
+  }
+  std::vector<ColumnBytes> columns;
+  try {
+    columns = hdf5_->read(t.table.path, t.table.offset, t.table.length);
+  } catch (const Error& e) {  // the file changed or vanished: this attempt fails, the worker goes on
+    RunOutcome failed;
+    failed.error = std::string(e.what()) + "\n";
+    const std::uint64_t attempt_id = t.attempt_id;
+    queue_.pop_front();
+    return on_outcome(attempt_id, failed);
+  }
+  python_.run(t, &columns);
   queue_.pop_front();
 }
 

@@ -311,12 +311,13 @@ def test_json_lines_invalid_lines_error_or_drop(make_job):
 @pytest.mark.parametrize("mltable, message", [
     ("paths:\n  - file: a.csv\ntransformations:\n  - read_parquet\n",
      "{m}:4: transformations[0]: read_parquet is not supported: this platform's packages have no Parquet reader; "
-     "supported: read_delimited, read_json_lines, or paths without a transformation (a file list)"),
+     "supported: read_delimited, read_json_lines, read_hdf5, or paths without a transformation (a file list)"),
     ("paths:\n  - file: a.csv\ntransformations:\n  - read_delta_lake: {}\n",
      "{m}:4: transformations[0]: read_delta_lake is not supported: this platform's packages have no Parquet reader; "
-     "supported: read_delimited, read_json_lines, or paths without a transformation (a file list)"),
+     "supported: read_delimited, read_json_lines, read_hdf5, or paths without a transformation (a file list)"),
     ("paths:\n  - file: a.csv\ntransformations:\n  - read_delimited\n  - take: 5\n",
-     "{m}:5: transformations[1]: take: only one transformation is supported (one read_delimited or read_json_lines)"),
+     "{m}:5: transformations[1]: take: only one transformation is supported "
+     "(one read_delimited, read_json_lines or read_hdf5)"),
     ("paths:\n  - file: nothere.csv\ntransformations:\n  - read_delimited\n",
      "{m}:2: paths[0].file: {d}/nothere.csv is not a file"),
     ("paths:\n  - pattern: ./*.tsv\ntransformations:\n  - read_delimited\n",

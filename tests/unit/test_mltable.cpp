@@ -77,13 +77,13 @@ TEST_CASE("every bad MLTable is one line naming the file, the line and the key",
   const std::string paths = "paths:\n  - file: a.csv\n";
   CHECK(error_of(dir, paths + "transformations:\n  - read_parquet: {}\n") ==
         m + ":4: transformations[0]: read_parquet is not supported: this platform's packages have no Parquet reader; "
-            "supported: read_delimited, read_json_lines, or paths without a transformation (a file list)");
+            "supported: read_delimited, read_json_lines, read_hdf5, or paths without a transformation (a file list)");
   CHECK(error_of(dir, paths + "transformations:\n  - take: 10\n") ==
-        m + ":4: transformations[0]: take is not supported; supported: read_delimited, read_json_lines, or paths "
-            "without a transformation (a file list)");
+        m + ":4: transformations[0]: take is not supported; supported: read_delimited, read_json_lines, read_hdf5, "
+            "or paths without a transformation (a file list)");
   CHECK(error_of(dir, paths + "transformations:\n  - read_delimited\n  - filter: x\n") ==
-        m + ":5: transformations[1]: filter: only one transformation is supported (one read_delimited or "
-            "read_json_lines)");
+        m + ":5: transformations[1]: filter: only one transformation is supported (one read_delimited, "
+            "read_json_lines or read_hdf5)");
   CHECK(error_of(dir, paths + "transformations:\n  - read_delimited:\n      header: first\n") ==
         m + ":5: transformations[0].read_delimited.header: must be no_header, from_first_file, "
             "all_files_same_headers or all_files_different_headers, got first");

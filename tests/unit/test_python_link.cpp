@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <catch2/catch.hpp>
 #include <thread>
 #include <vector>
@@ -67,7 +68,7 @@ std::string pattern(std::size_t n, unsigned seed) {
 
 const std::vector<LinkKind> kAllKinds = {LinkKind::init,    LinkKind::task,    LinkKind::shutdown,
                                          LinkKind::init_ok, LinkKind::init_failed, LinkKind::outcome,
-                                         LinkKind::shutdown_done};
+                                         LinkKind::shutdown_done, LinkKind::rows_task};
 
 // Sets SIGPIPE to SIG_IGN for a test, as the worker rank runs, and puts the old handler back.
 struct IgnoreSigpipe {
@@ -174,8 +175,8 @@ TEST_CASE("read_frame throws on a kind it does not know", "[python_link]") {
     CHECK_FATAL(read_frame(p.read), "python link: frame of unknown kind 0");
   }
   SECTION("one past the last") {
-    p.put(wire(8, ""));
-    CHECK_FATAL(read_frame(p.read), "python link: frame of unknown kind 8");
+    p.put(wire(9, ""));
+    CHECK_FATAL(read_frame(p.read), "python link: frame of unknown kind 9");
   }
   SECTION("255") {
     p.put(wire(255, "ab"));
@@ -334,12 +335,12 @@ TEST_CASE("FrameBuffer at end of file", "[python_link]") {
 TEST_CASE("FrameBuffer throws on a kind it does not know, before its body is there", "[python_link]") {
   Pipe p(true);
   FrameBuffer fb;
-  p.put(wire(LinkKind::task, "ok") + wire(9, "0123456789").substr(0, 9));
+  p.put(wire(LinkKind::task, "ok") + wire(10, "0123456789").substr(0, 9));
   REQUIRE(fb.fill(p.read));
   auto f = fb.next();
   REQUIRE(f);
   CHECK(f->body == "ok");
-  CHECK_FATAL(fb.next(), "python link: frame of unknown kind 9");
+  CHECK_FATAL(fb.next(), "python link: frame of unknown kind 10");
 }
 
 TEST_CASE("settings round-trip every field, odd bytes included", "[python_link]") {
@@ -449,4 +450,39 @@ TEST_CASE("decoding truncated or overlong settings throws", "[python_link]") {
       CHECK_FATAL(decode_settings(body.substr(0, n)), "python link: truncated message");
   }
   CHECK_FATAL(decode_settings(body + "z"), "python link: message has 1 extra bytes");
+}
+
+TEST_CASE("a rows task carries the task and the columns, decoded as views of the frame", "[python_link]") {
+  prs::TaskMsg t;
+  t.batch_id = 7;
+  t.attempt_id = 99;
+  t.attempt = 2;
+  t.is_table = true;
+  t.table.path = "/d/a.h5";
+  t.table.offset = 40;
+  t.table.length = 3;
+  std::vector<prs::ColumnBytes> columns = {{"a", "int32", std::string("\1\0\0\0\2\0\0\0\3\0\0\0", 12), {}},
+                                           {"s", "str", "xyzzy", {1, 1, 5}}};
+  const std::string body = prs::encode_rows_task(t, columns);
+  std::vector<prs::ColumnView> views;
+  prs::TaskMsg back = prs::decode_rows_task(body, views);
+  CHECK(back.batch_id == 7);
+  CHECK(back.attempt_id == 99);
+  CHECK(back.attempt == 2);
+  CHECK(back.table.path == "/d/a.h5");
+  CHECK(back.table.offset == 40);
+  CHECK(back.table.length == 3);
+  REQUIRE(views.size() == 2);
+  CHECK(views[0].name == "a");
+  CHECK(views[0].dtype == "int32");
+  CHECK(views[0].data == columns[0].data);
+  CHECK(views[0].ends.empty());
+  CHECK(views[1].data == "xyzzy");
+  REQUIRE(views[1].ends.size() == 3 * sizeof(std::uint64_t));
+  CHECK(views[1].data.data() >= body.data());  // a view into the frame, not a copy
+  CHECK(views[1].data.data() < body.data() + body.size());
+  std::uint64_t ends[3];
+  std::memcpy(ends, views[1].ends.data(), sizeof ends);
+  CHECK(std::vector<std::uint64_t>(ends, ends + 3) == std::vector<std::uint64_t>{1, 1, 5});
+  CHECK_FATAL(prs::decode_rows_task(body.substr(0, body.size() - 1), views), "python link: truncated message");
 }

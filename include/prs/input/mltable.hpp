@@ -3,6 +3,7 @@
 // folder, pattern; relative to the MLTable file) and `transformations` (read_delimited or read_json_lines; none: a
 // file list). Reading it touches no table data: only the MLTable file and, when listing, the folders it names.
 #include <string>
+#include <vector>
 
 #include "prs/input/file_list.hpp"
 
@@ -13,6 +14,7 @@ enum class TableFormat : std::uint8_t {
   file_list,   // paths without a read transformation: run() receives paths
   delimited,   // read_delimited: run() receives a pandas.DataFrame
   json_lines,  // read_json_lines: run() receives a pandas.DataFrame
+  hdf5,        // read_hdf5 (our extension): run() receives a pandas.DataFrame of N rows of HDF5 datasets
 };
 
 // read_delimited's header option.
@@ -34,6 +36,9 @@ struct TableReader {
   bool support_multi_line = false;                 // quoted fields may hold newlines (cuts need a full pass)
   bool infer_column_types = true;                  // false: every column is str
   bool drop_invalid_lines = false;                 // read_json_lines invalid_lines: drop (else error)
+  std::string hdf5_dataset;                        // read_hdf5 dataset: a compound, 2-D or 1-D dataset's path
+  std::vector<std::string> hdf5_columns;           // read_hdf5 columns: same-length 1-D datasets (name: last part)
+  std::string hdf5_where;                          // "/abs/MLTable:LINE: read_hdf5.dataset" (or .columns): errors
 };
 
 // An MLTable file, read.
@@ -47,6 +52,9 @@ struct MLTable {
 // MLTable file is never listed). Throws prs::Error "/abs/MLTable:LINE: KEY: what is wrong, got X"; an unsupported
 // transformation names itself and what is supported.
 MLTable read_mltable(const std::string& folder, bool list_files, const ListRules& rules = {});
+
+// The column name read_hdf5 gives a 1-D dataset: the last component of its path ("/grp/x" -> "x").
+std::string hdf5_column_name(const std::string& path);
 
 // The job's MLTable (input_data), its files listed without the logs, the outputs and the entry script; refuses
 // (prs::Error at task.append_row_to) an output that is one of its files. Rank 0 only.

@@ -18,9 +18,10 @@ struct TableFile {
   std::uint64_t header_offset = 0;  // where its header record starts (after a byte-order mark and blank lines)
   std::uint64_t header_length = 0;  // bytes of its header record, newline included; 0: the file has none
   std::uint64_t data_start = 0;  // first byte after the header (or the byte-order mark)
+  std::uint64_t rows = 0;        // read_hdf5: rows of its table
 };
 
-// One tabular mini-batch: bytes [offset, offset + length) of a file.
+// One tabular mini-batch: bytes [offset, offset + length) of a file (read_hdf5: rows [offset, offset + length)).
 struct TableCut {
   std::uint32_t file = 0;    // index in TablePlan::files
   std::uint64_t offset = 0;  // a record start
@@ -31,6 +32,8 @@ struct TableCut {
 struct TablePlan {
   std::vector<TableFile> files;
   std::vector<TableCut> batches;
+  std::string columns;          // read_hdf5: the table's columns and dtypes ("a int64, b float64")
+  std::uint64_t batch_rows = 0;  // read_hdf5: rows per mini-batch
   // The file whose header names the columns of a file's rows (from_first_file: the first file); -1 for none.
   int header_file(std::uint32_t file, HeaderMode mode) const;
 };

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <type_traits>
 
 #include "prs/error.hpp"
@@ -52,6 +53,14 @@ class ByteReader {
     auto n = get<std::uint64_t>();
     need(n);
     std::string s = in_.substr(pos_, n);
+    pos_ += n;
+    return s;
+  }
+  // The next length-prefixed string, as a view into the buffer (no copy).
+  std::string_view get_view() {
+    auto n = get<std::uint64_t>();
+    need(n);
+    std::string_view s(in_.data() + pos_, n);
     pos_ += n;
     return s;
   }

@@ -1,7 +1,7 @@
 #pragma once
 // The link between a worker rank and its Python process: frames over two pipes, [u64 body length][u8 kind][body].
 //
-// rank -> Python:  init(settings), then task(TaskMsg)* one at a time, then shutdown.
+// rank -> Python:  init(settings), then task(TaskMsg) or rows_task(TaskMsg, columns)* one at a time, then shutdown.
 // Python -> rank:  init_ok | init_failed(traceback), outcome(attempt, RunOutcome) per task, shutdown_done(error).
 // The Python process is not an MPI process: fork and multiprocessing inside run() are safe there, and whatever it
 // does (a segfault, os._exit, an OOM kill, a hang in C) the rank sees it and carries on.
@@ -10,12 +10,16 @@
 #include <string>
 #include <utility>
 
+#include "prs/input/hdf5_table.hpp"
 #include "prs/worker/python_runner.hpp"
 
 namespace prs {
 
 // The kinds of frame.
-enum class LinkKind : std::uint8_t { init = 1, task, shutdown, init_ok, init_failed, outcome, shutdown_done };
+enum class LinkKind : std::uint8_t {
+  init = 1, task, shutdown, init_ok, init_failed, outcome, shutdown_done,
+  rows_task,  // a read_hdf5 task with the rows its rank read: the TaskMsg, then the columns' bytes
+};
 
 // One frame.
 struct LinkFrame {
@@ -51,5 +55,9 @@ std::string encode_settings(const RunnerSettings& s);
 RunnerSettings decode_settings(const std::string& body);
 std::string encode_outcome(std::uint64_t attempt_id, const RunOutcome& o);
 std::pair<std::uint64_t, RunOutcome> decode_outcome(const std::string& body);
+// A rows_task body: the task as the master sent it, then each column's name, dtype, bytes and string ends.
+std::string encode_rows_task(const TaskMsg& task, const std::vector<ColumnBytes>& columns);
+// The task of a rows_task body; columns get views into body, which must outlive them.
+TaskMsg decode_rows_task(const std::string& body, std::vector<ColumnView>& columns);
 
 }  // namespace prs

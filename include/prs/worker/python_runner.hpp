@@ -9,6 +9,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -29,6 +30,14 @@ struct RunnerSettings {
   std::string logging_level;                   // the root logger's level ("INFO"); "" leaves Python's default
   TableReader table;                           // how a tabular mini-batch's bytes are parsed
   std::string python;                          // sys.executable: a virtual environment's bin/python3, "" = Debian's
+};
+
+// One column of a read_hdf5 mini-batch inside the frame the Python process received (not copied).
+struct ColumnView {
+  std::string name;        // the DataFrame column
+  std::string dtype;       // numpy dtype of data; "str": UTF-8 values one after another
+  std::string_view data;   // the values
+  std::string_view ends;   // "str": where each value ends in data (uint64, native order); else empty
 };
 
 // The outcome of one run(mini_batch) call.
@@ -70,6 +79,9 @@ class PythonRunner {
   // Reads and parses a tabular range into a pandas.DataFrame and calls run() with it. A bad record fails the
   // attempt with a message naming the file and byte offset. Never throws for Python errors.
   RunOutcome run_table(const TableRange& range);
+  // Builds a pandas.DataFrame of the columns a rank read (read_hdf5; numpy.frombuffer, one copy) and calls run()
+  // with it. Never throws for Python errors.
+  RunOutcome run_rows(const TableRange& range, const std::vector<ColumnView>& columns);
 
   // Calls shutdown() if the script has one; returns the traceback if it raised, else "".
   std::string shutdown();

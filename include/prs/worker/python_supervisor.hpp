@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "prs/input/hdf5_table.hpp"
 #include "prs/mpi/protocol.hpp"
 #include "prs/worker/python_process.hpp"
 #include "prs/worker/python_runner.hpp"
@@ -48,10 +49,12 @@ class PythonSupervisor {
   bool can_run() const { return ready_ && !running_; }
   // A process is there (starting, ready or running).
   bool alive() const { return process_.alive(); }
+  // What it was started with.
+  const SupervisorSettings& settings() const { return s_; }
   // Its process id; 0 when there is none.
   pid_t pid() const { return process_.alive() ? process_.pid() : 0; }
-  // Hands a task to the process.
-  void run(const TaskMsg& task);
+  // Hands a task to the process; with columns, a read_hdf5 task and the rows its rank read.
+  void run(const TaskMsg& task, const std::vector<ColumnBytes>* columns = nullptr);
   // Waits up to `wait` for the process and returns what happened, in the order to report it.
   std::vector<PythonEvent> poll(std::chrono::microseconds wait);
   // The end of the job: shutdown() within the patience (if init() was done and nothing runs), then the process
