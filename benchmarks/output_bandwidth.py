@@ -12,6 +12,9 @@ The "disk" rows add the flush for both: dd with conv=fdatasync, and for prs_mpi 
 fdatasync() of its output right after the job exits (pages the kernel wrote back during the job's shutdown are
 in neither time: it favours prs_mpi by at most that shutdown's share). `sync` runs before every measurement.
 
+The summary's run_seconds (the Python process's time in run() and in formatting its rows, summed over the
+workers) gives the Python side's share of the dispatch time; the rest is the pipe to the rank, the result /
+commit / written round trip and MPI_File_write_at.
 Every run's output is checked: its size, its row count (newlines), each mini-batch's block once with its marker,
 and the CRC-32 of every block's rows against the expected rows. Afterwards it times the pieces of prs_mpi's path
 in isolation, per GB: the Python formatting of the rows, a 64 kB pipe hop (dd | dd), MPI_File_write_at from 2
@@ -252,10 +255,12 @@ def main():
             mib = max(nbytes >> 20, 1)
             make_job(os.path.join(work, "job"), batches, row, rows)
             r = {"row": row, "row_label": f"{row:,} B rows", "rows_per_batch": rows, "batches": batches,
-                 "bytes": nbytes, "dd_cache": [], "dd_disk": [], "prs_cache": [], "prs_disk": [], "prs_wall": []}
+                 "bytes": nbytes, "dd_cache": [], "dd_disk": [], "prs_cache": [], "prs_disk": [], "prs_wall": [],
+                 "prs_python_share": []}
             for _ in range(args.runs):
                 r["dd_cache"].append((mib << 20) / 1e6 / run_dd(os.path.join(work, "dd.bin"), mib, False))
-                cache, disk, wall, _s = run_prs(build, os.path.join(work, "job"), args.workers, batches, row, rows)
+                cache, disk, wall, s = run_prs(build, os.path.join(work, "job"), args.workers, batches, row, rows)
+                r["prs_python_share"].append(s["run_seconds"] / args.workers / s["dispatch_seconds"])
                 r["prs_cache"].append(nbytes / 1e6 / cache)
                 r["prs_disk"].append(nbytes / 1e6 / disk)
                 r["prs_wall"].append(wall)
@@ -274,6 +279,10 @@ def main():
                              fmt_mmm(r[f"prs_{kind}"]), f"{100 * ratio:.0f}%"])
     table(["rows", "flush", "mini-batches", "dd MB/s min / median / max", "prs_mpi MB/s min / median / max",
            "prs/dd"], rows_out)
+    print("\nshare of prs_mpi's dispatch time each worker's Python process spent in run() and formatting the rows "
+          "(job_summary.json run_seconds / workers / dispatch_seconds):")
+    for r in results:
+        print(f"  {r['row_label']:>14}  {fmt_mmm([100 * x for x in r['prs_python_share']], '.0f')} %")
     print("\npieces of prs_mpi's path alone, seconds per GB (1 / GB/s):")
     for r in results:
         for name, v in r["pieces_s_per_gb"].items():

@@ -11,6 +11,9 @@ Workers whose run() sleeps cost no CPU, so the ranks can outnumber the cores and
     polling while the workers start, so it errs high) and capacity = 1 / that, the mini-batches per second one
     master could hand out on a core of its own. From it, the workers one master keeps busy when run() takes
     10 ms, 100 ms or 1 s: capacity x run() time.
+The weak table also gives the master's CPU as a share of one core over the whole job (master_cpu_seconds / seconds)
+and the CPU seconds of every process of the job (mpiexec, ranks, Python processes: getrusage of the children),
+start-up included.
 Dispatch time is job_summary.json dispatch_seconds (first task to the end). init() waits until every worker's
 init() has started (a file per worker in a folder), so dispatch starts with all workers up; the oversubscribed
 start-up of 64 ranks and their Python processes is left out of the figures (it is reported, as wall time).
@@ -23,6 +26,7 @@ Usage: benchmarks/scaling.py [--build DIR] [--workers 1,3,7,15,31,63] [--runs 1]
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -66,8 +70,14 @@ def run(mini_batch):
 """
 
 
+def children_cpu():
+    """CPU seconds of every finished child process, theirs included (mpiexec, the ranks, the Python processes)."""
+    u = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return u.ru_utime + u.ru_stime
+
+
 def run_job(build, workers, batches, seconds):
-    """One prs_mpi job: (job_summary.json, wall seconds)."""
+    """One prs_mpi job: (job_summary.json, wall seconds, CPU seconds of every process of the job)."""
     work = tempfile.mkdtemp(prefix="prs_scaling_")
     try:
         os.makedirs(os.path.join(work, "data"))
@@ -81,10 +91,10 @@ def run_job(build, workers, batches, seconds):
             f.write(JOB)
         with open(os.path.join(work, "score.py"), "w") as f:
             f.write(SCORE.format(seconds=seconds, workers=workers))
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), children_cpu()
         p = subprocess.run(["mpiexec", "-np", str(workers + 1), os.path.join(build, "prs_mpi"), "job.yml"], cwd=work,
                            env=ENV, capture_output=True, text=True)
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, children_cpu() - c0
         if p.returncode != 0:
             fail(f"prs_mpi exited {p.returncode} at {workers} workers: {p.stderr[-2000:]}")
         with open(os.path.join(work, "out", "rows.txt")) as f:
@@ -92,19 +102,22 @@ def run_job(build, workers, batches, seconds):
         if sorted(rows) != items:
             fail(f"{len(rows)} rows for {batches} inputs at {workers} workers, or not each input once")
         with open(os.path.join(work, "out", "logs", "job_summary.json")) as f:
-            return json.load(f), wall
+            return json.load(f), wall, cpu
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
 def measure(build, workers, batches, seconds, runs, loads):
-    out = {"workers": workers, "batches": batches, "seconds": seconds, "dispatch": [], "wall": [], "master_us": []}
+    out = {"workers": workers, "batches": batches, "seconds": seconds, "dispatch": [], "wall": [], "master_us": [],
+           "master_share": [], "job_cpu": []}
     for _ in range(runs):
-        s, wall = run_job(build, workers, batches, seconds)
+        s, wall, cpu = run_job(build, workers, batches, seconds)
         loads.append(loadavg())
         out["dispatch"].append(s["dispatch_seconds"])
         out["wall"].append(wall)
         out["master_us"].append(1e6 * s["master_cpu_seconds"] / batches)
+        out["master_share"].append(100 * s["master_cpu_seconds"] / s["seconds"])
+        out["job_cpu"].append(cpu)
     return out
 
 
@@ -169,9 +182,10 @@ def main():
     print(f"\nweak scaling: {args.per_worker} mini-batches of {args.weak_seconds} s per worker, "
           f"ideal dispatch {args.per_worker * args.weak_seconds:.2f} s")
     table(["workers", "dispatch s min / median / max", "efficiency", "wall s (with start-up)",
-           "master CPU us/batch (with start-up)"],
+           "master CPU % of a core", "CPU s of all processes"],
           [[r["workers"], fmt_mmm(r["dispatch"], ".3f"), f"{r['ideal'] / mmm(r['dispatch'])[1]:.2f}",
-            fmt_mmm(r["wall"], ".2f"), fmt_mmm(r["master_us"], ".1f")] for r in weak])
+            fmt_mmm(r["wall"], ".2f"), fmt_mmm(r["master_share"], ".2f"), fmt_mmm(r["job_cpu"], ".2f")]
+           for r in weak])
 
     strong = []
     for w in workers:
