@@ -1,7 +1,7 @@
 // prs_bare_loop: prs_mpi's master/worker message pattern with nothing else, the floor dispatch_peers.py compares
 // prs_mpi against (a benchmark, not part of the product).
 //
-//   mpiexec -np N+1 prs_bare_loop --batches B --output FILE
+//   mpiexec -np N+1 prs_bare_loop --batches B --output FILE [--cap-us US]
 //
 // The same four messages per mini-batch as prs_mpi, encoded by the same protocol code (src/mpi/protocol.cpp):
 // task (master -> worker, one item per mini-batch), result (worker -> master, the row's byte count), commit (master
@@ -9,14 +9,15 @@
 // The same waits: MPI_Iprobe / MPI_Test with prs::Backoff, non-blocking sends through prs::Outbox, each worker fed
 // kPrefetch = 2 tasks ahead, rows written by the worker with MPI_File_write_at into a file opened by every rank.
 // Left out, on purpose: the scheduler, the journal, the logs, the Python process (the worker's "run()" turns the
-// item into its row in C++). Rank 0 prints one JSON line: batches, dispatch seconds (first task sent to the last
-// written), the master's CPU seconds over that time, and each worker's CPU seconds from its first task to stop.
+// item into its row in C++). --cap-us sets the backoff's cap (default 1000 us, prs::Backoff's; 0 = never sleep,
+// the pattern's floor without wake-ups). Rank 0 prints one JSON line: batches, dispatch seconds (first task sent to
+// the last written), the master's CPU seconds over that time, and each worker's CPU seconds from its first task to
+// stop.
 #include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <deque>
 #include <string>
 #include <unordered_map>

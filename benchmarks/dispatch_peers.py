@@ -12,7 +12,7 @@ For each tool and worker count, over --runs runs (round robin over the tools):
     the rank from /proc/<rank>/task/*/schedstat plus its Python process's process_time(), read by the entry
     script in its first run() and in shutdown(); mpi4py: process_time() from the first task to a report task
     each worker runs after the timed map(); bare loop: getrusage from the first task to stop).
-"bare loop, no sleep" is the same loop with a backoff cap of 0 (--cap-us 0: it polls without sleeping; Open MPI
+"bare loop (no sleep)" is the same loop with a backoff cap of 0 (--cap-us 0: it polls without sleeping; Open MPI
 still yields the core in each poll when oversubscribed): the message pattern's own floor, without the wake-ups.
 Every run's output is checked: each input's row exactly once (prs_mpi's and the bare loop's output files, mpi4py's
 returned values). Writes benchmarks/results/dispatch_peers.{json,png}.
@@ -102,7 +102,7 @@ if __name__ == "__main__":
 """
 
 
-TOOLS = ("prs_mpi", "mpi4py.futures", "bare loop", "bare loop, no sleep")
+TOOLS = ("prs_mpi", "mpi4py.futures", "bare loop", "bare loop (no sleep)")
 
 
 def check_rows(path, items):
@@ -200,10 +200,11 @@ def main():
     ap.add_argument("--batches", type=int, default=20000, help="no-op mini-batches per run (default 20000)")
     ap.add_argument("--workers", default="1,3,7,15", help="worker counts (default 1,3,7,15)")
     ap.add_argument("--runs", type=int, default=3, help="runs per tool and worker count (default 3)")
-    ap.add_argument("--skip", default="", help="tools to leave out, comma-separated (prs_mpi,mpi4py.futures,bare loop,bare loop, no sleep)")
+    ap.add_argument("--skip", default="", help="tools to leave out, comma-separated: prs_mpi, mpi4py.futures, "
+                    "bare loop, bare loop (no sleep)")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
-    tools = [t for t in TOOLS if t not in args.skip.split(",")]
+    tools = [t for t in TOOLS if t not in [x.strip() for x in args.skip.split(",")]]
     work, items = make_work(args.batches)
     info = machine()
     print(f"{info['host']}: {info['cores']} cores ({info['cpu']}); {args.batches} no-op mini-batches of one item, "
