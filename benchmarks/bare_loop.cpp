@@ -203,6 +203,7 @@ int main(int argc, char** argv) {
     prs::mpi_check(MPI_File_open(MPI_COMM_WORLD, a.output.c_str(), MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL,
                                  &file),
                    "MPI_File_open " + a.output);
+    prs::mpi_check(MPI_File_set_size(file, 0), "MPI_File_set_size " + a.output);  // collective: a rerun starts empty
     if (mpi.rank() == 0) run_master(a, mpi.size());
     else run_worker(a, file);
     MPI_File_close(&file);
