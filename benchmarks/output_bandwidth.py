@@ -1,0 +1,304 @@
+#!/usr/bin/python3
+"""append_row throughput against dd to the same disk, rows of 100 B and 100 kB (target: prs_mpi >= 80% of dd).
+
+prs_mpi: 2 workers; each mini-batch's run() returns --batch-bytes of rows (a marker row naming its input, then
+rows built once in init()), which prs_mpi formats ("".join(str(row) + "\\n"), src/worker/python_runner.cpp),
+sends through the pipe to the worker rank, and writes with MPI_File_write_at at the offset the master commits.
+Time = job_summary.json dispatch_seconds (first task to the last written acknowledged); start-up is left out.
+
+prs_mpi never fsyncs its output (MPI_File_write_at, then MPI_File_close: the rows are in the page cache when the
+job ends), so the like-for-like comparison is `dd if=/dev/zero of=FILE bs=1M` without conv=fdatasync ("cache").
+The "disk" rows add the flush for both: dd with conv=fdatasync, and for prs_mpi the dispatch time plus an
+fdatasync() of its output right after the job exits (pages the kernel wrote back during the job's shutdown are
+in neither time: it favours prs_mpi by at most that shutdown's share). `sync` runs before every measurement.
+
+The summary's run_seconds (the Python process's time in run() and in formatting its rows, summed over the
+workers) gives the Python side's share of the dispatch time; the rest is the pipe to the rank, the result /
+commit / written round trip and MPI_File_write_at.
+Every run's output is checked: its size, its row count (newlines), each mini-batch's block once with its marker,
+and the CRC-32 of every block's rows against the expected rows. Afterwards it times the pieces of prs_mpi's path
+in isolation, per GB: the Python formatting of the rows, a 64 kB pipe hop (dd | dd), MPI_File_write_at from 2
+ranks (mpi4py), and the CRC-32C pass is hardware (SSE 4.2). Writes benchmarks/results/output_bandwidth.{json,png}.
+
+Usage: benchmarks/output_bandwidth.py [--build DIR] [--size 1G] [--rows 100,100000] [--runs 3] [--dir DIR]
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_util import ENV, PYTHON, ROOT, fail, fmt_mmm, loadavg, machine, mmm, pyplot, save_json, table  # noqa
+
+JOB = """\
+type: parallel
+inputs:
+  input_data: {type: uri_folder, path: ./data}
+outputs:
+  out: {type: uri_file, path: ./out/rows.txt}
+input_data: ${{inputs.input_data}}
+mini_batch_size: "1"
+task:
+  type: run_function
+  code: .
+  entry_script: score.py
+  append_row_to: ${{outputs.out}}
+"""
+
+SCORE = """\
+import os
+ROW = {row}
+ROWS = {rows}
+_rows = None
+def init():
+    global _rows
+    _rows = ["r" * (ROW - 1)] * (ROWS - 1)
+def run(mini_batch):
+    return [os.path.basename(mini_batch[0]).ljust(ROW - 1, "m")] + _rows
+"""
+
+# prs_mpi's own formatting of a returned list (src/worker/python_runner.cpp, _format_result), timed in isolation.
+FORMAT_LINE = 'rows = "".join(str(element) + "\\n" for element in result)'
+
+MPIIO = """\
+import sys, time
+from mpi4py import MPI
+path, block, blocks = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+comm = MPI.COMM_WORLD
+f = MPI.File.Open(comm, path, MPI.MODE_CREATE | MPI.MODE_WRONLY)
+data = bytearray(b"r" * block)
+comm.Barrier()
+t0 = time.perf_counter()
+for i in range(comm.rank, blocks, comm.size):
+    f.Write_at(i * block, data)
+comm.Barrier()
+dt = time.perf_counter() - t0
+f.Close()
+if comm.rank == 0:
+    print(dt)
+"""
+
+
+def parse_size(text):
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    text = text.strip().lower().rstrip("b")
+    return int(float(text[:-1]) * units[text[-1]]) if text[-1] in units else int(text)
+
+
+def sync():
+    subprocess.run(["sync"], check=True)
+
+
+def fdatasync_seconds(path):
+    t0 = time.perf_counter()
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fdatasync(fd)
+    finally:
+        os.close(fd)
+    return time.perf_counter() - t0
+
+
+def run_dd(path, mib, synced):
+    if os.path.exists(path):
+        os.unlink(path)
+    sync()
+    cmd = ["dd", "if=/dev/zero", f"of={path}", "bs=1M", f"count={mib}"] + (["conv=fdatasync"] if synced else [])
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True)
+    dt = time.perf_counter() - t0
+    if os.path.getsize(path) != mib << 20:
+        fail(f"dd wrote {os.path.getsize(path)} bytes, not {mib << 20}")
+    os.unlink(path)
+    return dt
+
+
+def check_output(path, batches, row, rows):
+    """Size, newline count, each block's marker once and its rows' CRC-32 against the expected rows."""
+    block = row * rows
+    size = os.path.getsize(path)
+    if size != batches * block:
+        fail(f"{path}: {size} bytes, expected {batches * block}")
+    body = ("r" * (row - 1) + "\n").encode() * (rows - 1)
+    want_crc = zlib.crc32(body)
+    seen, newlines = set(), 0
+    with open(path, "rb") as f:
+        for _ in range(batches):
+            data = f.read(block)
+            newlines += data.count(b"\n")
+            marker = data[:row].rstrip(b"m\n").decode()
+            if marker in seen or not marker.isdigit() or len(data[:row].rstrip(b"\n")) != row - 1:
+                fail(f"{path}: bad or repeated block marker {data[:row]!r}")
+            seen.add(marker)
+            if zlib.crc32(data[row:]) != want_crc:
+                fail(f"{path}: the rows of block {marker} differ from what run() returned")
+    if newlines != batches * rows or seen != {f"{i:06d}" for i in range(batches)}:
+        fail(f"{path}: {newlines} rows, expected {batches * rows}, or a block is missing")
+
+
+def run_prs(build, work, workers, batches, row, rows):
+    out = os.path.join(work, "out")
+    shutil.rmtree(out, ignore_errors=True)
+    sync()
+    t0 = time.perf_counter()
+    p = subprocess.run(["mpiexec", "-np", str(workers + 1), os.path.join(build, "prs_mpi"), "job.yml"], cwd=work,
+                       env=ENV, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if p.returncode != 0:
+        fail(f"prs_mpi exited {p.returncode}: {p.stderr[-2000:]}")
+    path = os.path.join(out, "rows.txt")
+    flush = fdatasync_seconds(path)
+    with open(os.path.join(out, "logs", "job_summary.json")) as f:
+        s = json.load(f)
+    check_output(path, batches, row, rows)
+    shutil.rmtree(out, ignore_errors=True)
+    return s["dispatch_seconds"], s["dispatch_seconds"] + flush, wall, s
+
+
+def make_job(work, batches, row, rows):
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(os.path.join(work, "data"))
+    for i in range(batches):
+        with open(os.path.join(work, "data", f"{i:06d}"), "w") as f:
+            f.write("x")
+    with open(os.path.join(work, "job.yml"), "w") as f:
+        f.write(JOB)
+    with open(os.path.join(work, "score.py"), "w") as f:
+        f.write(SCORE.format(row=row, rows=rows))
+
+
+def pieces(work, row, rows, total):
+    """Seconds per GB of each piece of prs_mpi's path, measured alone."""
+    src = open(os.path.join(ROOT, "src", "worker", "python_runner.cpp")).read()
+    out = {}
+    if FORMAT_LINE in src:
+        result = ["0".ljust(row - 1, "m")] + ["r" * (row - 1)] * (rows - 1)
+        t0 = time.perf_counter()
+        n = 0
+        while time.perf_counter() - t0 < 1.0:
+            rows_text = "".join(str(element) + "\n" for element in result)
+            rows_text.encode("utf-8", "surrogateescape")
+            n += 1
+        out["python formatting"] = (time.perf_counter() - t0) / (n * row * rows / 1e9)
+        t0, n = time.perf_counter(), 0
+        while time.perf_counter() - t0 < 1.0:  # the same bytes for a non-empty list: a cheaper way to make them
+            ("\n".join(map(str, result)) + "\n").encode("utf-8", "surrogateescape")
+            n += 1
+        out["(formatting as \"\\n\".join(map(str)))"] = (time.perf_counter() - t0) / (n * row * rows / 1e9)
+    mib = max(total >> 20, 64)
+    t0 = time.perf_counter()
+    subprocess.run(f"dd if=/dev/zero bs=4M count={mib // 4} 2>/dev/null | dd of=/dev/null bs=64k 2>/dev/null",
+                   shell=True, check=True)
+    out["pipe hop (dd | dd, 64 kB reads)"] = (time.perf_counter() - t0) / (mib * 2**20 / 1e9)
+    try:
+        import mpi4py  # noqa: F401
+        script = os.path.join(work, "mpiio.py")
+        with open(script, "w") as f:
+            f.write(MPIIO)
+        path = os.path.join(work, "mpiio.bin")
+        block = row * rows
+        blocks = total // block
+        sync()
+        p = subprocess.run(["mpiexec", "-np", "2", PYTHON, script, path, str(block), str(blocks)], env=ENV,
+                           check=True, capture_output=True, text=True)
+        out["MPI_File_write_at, 2 ranks"] = float(p.stdout.split()[-1]) / (block * blocks / 1e9)
+        os.unlink(path)
+    except ImportError:
+        pass
+    return out
+
+
+def plot(results, path):
+    plt = pyplot()
+    if plt is None:
+        return False
+    labels, values, colors = [], [], []
+    for r in results:
+        for key, color in (("dd_cache", "gray"), ("prs_cache", "C0"), ("dd_disk", "silver"), ("prs_disk", "C1")):
+            labels.append(f"{r['row_label']}\n{key.replace('_', ' ')}")
+            values.append(mmm(r[key])[1])
+            colors.append(color)
+    fig, ax = plt.subplots(figsize=(11, 4.2))
+    ax.bar(range(len(values)), values, color=colors)
+    ax.set_xticks(range(len(values)))
+    ax.set_xticklabels(labels, fontsize=8)
+    ax.set_ylabel("MB/s (median)")
+    ax.set_title("append_row vs dd bs=1M to the same disk (cache: no flush; disk: fdatasync)")
+    ax.grid(alpha=0.3, axis="y")
+    fig.savefig(path, dpi=90, bbox_inches="tight")
+    return True
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"), help="the build folder (default build/)")
+    ap.add_argument("--size", default="1G", help="bytes of rows per run (default 1G; e.g. 256M for a quick look)")
+    ap.add_argument("--rows", default="100,100000", help="row sizes in bytes, newline included (default 100,100000)")
+    ap.add_argument("--batch-bytes", default="4M", help="rows per mini-batch, in bytes (default 4M)")
+    ap.add_argument("--workers", type=int, default=2, help="workers (default 2)")
+    ap.add_argument("--runs", type=int, default=3, help="runs of each (default 3)")
+    ap.add_argument("--dir", default=None, help="where the files go (default a new folder in $TMPDIR)")
+    args = ap.parse_args()
+    build = os.path.abspath(args.build)
+    total, batch_bytes = parse_size(args.size), parse_size(args.batch_bytes)
+    work = tempfile.mkdtemp(prefix="prs_output_bw_", dir=args.dir)
+    info = machine()
+    loads = [loadavg()]
+    print(f"{info['host']}: {info['cores']} cores; {total / 1e9:.2f} GB of rows in {work}; {args.workers} workers; "
+          f"load average {loads[0]:.2f} at the start")
+    results = []
+    try:
+        for row in (int(x) for x in args.rows.split(",")):
+            rows = max(batch_bytes // row, 2)
+            batches = max(total // (row * rows), 1)
+            nbytes = batches * rows * row
+            mib = max(nbytes >> 20, 1)
+            make_job(os.path.join(work, "job"), batches, row, rows)
+            r = {"row": row, "row_label": f"{row:,} B rows", "rows_per_batch": rows, "batches": batches,
+                 "bytes": nbytes, "dd_cache": [], "dd_disk": [], "prs_cache": [], "prs_disk": [], "prs_wall": [],
+                 "prs_python_share": []}
+            for _ in range(args.runs):
+                r["dd_cache"].append((mib << 20) / 1e6 / run_dd(os.path.join(work, "dd.bin"), mib, False))
+                cache, disk, wall, s = run_prs(build, os.path.join(work, "job"), args.workers, batches, row, rows)
+                r["prs_python_share"].append(s["run_seconds"] / args.workers / s["dispatch_seconds"])
+                r["prs_cache"].append(nbytes / 1e6 / cache)
+                r["prs_disk"].append(nbytes / 1e6 / disk)
+                r["prs_wall"].append(wall)
+                r["dd_disk"].append((mib << 20) / 1e6 / run_dd(os.path.join(work, "dd.bin"), mib, True))
+                loads.append(loadavg())
+            r["pieces_s_per_gb"] = pieces(work, row, rows, min(nbytes, 512 << 20))
+            results.append(r)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print()
+    rows_out = []
+    for r in results:
+        for kind in ("cache", "disk"):
+            ratio = mmm(r[f"prs_{kind}"])[1] / mmm(r[f"dd_{kind}"])[1]
+            rows_out.append([r["row_label"], kind, r["batches"], fmt_mmm(r[f"dd_{kind}"]),
+                             fmt_mmm(r[f"prs_{kind}"]), f"{100 * ratio:.0f}%"])
+    table(["rows", "flush", "mini-batches", "dd MB/s min / median / max", "prs_mpi MB/s min / median / max",
+           "prs/dd"], rows_out)
+    print("\nshare of prs_mpi's dispatch time each worker's Python process spent in run() and formatting the rows "
+          "(job_summary.json run_seconds / workers / dispatch_seconds):")
+    for r in results:
+        print(f"  {r['row_label']:>14}  {fmt_mmm([100 * x for x in r['prs_python_share']], '.0f')} %")
+    print("\npieces of prs_mpi's path alone, seconds per GB (1 / GB/s):")
+    for r in results:
+        for name, v in r["pieces_s_per_gb"].items():
+            print(f"  {r['row_label']:>14}  {name:<38} {v:.3f} s/GB ({1 / v:.2f} GB/s)")
+    print(f"\nload average during the runs: {min(loads):.2f} .. {max(loads):.2f}; every output checked")
+    out = save_json("output_bandwidth", {**info, "load": [min(loads), max(loads)], "results": results})
+    print(f"results: {out}")
+    png = os.path.join(os.path.dirname(out), "output_bandwidth.png")
+    if plot(results, png):
+        print(f"plot: {png}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
