@@ -48,6 +48,10 @@ class PythonSupervisor {
   bool can_run() const { return ready_ && !running_; }
   // A process is there (starting, ready or running).
   bool alive() const { return process_.alive(); }
+  // Seconds from the start of the current process until its init() returned (after its ready event).
+  double init_seconds() const { return std::chrono::duration<double>(init_returned_ - started_).count(); }
+  // When the current process's init() returned, by its own clock (the node's steady clock; after its ready event).
+  std::chrono::steady_clock::time_point init_returned() const { return init_returned_; }
   // Its process id; 0 when there is none.
   pid_t pid() const { return process_.alive() ? process_.pid() : 0; }
   // Hands a task to the process.
@@ -74,6 +78,8 @@ class PythonSupervisor {
   bool ready_ = false;              // init() done in the current process
   std::optional<TaskMsg> running_;  // the task the process runs
   std::chrono::steady_clock::time_point running_since_;
+  std::chrono::steady_clock::time_point started_;  // when the current process was started
+  std::chrono::steady_clock::time_point init_returned_;  // when its init() returned, as it said
   std::chrono::steady_clock::time_point next_memory_check_;
   int served_ = 0;       // mini-batches the current process ran
   int init_deaths_ = 0;  // processes in a row that died before init() returned
