@@ -1,5 +1,7 @@
 #include "prs/app.hpp"
 
+#include "app_setup.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -7,7 +9,9 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <exception>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <optional>
 
@@ -15,7 +19,6 @@
 #include "prs/error.hpp"
 #include "prs/input/dry_run.hpp"
 #include "prs/input/file_list.hpp"
-#include "prs/input/hdf5_table.hpp"
 #include "prs/input/mltable.hpp"
 #include "prs/input/partition.hpp"
 #include "prs/input/table_plan.hpp"
@@ -38,171 +41,7 @@ namespace prs {
 
 namespace {
 
-// What rank 0 prepares before any worker starts Python: every check and every file that can fail is done here, so
-// that a failure is one line and exit 2 for every rank, never an error while workers wait.
-struct MasterSetup {
-  JobConfig config;
-  FileList files;
-  std::optional<Partition> partition;
-  std::optional<MLTable> mltable;  // a tabular input: its MLTable file
-  std::optional<TablePlan> table;  // and its cuts (then files is empty and partition counts one per cut)
-  JournalState journal;         // fresh, or what --resume continues from
-  std::uint64_t output_size = 0;  // committed bytes already in the output
-  bool finished = false;        // --resume of a job that already ended: nothing to do
-  JobLock lock;                 // one job per output and logs folder: held until rank 0 ends
-  std::optional<JobLogs> logs;  // the logs folder, open (unless finished)
-  JournalWriter journal_writer;  // the journal, created (unless finished)
-};
-
-// Why an existing file at the output path is not known to be this job's earlier output, or "" when it is: the
-// journal of that run lies in the logs folder and describes this very output.
-std::string not_earlier_output(const std::string& journal, const PlanFingerprint& plan) {
-  std::error_code ec;
-  if (!fs::exists(journal, ec)) return "no journal of an earlier run is at " + journal;
-  try {
-    if (read_journal_header(journal).plan.output != plan.output) {
-      return "the journal " + journal + " describes another output or other output settings";
-    }
-  } catch (const Error& e) {
-    return "its journal cannot be read: " + std::string(e.what());
-  }
-  return "";
-}
-
-// Whether a path exists (a dangling symlink too); throws when it is a folder, which prs_mpi never removes.
-bool exists_as_file(const std::string& path, const std::string& key) {
-  std::error_code ec;
-  const fs::file_status status = fs::symlink_status(path, ec);
-  if (path.empty() || !fs::exists(status)) return false;
-  if (fs::is_directory(status)) {
-    throw Error(path + " is a folder, not an output of an earlier run; prs_mpi never removes a folder: move it away "
-                "or choose another " + key);
-  }
-  return true;
-}
-
-// Refuses to clobber an earlier job's output or journal unless --overwrite, which removes them. Nothing else is
-// ever removed: not a folder, not a file that no journal of an earlier run describes (the user's own).
-void check_previous_run(const CliOptions& cli, const JobConfig& config, const PlanFingerprint& plan) {
-  const std::string journal = journal_path(config);
-  const bool has_output = exists_as_file(config.append_row_file, "task.append_row_to");
-  const bool has_journal = exists_as_file(journal, "--log-dir");
-  const std::string why = has_output ? not_earlier_output(journal, plan) : "";
-  if (!why.empty()) {
-    throw Error(config.append_row_location + ": " + config.append_row_file + " already exists and is not an output "
-                "of an earlier run of this job: " + why + "; prs_mpi replaces only its own earlier output: move the "
-                "file away or write the rows to another file");
-  }
-  for (const std::string& path : {has_output ? config.append_row_file : "", has_journal ? journal : ""}) {
-    if (path.empty()) continue;
-    if (!cli.overwrite)
-      throw Error(config.job_name + ": " + path +
-                  " already exists (from an earlier run); use --resume to continue that run or --overwrite to "
-                  "replace it");
-    std::error_code ec;
-    fs::remove(path, ec);
-    if (ec) throw Error(path + ": cannot remove it for --overwrite: " + ec.message());
-  }
-}
-
-// A fresh run creates its output itself, exclusively: of two jobs that passed the check above, one is refused.
-void create_fresh_output(const JobConfig& config) {
-  const std::string& path = config.append_row_file;
-  if (path.empty()) return;  // summary_only
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0 && errno == EEXIST)
-    throw Error(config.job_name + ": " + path +
-                " already exists (another job has just created it); use --resume to continue that run or "
-                "--overwrite to replace it");
-  if (fd < 0) throw Error(path + ": cannot create the output: " + std::strerror(errno));
-  ::close(fd);
-}
-
-// "prs_mpi: the output lost the rows of 12 committed mini-batches (...); they run again"
-void print_resume_repairs(const ResumePoint& point) {
-  if (point.lost_batches > 0)
-    std::cout << "prs_mpi: the output lost the rows of " << point.lost_batches << " committed mini-batch"
-              << (point.lost_batches == 1 ? "" : "es") << " (missing or changed since they were written); "
-              << (point.lost_batches == 1 ? "it runs" : "they run") << " again" << std::endl;
-  if (point.removed_bytes > 0)
-    std::cout << "prs_mpi: removed " << point.removed_bytes << " bytes of rows no mini-batch committed" << std::endl;
-}
-
-// For sys/master_role.txt: "resume: checked 1073741824 bytes of committed rows against their checksums in 0.210 s;
-// 0 mini-batches lost".
-std::string check_note(const ResumePoint& point) {
-  char seconds[32];
-  std::snprintf(seconds, sizeof seconds, "%.3f", point.check_seconds);
-  return "resume: checked " + std::to_string(point.checked_bytes) +
-         " bytes of committed rows against their checksums in " + seconds + " s; " +
-         std::to_string(point.lost_batches) + " mini-batches lost";
-}
-
-void create_dirs(const JobConfig& config) {
-  std::vector<std::string> dirs = config.output_dirs;
-  dirs.push_back(config.log_dir);
-  for (const std::string& dir : dirs) {
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) throw Error(dir + ": cannot create the folder: " + ec.message());
-  }
-}
-
-bool all_ended(const JournalState& state) {
-  for (const auto& end : state.ended)
-    if (!end) return false;
-  return true;
-}
-
-// The input's plan and its fingerprint: a table's cuts (rank 0 reads no table data) or the file listing.
-PlanFingerprint plan_input(MasterSetup& s) {
-  if (s.config.input_kind == InputKind::mltable) {
-    MLTable table = read_job_mltable(s.config);
-    if (s.config.mini_batch_row_size > 0 && table.reader.format != TableFormat::hdf5)
-      throw Error(s.config.job_name + ": mini_batch_row_size: is for read_hdf5 tables (rows); a delimited or JSON "
-                  "lines table is cut by size (mini_batch_size), got " + std::to_string(s.config.mini_batch_row_size));
-    if (table.reader.format != TableFormat::file_list) {
-      s.table = table.reader.format == TableFormat::hdf5 ? plan_hdf5(table, s.config)
-                                                         : plan_table(table, table_batch_bytes(s.config));
-      s.mltable = std::move(table);
-      s.partition.emplace(s.table->batches.size(), 1);
-      return fingerprint_plan(s.config, *s.mltable, *s.table);
-    }
-  }
-  s.files = list_input_files(s.config);
-  s.partition.emplace(s.files.size(), s.config.mini_batch_size);
-  return fingerprint_plan(s.config, s.files, *s.partition);
-}
-
-// Order matters: refuse an earlier run before writing anything, create the folders, take the lock, and only under
-// it touch the output and the journal (resume, --overwrite, the exclusive create).
-MasterSetup prepare_master(const CliOptions& cli) {
-  MasterSetup s;
-  s.config = load_job_config(cli);
-  use_virtual_env(s.config);
-  PlanFingerprint plan = plan_input(s);
-  if (cli.resume) check_resumable(s.config, plan);  // these refusals write nothing
-  else if (!cli.overwrite) check_previous_run(cli, s.config, plan);
-  create_dirs(s.config);
-  s.lock = JobLock::take(job_lock_path(s.config.log_dir), s.config.job_name);
-  ResumePoint point;
-  if (cli.resume) {
-    point = prepare_resume(s.config, plan, s.partition->batch_count(), cli.retry_failed);
-    s.journal = std::move(point.state);
-    s.output_size = point.output_size;
-    s.finished = all_ended(s.journal);
-    print_resume_repairs(point);
-  } else {
-    check_previous_run(cli, s.config, plan);  // again, under the lock
-    create_fresh_output(s.config);
-    s.journal = fresh_journal(plan, s.partition->batch_count());
-  }
-  if (s.finished) return s;
-  s.logs.emplace(s.config.log_dir, cli.resume);
-  if (cli.resume) s.logs->master_note(check_note(point));
-  s.journal_writer = JournalWriter::create(journal_path(s.config), s.journal);
-  return s;
-}
+using namespace app_detail;
 
 StopSettings stop_settings(const CliOptions& cli, const JobConfig& config) {
   StopSettings stop;
@@ -238,14 +77,6 @@ void print_ignored_keys(const JobConfig& config, JobLogs& logs) {
   if (line.empty()) return;
   std::cout << "prs_mpi: " << line << std::endl;
   logs.master_note(line);
-}
-
-// With ordered: true, a finished job's rows are put in mini-batch order (the journal is read back for the layout).
-void order_if_asked(const MasterSetup& setup) {
-  const JobConfig& config = setup.config;
-  if (!config.ordered || config.append_row_file.empty()) return;
-  const std::string journal = journal_path(config);
-  order_output(config.append_row_file, journal, read_journal(journal, setup.partition->batch_count()));
 }
 
 // A rank that stopped answering cannot join the final collectives (nor MPI_Finalize): the report and the journal
@@ -296,6 +127,10 @@ JobOutcome master_phase(MasterSetup& setup, const CliOptions& cli, int world_siz
     plan.table = &*setup.table;
     plan.mltable = &*setup.mltable;
   }
+  if (setup.clock != nullptr) {
+    setup.clock->record(trace);
+    trace.shift(setup.clock->now());  // the master's clock starts now
+  }
   JobOutcome outcome = run_master(plan);
   write_trace(trace);
   return outcome;
@@ -332,56 +167,84 @@ int run_rank0(MasterSetup& setup, const CliOptions& cli, int world_size, AppendF
   return end.exit_code;
 }
 
-// Rank 0 prepares (and reports bad input) before any worker starts: 0 go, 1 fatal, 2 bad input, 4 nothing to do.
-// No worker has started, so even a fatal error ends every rank in order.
-int prepare_on_rank0(const CliOptions& cli, const MpiSession& mpi, MasterSetup& setup) {
-  std::string error;
-  int status = 0;
-  if (mpi.rank() == 0) {
-    try {
-      setup = prepare_master(cli);
-      if (setup.finished) status = 4;
-    } catch (const Error& e) {
-      error = e.what();
-      status = 2;
-    } catch (const fs::filesystem_error& e) {  // a folder we may not look into: the user's to fix
-      error = e.what();
-      status = 2;
-    } catch (const std::exception& e) {
-      error = e.what();
-      status = 1;
-    }
+// One step of rank 0's preparation: go (or nothing to do), else the one line on stderr, printed at once (the
+// workers may still be ending their Python processes), and why the job ends.
+StartVerdict try_step(const std::function<void()>& step, const MasterSetup& setup) {
+  try {
+    step();
+    return setup.finished ? StartVerdict::nothing_to_do : StartVerdict::go;
+  } catch (const Error& e) {
+    std::cerr << "prs_mpi: error: " << e.what() << std::endl;
+  } catch (const fs::filesystem_error& e) {  // a folder we may not look into: the user's to fix
+    std::cerr << "prs_mpi: error: " << e.what() << std::endl;
+  } catch (const std::exception& e) {
+    std::cerr << "prs_mpi: fatal: " << e.what() << std::endl;
+    return StartVerdict::fatal;
   }
-  status = broadcast_int(status);
-  if (mpi.rank() != 0) return status;
-  if (status == 1) std::cerr << "prs_mpi: fatal: " << error << std::endl;
-  if (status == 2) std::cerr << "prs_mpi: error: " << error << std::endl;
-  if (status == 4) {
-    order_if_asked(setup);
-    std::cout << "prs_mpi: nothing to resume: every mini-batch of this job already ended; the output is "
-              << (setup.config.append_row_file.empty() ? "not written (summary_only)" : setup.config.append_row_file)
-              << std::endl;
-  }
-  return status;
+  return StartVerdict::bad_input;
 }
 
-int run_mpi_job(const CliOptions& cli, const MpiSession& mpi) {
+int exit_code_of(StartVerdict verdict) {
+  switch (verdict) {
+    case StartVerdict::fatal: return static_cast<int>(ExitCode::job_failed);
+    case StartVerdict::bad_input: return static_cast<int>(ExitCode::usage);
+    default: return static_cast<int>(ExitCode::succeeded);
+  }
+}
+
+// Rank 0 while the workers start their Python processes: lists and plans the input, then runs the master, or ends
+// the job before its first mini-batch on every rank in order (the final collectives come once every worker has
+// ended its Python process; only then are the folders this job created removed).
+int plan_and_run_rank0(const CliOptions& cli, int world_size, MasterSetup& setup) {
+  const StartVerdict verdict = try_step([&] { plan_while_workers_start(cli, setup); }, setup);
+  broadcast_verdict(verdict);
+  if (verdict == StartVerdict::go) {
+    AppendFile output;
+    if (setup.config.output_action == OutputAction::append_row)
+      output = AppendFile::open(setup.config.append_row_file);  // collective
+    return run_rank0(setup, cli, world_size, output);
+  }
+  const int code = exit_code_of(verdict);
+  end_job_collectively({}, code);
+  if (verdict != StartVerdict::nothing_to_do) {
+    remove_created_folders(setup);
+    return code;
+  }
+  order_if_asked(setup);
+  std::cout << "prs_mpi: nothing to resume: every mini-batch of this job already ended; the output is "
+            << (setup.config.append_row_file.empty() ? "not written (summary_only)" : setup.config.append_row_file)
+            << std::endl;
+  return code;
+}
+
+// Rank 0 checks what can fail fast while the workers read the job file; then the workers start Python while rank 0
+// lists the input (app_setup.hpp). A job file a worker cannot read although rank 0 could ends the job (fatal).
+int run_mpi_job(const CliOptions& cli, const MpiSession& mpi, StartupClock& clock) {
+  const NodeInfo node = discover_node();  // collective
   MasterSetup setup;
-  int status = prepare_on_rank0(cli, mpi, setup);
-  if (status == 1) return static_cast<int>(ExitCode::job_failed);
-  if (status == 2) return static_cast<int>(ExitCode::usage);
-  if (status == 4) return static_cast<int>(ExitCode::succeeded);
-  if (mpi.rank() != 0) setup.config = load_job_config(cli);
+  StartVerdict verdict = StartVerdict::go;
+  std::exception_ptr config_error;
+  if (mpi.rank() == 0) {
+    setup.clock = &clock;
+    clock.end("node discovery");
+    verdict = try_step([&] { check_before_workers(cli, setup); }, setup);
+  } else {
+    try {
+      setup.config = load_job_config(cli);
+    } catch (...) {
+      config_error = std::current_exception();  // rank 0 reports a bad job file; this one only if rank 0 did not
+    }
+  }
+  verdict = broadcast_verdict(verdict);
+  if (verdict != StartVerdict::go) return exit_code_of(verdict);  // no worker started anything
+  if (config_error) std::rethrow_exception(config_error);
   // rank 0's: VIRTUAL_ENV is the environment prs_mpi was started in, which remote ranks need not have.
   setup.config.python_env = decode_python_env(broadcast_string(encode_python_env(setup.config.python_env)));
-  NodeInfo node = discover_node();
-  if (mpi.rank() == 0 && node.node_count != setup.config.instance_count)
+  if (mpi.rank() != 0) return run_worker(setup.config, node, mpi.rank());
+  if (node.node_count != setup.config.instance_count)
     std::cerr << "prs_mpi: warning: resources.instance_count is " << setup.config.instance_count << " but the job runs on "
               << node.node_count << (node.node_count == 1 ? " node" : " nodes") << "; the MPI ranks decide\n";
-  AppendFile output;
-  if (setup.config.output_action == OutputAction::append_row) output = AppendFile::open(setup.config.append_row_file);
-  if (mpi.rank() == 0) return run_rank0(setup, cli, mpi.size(), output);
-  return run_worker(setup.config, node, mpi.rank(), output);
+  return plan_and_run_rank0(cli, mpi.size(), setup);
 }
 
 }  // namespace
@@ -395,13 +258,15 @@ int run_app(const CliOptions& cli, int& argc, char**& argv) {
     MasterSetup s;
     s.config = load_job_config(cli);
     use_virtual_env(s.config);
-    plan_input(s);
+    plan_only(s);
     if (s.table) print_table_plan(std::cout, s.config, *s.mltable, *s.table);
     else print_plan(std::cout, s.config, s.files, *s.partition);
     return 0;
   }
   install_drain_handlers();  // as early as can be: a drain signal during start-up must not kill a rank
+  StartupClock clock;
   MpiSession mpi(argc, argv);
+  clock.end("MPI_Init");
   install_drain_handlers();  // again after MPI_Init, which may set handlers of its own; before Python
   if (mpi.rank() == 0) {
     std::string hint = slow_init_hint(mpi.init_seconds());
@@ -414,7 +279,7 @@ int run_app(const CliOptions& cli, int& argc, char**& argv) {
     return static_cast<int>(ExitCode::usage);
   }
   try {
-    return run_mpi_job(cli, mpi);
+    return run_mpi_job(cli, mpi, clock);
   } catch (const std::exception& e) {
     std::cerr << "prs_mpi: fatal: rank " << mpi.rank() << ": " << e.what() << std::endl;
     mpi.abort(1);

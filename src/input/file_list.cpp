@@ -19,10 +19,11 @@ namespace fs = std::filesystem;
 
 namespace prs {
 
-void FileList::add(std::string_view path) {
+void FileList::add(std::string_view path, FileStamp stamp) {
   offsets_.push_back(arena_.size());
   arena_.append(path);
   ends_.push_back(arena_.size());
+  stamps_.push_back(stamp);
 }
 
 void FileList::add_skipped(std::string path, std::string problem) {
@@ -41,7 +42,8 @@ void FileList::sort() {
   sorted.arena_.reserve(arena_.size());
   sorted.offsets_.reserve(size());
   sorted.ends_.reserve(size());
-  for (std::uint64_t i : order) sorted.add(at(i));
+  sorted.stamps_.reserve(size());
+  for (std::uint64_t i : order) sorted.add(at(i), stamps_[i]);
   sorted.skipped_ = std::move(skipped_);
   std::sort(sorted.skipped_.begin(), sorted.skipped_.end(),
             [](const SkippedPath& a, const SkippedPath& b) { return a.path < b.path; });
@@ -52,14 +54,15 @@ void FileList::unique() {
   FileList kept;
   kept.arena_.reserve(arena_.size());
   for (std::size_t i = 0; i < size(); ++i) {
-    if (i == 0 || at(i) != at(i - 1)) kept.add(at(i));
+    if (i == 0 || at(i) != at(i - 1)) kept.add(at(i), stamps_[i]);
   }
   kept.skipped_ = std::move(skipped_);
   *this = std::move(kept);
 }
 
 std::size_t FileList::memory_bytes() const {
-  return arena_.capacity() + (offsets_.capacity() + ends_.capacity()) * sizeof(std::uint64_t);
+  return arena_.capacity() + (offsets_.capacity() + ends_.capacity()) * sizeof(std::uint64_t) +
+         stamps_.capacity() * sizeof(FileStamp);
 }
 
 namespace {
@@ -86,7 +89,7 @@ void add_listed_path(const std::string& absolute, const std::string& where, cons
     return files.add_skipped(absolute, problem);
   }
   if (!S_ISREG(st.st_mode)) throw Error(where + " is not a file");
-  files.add(absolute);
+  files.add(absolute, stamp_of(st));
 }
 
 // Whether two paths name the same file (both exist and have one device and inode).
@@ -132,9 +135,9 @@ ListRules job_rules(const JobConfig& config) {
 
 FileList list_input_files(const std::string& path, const ListRules& rules) {
   FileList files;
-  std::error_code ec;
-  if (fs::is_regular_file(path, ec)) {
-    files.add(path);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+    files.add(path, stamp_of(st));
     return files;
   }
   input_detail::walk_folder(path, rules, {}, files);
@@ -192,6 +195,11 @@ MLTable read_job_mltable(const JobConfig& config) {
   MLTable table = read_mltable(config.input_path, true, job_rules(config));
   check_output_is_not_input(config, table.files);
   return table;
+}
+
+FileStamp stamp_of(const struct stat& st) {
+  return {static_cast<std::int64_t>(st.st_size),
+          static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + static_cast<std::int64_t>(st.st_mtim.tv_nsec)};
 }
 
 std::string skipped_paths_line(const FileList& files, std::size_t shown) {

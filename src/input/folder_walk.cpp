@@ -108,21 +108,26 @@ class Walk {
                        [&](const Excluded& e) { return e.name == name; });
   }
 
-  void take(const std::string& path) {
-    if (!filter_.take || filter_.take(relative(path))) files_.add(path);
+  // A file the filter takes, with the stat() the resume fingerprint reuses (stat()ed only when taken).
+  void take(int dir_fd, const dirent& e, const std::string& path, const struct stat* known) {
+    if (filter_.take && !filter_.take(relative(path))) return;
+    struct stat st {};
+    if (known == nullptr && ::fstatat(dir_fd, e.d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+      return problem(path, "cannot stat the input path", errno);
+    files_.add(path, stamp_of(known != nullptr ? *known : st));
   }
 
   // One entry of a folder: a file is listed, a folder kept to enter later (a symlinked one after the real tree).
   void entry(int dir_fd, const dirent& e, const std::string& path, std::vector<std::string>& folders,
              std::vector<std::string>& linked) {
-    if (e.d_type == DT_REG && !named_like_excluded(e.d_name)) return take(path);
+    if (e.d_type == DT_REG && !named_like_excluded(e.d_name)) return take(dir_fd, e, path, nullptr);
     if (e.d_type == DT_DIR) return folders.push_back(path);
     if (e.d_type != DT_REG && e.d_type != DT_LNK && e.d_type != DT_UNKNOWN) return;  // FIFOs, sockets, devices
     struct stat st {};
     if (::fstatat(dir_fd, e.d_name, &st, 0) != 0) {  // follows a symlink
       return problem(path, e.d_type == DT_LNK ? "cannot follow the symlink" : "cannot stat the input path", errno);
     }
-    if (S_ISREG(st.st_mode) && !excluded(st)) return take(path);
+    if (S_ISREG(st.st_mode) && !excluded(st)) return take(dir_fd, e, path, &st);
     if (S_ISDIR(st.st_mode)) (e.d_type == DT_LNK ? linked : folders).push_back(path);
   }
 

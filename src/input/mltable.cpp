@@ -1,6 +1,7 @@
 // The MLTable file of a `type: mltable` input: paths and one read transformation, checked key by key.
 #include "prs/input/mltable.hpp"
 
+#include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
@@ -195,8 +196,9 @@ void list_path(const Where& w, const YAML::Node& entry, const std::string& key, 
   FileList found;
   std::error_code ignored;
   if (kind == "file") {
-    if (!fs::is_regular_file(path, ignored)) fail(w, entry, at, path + " is not a file");
-    found.add(path);
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) fail(w, entry, at, path + " is not a file");
+    found.add(path, stamp_of(st));
   } else if (kind == "folder") {
     if (!fs::is_directory(path, ignored)) fail(w, entry, at, path + " is not a folder");
     found = list_input_files(path, rules);
@@ -205,7 +207,7 @@ void list_path(const Where& w, const YAML::Node& entry, const std::string& key, 
   } else {
     fail(w, entry, at, "unknown kind of path; use file, folder or pattern");
   }
-  for (std::size_t i = 0; i < found.size(); ++i) files.add(found.at(i));
+  for (std::size_t i = 0; i < found.size(); ++i) files.add(found.at(i), found.stamp(i));
 }
 
 YAML::Node load(const std::string& file) {

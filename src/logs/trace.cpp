@@ -35,7 +35,7 @@ void TraceRecorder::span(int track, const std::string& name, const char* categor
                          const std::string& args_json) {
   if (!on()) return;
   char head[160];
-  std::snprintf(head, sizeof head, "\"ph\":\"X\",\"pid\":1,\"tid\":%d,\"ts\":%.0f,\"dur\":%.0f", track + 1, start * 1e6,
+  std::snprintf(head, sizeof head, "\"ph\":\"X\",\"pid\":1,\"tid\":%d,\"ts\":%.0f,\"dur\":%.0f", track + 1, (start + shift_) * 1e6,
                 seconds < 0 ? 0.0 : seconds * 1e6);
   if (!events_.empty()) events_ += ",\n";
   events_ += "{\"name\":" + json_quoted(name) + ",\"cat\":\"" + category + "\"," + head;
@@ -45,7 +45,10 @@ void TraceRecorder::span(int track, const std::string& name, const char* categor
 
 void TraceRecorder::write() const {
   if (!on()) return;
-  write_file_atomically(path_, "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n" + events_ + "\n]}\n");
+  char origin[96];
+  std::snprintf(origin, sizeof origin, "\"otherData\":{\"origin_unix_seconds\":%.6f},", origin_unix_);
+  write_file_atomically(path_, std::string("{\"displayTimeUnit\":\"ms\",") + origin + "\"traceEvents\":[\n" + events_ +
+                                   "\n]}\n");
 }
 
 std::string json_quoted(const std::string& text) {

@@ -126,7 +126,7 @@ void Master::on_ready(int rank, const ReadyMsg& m) {
   }
   if (w.state == WorkerState::starting) ++outcome_.workers_started;
   if (w.state != WorkerState::starting && w.state != WorkerState::restarting) return;  // quarantined meanwhile
-  record_ready(rank);
+  record_ready(rank, m);
   roster_.set_state(rank, WorkerState::active);
   for (int i = 0; i < kPrefetch; ++i) hungry_.push_back(rank);
 }
@@ -379,14 +379,17 @@ void Master::record_end(int rank, const Attempt& a, const ResultMsg& r) {
   trace_.span(rank, "mini-batch " + std::to_string(a.batch_id), failed ? "failed" : "run", start, end - start, args);
 }
 
-// A worker's init() ended: its span runs from the job's start or the restart of its Python process.
-void Master::record_ready(int rank) {
+// A worker's init() ended: its span runs from the start of its Python process (as the worker measured it: the
+// first one starts while rank 0 still lists the input, before this loop) until init() returned.
+void Master::record_ready(int rank, const ReadyMsg& m) {
   double& free = free_since_.at(static_cast<std::size_t>(rank));
   WorkerStat& w = stats_.at(static_cast<std::size_t>(rank));
-  if (w.init_seconds < 0) w.init_seconds = now();
-  outcome_.init_times.add(now() - free);
-  trace_.span(rank, "init()", "init", free, now() - free);
-  free = now();
+  const double returned = now() - std::max(0.0, m.ready_for);
+  const double began = m.init_seconds > 0 ? returned - m.init_seconds : free;
+  if (w.init_seconds < 0) w.init_seconds = std::max(0.0, returned);
+  outcome_.init_times.add(returned - began);
+  trace_.span(rank, "init()", "init", began, returned - began);
+  free = returned;
 }
 
 // The master's own phases on its track: start-up until the first task, dispatch, the end of the workers.

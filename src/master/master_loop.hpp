@@ -79,7 +79,7 @@ class Master {
   void report_progress(bool force);
   ProgressSnapshot snapshot() const;
   void record_end(int rank, const Attempt& a, const ResultMsg& r);
-  void record_ready(int rank);
+  void record_ready(int rank, const ReadyMsg& m);
   void record_phases(double loop_end);
   void fill_stats();
   void send(int rank, Tag tag, std::string bytes);

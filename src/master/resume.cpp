@@ -228,14 +228,24 @@ std::uint64_t unnamed_bytes(std::uint64_t size, const std::vector<Region>& regio
 
 namespace {
 
-// Paths, sizes and modification times of the input files.
+// Paths, sizes and modification times of the input files, as the listing's stat() saw them (a path the listing
+// did not stat is stat()ed here). The same bytes as st_size, tv_sec and tv_nsec: journals of earlier builds match.
 std::uint64_t hash_listing(const FileList& files) {
   Hash listing;
   for (std::size_t i = 0; i < files.size(); ++i) {
-    std::string path(files.at(i));
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) throw Error(path + ": cannot read the input file: " + std::strerror(errno));
-    listing.add(path).num(st.st_size).num(st.st_mtim.tv_sec).num(st.st_mtim.tv_nsec);
+    const std::string_view path = files.at(i);
+    FileStamp stamp = files.stamp(i);
+    if (stamp.size < 0) {
+      struct stat st {};
+      if (::stat(std::string(path).c_str(), &st) != 0)
+        throw Error(std::string(path) + ": cannot read the input file: " + std::strerror(errno));
+      stamp = stamp_of(st);
+    }
+    const std::int64_t size = stamp.size;
+    std::int64_t seconds = stamp.mtime_ns / 1000000000, nanoseconds = stamp.mtime_ns % 1000000000;
+    if (nanoseconds < 0) --seconds, nanoseconds += 1000000000;  // before 1970: tv_nsec is never negative
+    static_assert(sizeof(off_t) == 8 && sizeof(time_t) == 8 && sizeof(long) == 8, "hashed as 8-byte numbers");
+    listing.add(path).num(size).num(seconds).num(nanoseconds);
   }
   return listing.value();
 }
@@ -280,10 +290,17 @@ std::string describe_plan_change(const PlanFingerprint& before, const PlanFinger
   return text;
 }
 
-void check_resumable(const JobConfig& config, const PlanFingerprint& plan) {
+PlanFingerprint fingerprint_settings(const JobConfig& config) { return fingerprint_output(config, 0, 0); }
+
+void check_journal_exists(const JobConfig& config) {
   const std::string journal = journal_path(config);
   if (!fs::exists(journal))
     throw Error(config.job_name + ": nothing to resume: no journal at " + journal + "; run without --resume");
+}
+
+void check_resumable(const JobConfig& config, const PlanFingerprint& plan) {
+  check_journal_exists(config);
+  const std::string journal = journal_path(config);
   std::string change = describe_plan_change(read_journal_header(journal).plan, plan);  // before sizing anything
   if (!change.empty())
     throw Error(config.job_name + ": cannot --resume: " + change +

@@ -6,6 +6,10 @@
 
 namespace prs {
 
+StartVerdict broadcast_verdict(StartVerdict mine) {
+  return static_cast<StartVerdict>(broadcast_int(static_cast<int>(mine)));
+}
+
 JobEnd end_job_collectively(const WorkerTotals& mine, int exit_code) {
   std::vector<std::uint64_t> sums = reduce_sum(
       {mine.attempts_run, mine.attempts_failed, mine.timeouts, mine.bytes_written, mine.run_micros});

@@ -34,7 +34,8 @@ struct Reader : ByteReader {
 }  // namespace
 
 std::string encode(const ReadyMsg& m) {
-  return Writer().put(m.host).put<std::uint8_t>(m.idle).put<std::int64_t>(m.pid).take();
+  return Writer().put(m.host).put<std::uint8_t>(m.idle).put<std::int64_t>(m.pid).put(m.init_seconds).put(m.ready_for)
+      .take();
 }
 
 std::string encode(const TextMsg& m) { return Writer().put(m.text).take(); }
@@ -81,6 +82,8 @@ ReadyMsg decode_ready(const std::string& bytes) {
   m.host = r.get_string();
   m.idle = r.get<std::uint8_t>() != 0;
   m.pid = r.get<std::int64_t>();
+  m.init_seconds = r.get<double>();
+  m.ready_for = r.get<double>();
   r.done();
   return m;
 }

@@ -1,5 +1,6 @@
 #include "prs/worker/python_supervisor.hpp"
 
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <iostream>
@@ -28,9 +29,21 @@ PythonEvent failed_outcome(std::uint64_t attempt_id, const std::string& error, b
   return e;
 }
 
+// The process's init_ok says when init() returned, in nanoseconds of the node's steady clock (CLOCK_MONOTONIC, the
+// same in every process of the node); a body that says nothing readable counts as now.
+Clock::time_point init_return_time(const std::string& body) {
+  char* end = nullptr;
+  const long long ns = std::strtoll(body.c_str(), &end, 10);
+  const Clock::time_point now = Clock::now();
+  if (body.empty() || end == body.c_str() || ns <= 0) return now;
+  const Clock::time_point at{std::chrono::nanoseconds(ns)};
+  return at < now ? at : now;
+}
+
 }  // namespace
 
 void PythonSupervisor::start() {
+  started_ = Clock::now();
   process_ = PythonProcess::start(s_.exe, s_.runner, s_.stdout_file, s_.stderr_file);
   ++generation_;
   ready_ = false;
@@ -75,6 +88,7 @@ void PythonSupervisor::on_frame(LinkFrame& f, std::vector<PythonEvent>& events) 
     case LinkKind::init_ok:
       ready_ = true;
       init_deaths_ = 0;
+      init_returned_ = init_return_time(f.body);
       events.push_back({PythonEvent::Kind::ready, 0, {}, {}});
       return;
     case LinkKind::init_failed:

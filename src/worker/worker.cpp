@@ -36,8 +36,15 @@ class Worker {
     if (python_.settings().runner.table.format == TableFormat::hdf5) hdf5_.emplace(python_.settings().runner.table);
   }
 
+  // Starts the Python process (init() runs there while rank 0 still lists the input); idle workers start none.
+  void start() {
+    if (!idle_) python_.start();
+  }
   // The protocol loop, then the final collectives; returns the job's exit code.
   int run();
+  // The job ends before its first mini-batch (rank 0 found bad input while listing it): the Python process is
+  // ended as at the end of a job (shutdown() if init() returned, else killed).
+  void end_before_start();
 
  private:
   bool receive_messages();
@@ -87,7 +94,6 @@ class Worker {
 
 int Worker::run() {
   if (idle_) outbox_.send(0, Tag::ready, encode(ReadyMsg{host_, true, getpid()}));
-  else python_.start();
   Backoff backoff;
   while (!stopped_) {
     bool progress = receive_messages();
@@ -107,6 +113,11 @@ int Worker::run() {
   int exit_code = end_job_collectively(totals_, 0).exit_code;
   output_.close();  // collective
   return exit_code;
+}
+
+void Worker::end_before_start() {
+  python_.poll(std::chrono::microseconds(0));  // an init() that returned has said so by now: it gets shutdown()
+  python_.stop();
 }
 
 bool Worker::receive_messages() {
@@ -201,7 +212,11 @@ void Worker::on_event(PythonEvent& e) {
     case PythonEvent::Kind::ready:
       log_sys(10, "init() done; ready for mini-batches");
       restarting_ = false;
-      if (!out_of_work_) outbox_.send(0, Tag::ready, encode(ReadyMsg{host_, false, getpid()}));
+      if (!out_of_work_) {
+        const auto waited = std::chrono::steady_clock::now() - python_.init_returned();  // for the plan, at start-up
+        outbox_.send(0, Tag::ready, encode(ReadyMsg{host_, false, getpid(), python_.init_seconds(),
+                                                    std::chrono::duration<double>(waited).count()}));
+      }
       return;
     case PythonEvent::Kind::init_failed:
       log_sys(40, "init() failed; the worker is retired");
@@ -304,7 +319,7 @@ std::string own_executable() {
 
 }  // namespace
 
-int run_worker(const JobConfig& config, const NodeInfo& node, int rank, AppendFile& output) {
+int run_worker(const JobConfig& config, const NodeInfo& node, int rank) {
   signal(SIGPIPE, SIG_IGN);  // a Python process that died is seen by waitpid, not by a signal to this rank
   bool idle = node.worker_slot >= active_workers_on_node(config, node);
   SupervisorSettings s;
@@ -327,9 +342,18 @@ int run_worker(const JobConfig& config, const NodeInfo& node, int rank, AppendFi
   }
   const std::string perf = config.log_dir + "/sys/perf/" + node.host + "/" + process_name(rank) + ".csv";
   ResourceMonitor monitor(perf, config.log_dir, rank, idle ? 0 : config.resource_monitor_interval);
-  Worker worker(std::move(s), output, node.host, rank, idle, std::move(logs), log_level_number(config.logging_level),
-                std::move(monitor));
-  return worker.run();
+  AppendFile output;  // opened with the other ranks once rank 0 says go
+  {
+    Worker worker(std::move(s), output, node.host, rank, idle, std::move(logs),
+                  log_level_number(config.logging_level), std::move(monitor));
+    worker.start();
+    if (broadcast_verdict(StartVerdict::go) == StartVerdict::go) {
+      if (config.output_action == OutputAction::append_row) output = AppendFile::open(config.append_row_file);
+      return worker.run();
+    }
+    worker.end_before_start();
+  }  // its log files are closed: rank 0 may remove the folders it created for this job
+  return end_job_collectively({}, 0).exit_code;
 }
 
 }  // namespace prs

@@ -201,3 +201,40 @@ def test_a_mini_batch_size_that_overflows_is_refused(make_job):
     assert error_lines(proc) == [
         "prs_mpi: error: job.yml:7: mini_batch_size: must be in [1, 2147483647], got 18446744073709551615"]
     assert not job.exists("out")
+
+
+# ---- an input error found by the listing, which runs while the workers start Python and run init() ----
+
+INIT_FIRST = """
+    import os
+    MARKS = os.environ["PRS_TEST_MARKS"]
+    def init():
+        open(os.path.join(MARKS, "init.%d" % os.getpid()), "w").close()
+        if len([m for m in os.listdir(MARKS) if m.startswith("init.")]) == 2:  # both workers: let rank 0 list
+            open(os.environ["PRS_TEST_LISTING_GATE"], "w").close()
+    def run(mini_batch):
+        return mini_batch
+    def shutdown():
+        open(os.path.join(MARKS, "shutdown.%d" % os.getpid()), "w").close()
+"""
+
+
+def test_an_input_error_found_after_init_ran_ends_the_job_as_before_with_nothing_left(make_job):
+    job = make_job("late", INIT_FIRST, items=6, batch=2)
+    os.symlink(job.path("nowhere"), job.path("data/broken"))
+    os.makedirs(job.path("marks"))
+    # rank 0 lists only once both workers' init() ran (a test hook): the listing fails after init(), not by chance
+    proc = job.start(np=3, env={"PRS_TEST_MARKS": job.path("marks"), "PRS_TEST_LISTING_GATE": job.path("gate")})
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2, err
+    assert [line for line in err.splitlines() if line.startswith("prs_mpi:")] == [
+        f"prs_mpi: error: {job.path('data/broken')}: cannot follow the symlink: No such file or directory{HINT}"]
+    assert not job.exists("out"), "no output, no journal, no logs: the folders this job created are removed"
+    marks = os.listdir(job.path("marks"))
+    inits = {int(m.split(".")[1]) for m in marks if m.startswith("init.")}
+    shutdowns = {int(m.split(".")[1]) for m in marks if m.startswith("shutdown.")}
+    assert len(inits) == 2, marks
+    assert shutdowns <= inits, marks  # shutdown() only after an init() (once its end reached the rank)
+    for pid in inits:  # every Python process has ended
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)

@@ -235,8 +235,19 @@ def test_trace_has_one_complete_span_per_executed_attempt(make_job, tmp_path):
     expect(all(rank[e["tid"]] in (1, 2) for e in attempts), "attempts on the workers' tracks", proc)
     expect_equal(sorted(rank[e["tid"]] for e in spans if e["cat"] == "init"), [1, 2], "an init() per worker", proc)
     expect_equal(sorted(rank[e["tid"]] for e in spans if e["cat"] == "shutdown"), [1, 2], "a shutdown per worker")
-    expect_equal([e["name"] for e in spans if rank[e["tid"]] == 0],
+    expect_equal([e["name"] for e in spans if rank[e["tid"]] == 0 and e["cat"] == "master"],
                  ["start-up (workers in init())", "dispatch", "end of the workers (shutdown())"], "master phases")
+    startup = [e for e in spans if e["cat"] == "startup"]
+    expect_equal([e["name"] for e in startup], ["MPI_Init", "node discovery", "job file, output checks, job lock",
+                                                "listing", "partition and fingerprint", "journal and logs"],
+                 "rank 0's start-up phases, in order", proc)
+    expect(all(rank[e["tid"]] == 0 for e in startup), "on the master's track")
+    ends = [e["ts"] + e["dur"] for e in startup]  # microseconds, each rounded: 1 us of slack
+    expect(all(end <= b["ts"] + 1 for end, b in zip(ends, startup[1:])), "one after the other", proc)
+    first_master = min(e["ts"] for e in spans if e["cat"] == "master")
+    expect(ends[-1] <= first_master + 1, "before the master loop", proc)
+    origin = json.loads(trace.read_text())["otherData"]["origin_unix_seconds"]
+    expect(abs(origin - time.time()) < 3600, f"the trace's origin is a Unix time: {origin}")
     expect_equal({e["pid"] for e in events}, {1}, "one process")
     expect_equal([e["args"]["name"] for e in events if e["name"] == "process_name"], ["prs_mpi job.yml"], "its name")
 

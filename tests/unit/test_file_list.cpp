@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -80,7 +82,51 @@ TEST_CASE("a million paths cost little more than their characters", "[file_list]
   files.sort();
   CHECK(files.size() == 1000000);
   CHECK(files.at(0) == "/data/images/batch_0/img_0.png");
-  CHECK(files.memory_bytes() < chars + 17 * files.size());
+  CHECK(files.memory_bytes() < chars + 33 * files.size());  // two offsets and a stamp (size, mtime) per path
+}
+
+namespace {
+
+// Writes `bytes` bytes and sets the modification time to seconds.nanoseconds.
+void make_file(const fs::path& p, std::size_t bytes, std::int64_t seconds, long nanoseconds) {
+  fs::create_directories(p.parent_path());
+  std::ofstream(p) << std::string(bytes, 'x');
+  const timespec times[2] = {{0, UTIME_OMIT}, {static_cast<time_t>(seconds), nanoseconds}};
+  REQUIRE(::utimensat(AT_FDCWD, p.c_str(), times, 0) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("every listing keeps the size and modification time its stat() saw, through sort and unique",
+          "[file_list]") {
+  fs::path d = fresh_dir("stamps");
+  make_file(d / "b/two", 2, 1700000000, 5);
+  make_file(d / "a/three", 3, 1600000000, 999999999);
+  make_file(d / "zero", 0, 1, 0);
+  fs::create_symlink(d / "a/three", d / "link");  // a symlink: the file it names
+  const auto check = [](const prs::FileList& files, std::size_t i, std::int64_t size, std::int64_t mtime_ns) {
+    CHECK(files.stamp(i).size == size);
+    CHECK(files.stamp(i).mtime_ns == mtime_ns);
+  };
+  prs::FileList walked = prs::list_input_files(d.string());
+  REQUIRE(walked.size() == 4);
+  CHECK(walked.at(0) == (d / "a/three").string());
+  check(walked, 0, 3, 1600000000999999999);
+  check(walked, 1, 2, 1700000000000000005);
+  check(walked, 2, 3, 1600000000999999999);  // link
+  check(walked, 3, 0, 1000000000);
+  check(prs::list_input_files((d / "b/two").string()), 0, 2, 1700000000000000005);
+  prs::FileList globbed = prs::list_glob((d / "*/t*").string(), "job.yml:3: x", "*/t*");
+  REQUIRE(globbed.size() == 2);
+  check(globbed, 1, 2, 1700000000000000005);
+  std::ofstream(d / "list.txt") << "b/two\na/three\nb/two\n";
+  prs::FileList listed = prs::list_path_list((d / "list.txt").string(), "list.txt");
+  REQUIRE(listed.size() == 2);
+  check(listed, 0, 3, 1600000000999999999);
+  check(listed, 1, 2, 1700000000000000005);
+  prs::FileList added;
+  added.add("x");
+  CHECK(added.stamp(0).size == -1);  // not stat()ed: the fingerprint stats it itself
 }
 
 // ---- globs ----

@@ -110,7 +110,23 @@ TEST_CASE("trace: spans and track names in the Chrome trace event format", "[pro
   CHECK(e[2] == nlohmann::json{{"name", "mini-batch 4"}, {"cat", "run"}, {"ph", "X"}, {"pid", 1}, {"tid", 3},
                                {"ts", 1500000}, {"dur", 250000}, {"args", {{"mini_batch", 4}}}});
   CHECK(e[3]["dur"] == 0);
+  CHECK(j["otherData"]["origin_unix_seconds"] == 0);
   CHECK(prs::json_quoted("a\"b\n") == "\"a\\\"b\\n\"");
+}
+
+TEST_CASE("trace: spans after shift() move by its seconds; the origin is written", "[progress]") {
+  const TempJobDir dir;
+  prs::TraceRecorder t(dir / "trace.json");
+  t.origin(1764583200.25);
+  t.span(0, "MPI_Init", "startup", 0, 0.3);
+  t.shift(0.5);
+  t.span(0, "dispatch", "master", 0.25, 1);
+  t.write();
+  const nlohmann::json j = nlohmann::json::parse(read_file(dir / "trace.json"));
+  CHECK(j["otherData"]["origin_unix_seconds"] == 1764583200.25);
+  CHECK(j["traceEvents"][0]["ts"] == 0);
+  CHECK(j["traceEvents"][0]["dur"] == 300000);
+  CHECK(j["traceEvents"][1]["ts"] == 750000);
 }
 
 TEST_CASE("progress: readme.txt names every file the logs folder gets", "[progress]") {

@@ -59,6 +59,10 @@ TEST_CASE("ready, init_failed, commit and attempt messages survive encoding", "[
   ReadyMsg ready = decode_ready(encode(ReadyMsg{"node-7", true}));
   CHECK(ready.host == "node-7");
   CHECK(ready.idle);
+  ReadyMsg timed = decode_ready(encode(ReadyMsg{"n2", false, 42, 0.75, 1.5}));
+  CHECK(timed.pid == 42);
+  CHECK(timed.init_seconds == 0.75);
+  CHECK(timed.ready_for == 1.5);
   InitFailedMsg failed = decode_init_failed(encode(InitFailedMsg{"n1", "ImportError: no model"}));
   CHECK(failed.host == "n1");
   CHECK(failed.traceback == "ImportError: no model");

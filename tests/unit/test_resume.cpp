@@ -273,3 +273,22 @@ TEST_CASE("ordering journals the checksums of the regions it changed", "[resume]
   CHECK(back.ended[1]->checksum == crc32c("b1\n"));
   CHECK(f.resume(2).lost_batches == 0);
 }
+
+TEST_CASE("the fingerprint reuses the listing's stat(): the same value as a stat() of every file", "[resume]") {
+  Fixture f;
+  for (const char* name : {"a", "b"}) std::ofstream(f.dir / name) << name << "\n";
+  const FileList listed = list_input_files((f.dir / "a").string());  // a stamp from the listing
+  FileList unstamped;
+  unstamped.add((f.dir / "a").string());  // no stamp: the fingerprint stats the file
+  const Partition partition(1, 1);
+  const PlanFingerprint from_listing = fingerprint_plan(f.config, listed, partition);
+  CHECK(listed.stamp(0).size == 2);
+  CHECK(from_listing.listing == fingerprint_plan(f.config, unstamped, partition).listing);
+  FileList touched;  // the same path, another modification time: another fingerprint
+  touched.add((f.dir / "a").string(), {listed.stamp(0).size, listed.stamp(0).mtime_ns + 1});
+  CHECK(fingerprint_plan(f.config, touched, partition).listing != from_listing.listing);
+  FileList vanished;
+  vanished.add((f.dir / "gone").string());
+  CHECK_THROWS_WITH(fingerprint_plan(f.config, vanished, partition),
+                    (f.dir / "gone").string() + ": cannot read the input file: No such file or directory");
+}

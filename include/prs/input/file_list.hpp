@@ -2,6 +2,8 @@
 // A sorted list of input files kept compactly: one character arena and one offset per path, so that rank 0 holds
 // millions of paths in a few bytes of overhead each. A listing is complete or fails: a path it cannot read is an
 // error naming it, unless the job skips unreadable paths (skip_unreadable_inputs), which are then kept in skipped().
+#include <sys/stat.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -10,6 +12,13 @@
 #include "prs/config/config.hpp"
 
 namespace prs {
+
+// What the resume fingerprint keeps of a file: its size and modification time as the listing's own stat() saw
+// them, so that the fingerprint stats no input a second time. 16 bytes per file.
+struct FileStamp {
+  std::int64_t size = -1;     // bytes; -1: not known (the fingerprint then stats the file itself)
+  std::int64_t mtime_ns = 0;  // modification time, nanoseconds since the epoch
+};
 
 // A path the listing could not read and skipped (skip_unreadable_inputs: true).
 struct SkippedPath {
@@ -20,8 +29,8 @@ struct SkippedPath {
 // The input files of a job, sorted bytewise.
 class FileList {
  public:
-  // Appends a path; call sort() before indexing.
-  void add(std::string_view path);
+  // Appends a path (with what its stat() said, when the listing stat()ed it); call sort() before indexing.
+  void add(std::string_view path, FileStamp stamp = {});
   // Notes a path that could not be read and was skipped.
   void add_skipped(std::string path, std::string problem);
   // Sorts the paths (and the skipped ones) bytewise (deterministic runs) and compacts the arena.
@@ -32,6 +41,8 @@ class FileList {
   std::size_t size() const { return offsets_.size(); }
   // The i-th path (valid until the next add or sort).
   std::string_view at(std::size_t i) const;
+  // The i-th path's stamp (size -1 when the listing did not stat it).
+  FileStamp stamp(std::size_t i) const { return stamps_[i]; }
   // The paths skipped because they could not be read, sorted after sort().
   const std::vector<SkippedPath>& skipped() const { return skipped_; }
   // Bytes used by the paths and their offsets (for the dry run and the benchmarks).
@@ -41,6 +52,7 @@ class FileList {
   std::string arena_;
   std::vector<std::uint64_t> offsets_;  // start of each path in arena_; a path ends where the next starts
   std::vector<std::uint64_t> ends_;     // end of each path (paths need not be adjacent before sort())
+  std::vector<FileStamp> stamps_;       // one per path
   std::vector<SkippedPath> skipped_;
 };
 
@@ -71,6 +83,9 @@ FileList list_path_list(const std::string& list_file, const std::string& as_writ
 // the output folders, the entry script and an earlier output. Refuses (prs::Error at task.append_row_to) an output
 // file that is one of the inputs. Rank 0 only.
 FileList list_input_files(const JobConfig& config);
+
+// The stamp of what stat() returned.
+FileStamp stamp_of(const struct stat& st);
 
 // "skipped 3 unreadable paths: /d/a (cannot list the input folder: Permission denied), ..." naming the first
 // `shown`, or empty when nothing was skipped.

@@ -35,7 +35,7 @@ struct WorkerStat {
   int rank = 0;
   std::string host;
   std::string state;              // "active", "retired", "lost", ... at the end
-  double init_seconds = -1;       // from the job's start to its first ready; -1: never ready
+  double init_seconds = -1;       // from the master loop's start to its first init() return (0: before it); -1: never
   std::uint64_t attempts = 0;     // attempts it ended (cancelled ones not counted)
   std::uint64_t failed = 0;       // of those, failed or timed out
   std::uint64_t items_ok = 0;     // successful items of its attempts
@@ -60,7 +60,7 @@ struct JobOutcome {
   double journal_seconds = 0;     // of the master loop's time, spent writing and syncing the journal
   std::uint64_t journal_bytes = 0;  // size of the journal
   std::vector<WorkerStat> per_worker;  // ranks 1..N in order
-  TimeSample init_times;               // seconds of each init() the master saw end (restarts included)
+  TimeSample init_times;               // seconds from each Python process's start to its init() return (restarts too)
   TimeSample run_times;                // run() seconds of each ended attempt
 };
 

@@ -24,6 +24,10 @@ PlanFingerprint fingerprint_plan(const JobConfig& config, const FileList& files,
 // The same for a tabular input: its files' listing, and every cut with the MLTable file's text as the partition.
 PlanFingerprint fingerprint_plan(const JobConfig& config, const MLTable& table, const TablePlan& plan);
 
+// The part of the fingerprint known before any listing: the output settings and the entry script (listing and
+// partition 0). Enough to tell whether an output is this job's earlier output.
+PlanFingerprint fingerprint_settings(const JobConfig& config);
+
 // What changed between two fingerprints, as a sentence ("the input files (added, removed or modified)"); "" if none.
 std::string describe_plan_change(const PlanFingerprint& before, const PlanFingerprint& now);
 
@@ -36,6 +40,9 @@ struct ResumePoint {
   std::uint64_t checked_bytes = 0;  // committed bytes read back and checked against their checksums
   double check_seconds = 0;         // the time that took
 };
+
+// Refuses a --resume with no journal ("nothing to resume"), before anything is listed or written.
+void check_journal_exists(const JobConfig& config);
 
 // Refuses, before anything is written, a --resume with no journal or with a changed plan (prs::Error naming what
 // changed and --overwrite). prepare_resume checks the same again under the job lock.

@@ -1,9 +1,18 @@
 #pragma once
-// The collective end of a job, on every rank at once: the workers' counters are summed onto rank 0 and rank 0's
-// exit code is broadcast so that every rank leaves with it. The caller closes the shared output after it.
+// The collective start and end of a job, on every rank at once. At the start rank 0 says whether the job goes on
+// once it has listed and planned the input (the workers' Python processes run init() meanwhile). At the end the
+// workers' counters are summed onto rank 0 and rank 0's exit code is broadcast so that every rank leaves with it.
+// The caller closes the shared output after it.
 #include <cstdint>
 
 namespace prs {
+
+// Rank 0's word once the input is planned: go, or why the job ends before its first mini-batch.
+enum class StartVerdict : int { go = 0, fatal = 1, bad_input = 2, nothing_to_do = 4 };
+
+// Collective over MPI_COMM_WORLD; waits without spinning (rank 0 may take minutes to list a slow file system while
+// the workers wait here). Rank 0 passes its verdict, the others anything; every rank gets rank 0's.
+StartVerdict broadcast_verdict(StartVerdict mine);
 
 // Sums over all workers, reduced to rank 0 at the end of the job.
 struct WorkerTotals {

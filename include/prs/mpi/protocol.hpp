@@ -43,6 +43,8 @@ struct ReadyMsg {
   std::string host;   // the worker's host name
   bool idle = false;  // beyond max_concurrency_per_instance on its node: takes no work
   std::int64_t pid = 0;  // the worker rank's process id (logs; a lost rank can be named)
+  double init_seconds = 0;  // from the start of its Python process until init() returned (0 when idle)
+  double ready_for = 0;     // seconds since init() returned: the ready waited that long for the job's plan
 };
 
 // Tag::restarting and Tag::fatal: one line of text (why).

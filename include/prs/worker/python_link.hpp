@@ -2,7 +2,8 @@
 // The link between a worker rank and its Python process: frames over two pipes, [u64 body length][u8 kind][body].
 //
 // rank -> Python:  init(settings), then task(TaskMsg) or rows_task(TaskMsg, columns)* one at a time, then shutdown.
-// Python -> rank:  init_ok | init_failed(traceback), outcome(attempt, RunOutcome) per task, shutdown_done(error).
+// Python -> rank:  init_ok(when init() returned: steady-clock ns, as text) | init_failed(traceback),
+//                  outcome(attempt, RunOutcome) per task, shutdown_done(error).
 // The Python process is not an MPI process: fork and multiprocessing inside run() are safe there, and whatever it
 // does (a segfault, os._exit, an OOM kill, a hang in C) the rank sees it and carries on.
 #include <cstdint>

@@ -51,6 +51,10 @@ class PythonSupervisor {
   bool alive() const { return process_.alive(); }
   // What it was started with.
   const SupervisorSettings& settings() const { return s_; }
+  // Seconds from the start of the current process until its init() returned (after its ready event).
+  double init_seconds() const { return std::chrono::duration<double>(init_returned_ - started_).count(); }
+  // When the current process's init() returned, by its own clock (the node's steady clock; after its ready event).
+  std::chrono::steady_clock::time_point init_returned() const { return init_returned_; }
   // Its process id; 0 when there is none.
   pid_t pid() const { return process_.alive() ? process_.pid() : 0; }
   // Hands a task to the process; with columns, a read_hdf5 task and the rows its rank read.
@@ -77,6 +81,8 @@ class PythonSupervisor {
   bool ready_ = false;              // init() done in the current process
   std::optional<TaskMsg> running_;  // the task the process runs
   std::chrono::steady_clock::time_point running_since_;
+  std::chrono::steady_clock::time_point started_;  // when the current process was started
+  std::chrono::steady_clock::time_point init_returned_;  // when its init() returned, as it said
   std::chrono::steady_clock::time_point next_memory_check_;
   int served_ = 0;       // mini-batches the current process ran
   int init_deaths_ = 0;  // processes in a row that died before init() returned

@@ -9,7 +9,10 @@
 
 namespace prs {
 
-// Runs this worker until the master says stop and the final collectives are done; returns the job's exit code.
-int run_worker(const JobConfig& config, const NodeInfo& node, int rank, AppendFile& output);
+// Starts the worker's Python process (init() runs while rank 0 lists and plans the input), waits for rank 0's start
+// verdict (collective), opens the shared output with the other ranks (collective), and runs this worker until the
+// master says stop and the final collectives are done; returns the job's exit code. When rank 0 ends the job before
+// its first mini-batch, the Python process is ended and the final collectives run at once.
+int run_worker(const JobConfig& config, const NodeInfo& node, int rank);
 
 }  // namespace prs

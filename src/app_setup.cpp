@@ -1,0 +1,262 @@
+// Rank 0's preparation of a job: the checks before the workers start, the plan while they start (app_setup.hpp).
+#include "app_setup.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "prs/error.hpp"
+#include "prs/input/hdf5_table.hpp"
+#include "prs/master/resume.hpp"
+
+namespace fs = std::filesystem;
+
+namespace prs::app_detail {
+
+StartupClock::StartupClock()
+    : origin_(std::chrono::steady_clock::now()),
+      origin_unix_(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()) {}
+
+double StartupClock::now() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - origin_).count();
+}
+
+void StartupClock::end(const std::string& name) {
+  const double t = now();
+  phases_.push_back({name, last_, t - last_});
+  last_ = t;
+}
+
+void StartupClock::record(TraceRecorder& trace) const {
+  trace.origin(origin_unix_);
+  for (const Phase& p : phases_) trace.span(0, p.name, "startup", p.start, p.seconds);
+}
+
+namespace {
+
+void end_phase(const MasterSetup& s, const char* name) {
+  if (s.clock != nullptr) s.clock->end(name);
+}
+
+// Why an existing file at the output path is not known to be this job's earlier output, or "" when it is: the
+// journal of that run lies in the logs folder and describes this very output.
+std::string not_earlier_output(const std::string& journal, const PlanFingerprint& plan) {
+  std::error_code ec;
+  if (!fs::exists(journal, ec)) return "no journal of an earlier run is at " + journal;
+  try {
+    if (read_journal_header(journal).plan.output != plan.output) {
+      return "the journal " + journal + " describes another output or other output settings";
+    }
+  } catch (const Error& e) {
+    return "its journal cannot be read: " + std::string(e.what());
+  }
+  return "";
+}
+
+// Whether a path exists (a dangling symlink too); throws when it is a folder, which prs_mpi never removes.
+bool exists_as_file(const std::string& path, const std::string& key) {
+  std::error_code ec;
+  const fs::file_status status = fs::symlink_status(path, ec);
+  if (path.empty() || !fs::exists(status)) return false;
+  if (fs::is_directory(status)) {
+    throw Error(path + " is a folder, not an output of an earlier run; prs_mpi never removes a folder: move it away "
+                "or choose another " + key);
+  }
+  return true;
+}
+
+// Refuses to clobber an earlier job's output or journal unless --overwrite, which (with remove) removes them.
+// Nothing else is ever removed: not a folder, not a file that no journal of an earlier run describes (the user's).
+void check_previous_run(const CliOptions& cli, const JobConfig& config, const PlanFingerprint& plan, bool remove) {
+  const std::string journal = journal_path(config);
+  const bool has_output = exists_as_file(config.append_row_file, "task.append_row_to");
+  const bool has_journal = exists_as_file(journal, "--log-dir");
+  const std::string why = has_output ? not_earlier_output(journal, plan) : "";
+  if (!why.empty()) {
+    throw Error(config.append_row_location + ": " + config.append_row_file + " already exists and is not an output "
+                "of an earlier run of this job: " + why + "; prs_mpi replaces only its own earlier output: move the "
+                "file away or write the rows to another file");
+  }
+  for (const std::string& path : {has_output ? config.append_row_file : "", has_journal ? journal : ""}) {
+    if (path.empty()) continue;
+    if (!cli.overwrite)
+      throw Error(config.job_name + ": " + path +
+                  " already exists (from an earlier run); use --resume to continue that run or --overwrite to "
+                  "replace it");
+    if (!remove) continue;
+    std::error_code ec;
+    fs::remove(path, ec);
+    if (ec) throw Error(path + ": cannot remove it for --overwrite: " + ec.message());
+  }
+}
+
+// A fresh run creates its output itself, exclusively: of two jobs that passed the check above, one is refused.
+void create_fresh_output(const JobConfig& config) {
+  const std::string& path = config.append_row_file;
+  if (path.empty()) return;  // summary_only
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == EEXIST)
+    throw Error(config.job_name + ": " + path +
+                " already exists (another job has just created it); use --resume to continue that run or "
+                "--overwrite to replace it");
+  if (fd < 0) throw Error(path + ": cannot create the output: " + std::strerror(errno));
+  ::close(fd);
+}
+
+// "prs_mpi: the output lost the rows of 12 committed mini-batches (...); they run again"
+void print_resume_repairs(const ResumePoint& point) {
+  if (point.lost_batches > 0)
+    std::cout << "prs_mpi: the output lost the rows of " << point.lost_batches << " committed mini-batch"
+              << (point.lost_batches == 1 ? "" : "es") << " (missing or changed since they were written); "
+              << (point.lost_batches == 1 ? "it runs" : "they run") << " again" << std::endl;
+  if (point.removed_bytes > 0)
+    std::cout << "prs_mpi: removed " << point.removed_bytes << " bytes of rows no mini-batch committed" << std::endl;
+}
+
+// For sys/master_role.txt: "resume: checked 1073741824 bytes of committed rows against their checksums in 0.210 s;
+// 0 mini-batches lost".
+std::string check_note(const ResumePoint& point) {
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%.3f", point.check_seconds);
+  return "resume: checked " + std::to_string(point.checked_bytes) +
+         " bytes of committed rows against their checksums in " + seconds + " s; " +
+         std::to_string(point.lost_batches) + " mini-batches lost";
+}
+
+// The highest missing folder on the way to dir ("" when dir exists): what creating dir creates.
+std::string first_missing(const std::string& dir) {
+  std::error_code ec;
+  fs::path missing;
+  for (fs::path p = fs::path(dir).lexically_normal(); !p.empty() && !fs::exists(p, ec); p = p.parent_path()) {
+    missing = p;
+    if (p == p.parent_path()) break;
+  }
+  return missing.string();
+}
+
+void create_dirs(MasterSetup& s) {
+  std::vector<std::string> dirs = s.config.output_dirs;
+  dirs.push_back(s.config.log_dir);
+  for (const std::string& dir : dirs) {
+    const std::string created = first_missing(dir);
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) throw Error(dir + ": cannot create the folder: " + ec.message());
+    if (!created.empty()) s.created_folders.push_back(created);
+  }
+}
+
+bool all_ended(const JournalState& state) {
+  for (const auto& end : state.ended)
+    if (!end) return false;
+  return true;
+}
+
+// Tests only: PRS_TEST_LISTING_GATE=PATH makes rank 0 wait (at most 60 s) for PATH to exist before it lists the
+// input, so that an end-to-end test can have init() run before the listing fails without relying on timing.
+void wait_for_test_gate() {
+  const char* gate = std::getenv("PRS_TEST_LISTING_GATE");
+  if (gate == nullptr || *gate == '\0') return;
+  std::error_code ec;
+  for (int i = 0; i < 6000 && !fs::exists(gate, ec); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+}
+
+// The input's plan: a table's cuts (rank 0 reads no table data) or the file listing (whose stat() of each file
+// the fingerprint reuses).
+void list_and_partition(MasterSetup& s) {
+  if (s.config.input_kind == InputKind::mltable) {
+    MLTable table = read_job_mltable(s.config);
+    if (s.config.mini_batch_row_size > 0 && table.reader.format != TableFormat::hdf5)
+      throw Error(s.config.job_name + ": mini_batch_row_size: is for read_hdf5 tables (rows); a delimited or JSON "
+                  "lines table is cut by size (mini_batch_size), got " + std::to_string(s.config.mini_batch_row_size));
+    if (table.reader.format != TableFormat::file_list) {
+      s.table = table.reader.format == TableFormat::hdf5 ? plan_hdf5(table, s.config)
+                                                         : plan_table(table, table_batch_bytes(s.config));
+      s.mltable = std::move(table);
+      s.partition.emplace(s.table->batches.size(), 1);
+      return end_phase(s, "listing and cutting the tables");
+    }
+  }
+  s.files = list_input_files(s.config);
+  end_phase(s, "listing");
+  s.partition.emplace(s.files.size(), s.config.mini_batch_size);
+}
+
+PlanFingerprint fingerprint(const MasterSetup& s) {
+  if (s.table) return fingerprint_plan(s.config, *s.mltable, *s.table);
+  return fingerprint_plan(s.config, s.files, *s.partition);
+}
+
+// An existing output with no journal beside it is the user's own file or one of the inputs; the listing tells which
+// (and says so first, as it always did), so its refusal waits for step 2.
+bool output_may_be_an_input(const JobConfig& config) {
+  std::error_code ec;
+  return !config.append_row_file.empty() && fs::exists(fs::symlink_status(config.append_row_file, ec)) &&
+         !fs::exists(journal_path(config), ec);
+}
+
+}  // namespace
+
+void check_before_workers(const CliOptions& cli, MasterSetup& s) {
+  s.config = load_job_config(cli);
+  use_virtual_env(s.config);
+  if (s.config.input_kind == InputKind::mltable) read_mltable(s.config.input_path, false);  // the workers read it too
+  const PlanFingerprint settings = fingerprint_settings(s.config);
+  if (cli.resume) check_journal_exists(s.config);  // these refusals write nothing
+  else if (!cli.overwrite && !output_may_be_an_input(s.config)) check_previous_run(cli, s.config, settings, false);
+  create_dirs(s);
+  s.lock = JobLock::take(job_lock_path(s.config.log_dir), s.config.job_name);
+  end_phase(s, "job file, output checks, job lock");
+}
+
+// Order matters: under the lock (taken in step 1), the output and the journal are touched only once the plan is
+// known (resume, --overwrite, the exclusive create).
+void plan_while_workers_start(const CliOptions& cli, MasterSetup& s) {
+  wait_for_test_gate();
+  list_and_partition(s);
+  const PlanFingerprint plan = fingerprint(s);
+  end_phase(s, "partition and fingerprint");
+  ResumePoint point;
+  if (cli.resume) {
+    point = prepare_resume(s.config, plan, s.partition->batch_count(), cli.retry_failed);
+    s.journal = std::move(point.state);
+    s.output_size = point.output_size;
+    s.finished = all_ended(s.journal);
+    print_resume_repairs(point);
+  } else {
+    check_previous_run(cli, s.config, plan, true);  // again, now under the lock; --overwrite removes here
+    create_fresh_output(s.config);
+    s.journal = fresh_journal(plan, s.partition->batch_count());
+  }
+  if (s.finished) return;
+  s.logs.emplace(s.config.log_dir, cli.resume);
+  if (cli.resume) s.logs->master_note(check_note(point));
+  s.journal_writer = JournalWriter::create(journal_path(s.config), s.journal);
+  end_phase(s, "journal and logs");
+}
+
+void plan_only(MasterSetup& s) { list_and_partition(s); }
+
+void remove_created_folders(const MasterSetup& s) {
+  for (auto it = s.created_folders.rbegin(); it != s.created_folders.rend(); ++it) {
+    std::error_code ec;
+    fs::remove_all(*it, ec);
+    if (ec) std::cerr << "prs_mpi: warning: " << *it << ": cannot remove the folder this job created: " << ec.message()
+                      << std::endl;
+  }
+}
+
+void order_if_asked(const MasterSetup& setup) {
+  const JobConfig& config = setup.config;
+  if (!config.ordered || config.append_row_file.empty()) return;
+  const std::string journal = journal_path(config);
+  order_output(config.append_row_file, journal, read_journal(journal, setup.partition->batch_count()));
+}
+
+}  // namespace prs::app_detail

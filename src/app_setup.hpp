@@ -1,0 +1,90 @@
+#pragma once
+// Internal to src/app*.cpp: rank 0's preparation of a job, in two steps around the start of the workers.
+//
+// Step 1, before any worker starts Python, holds every check that can fail fast: the job file and its values
+// (the entry script exists, an MLTable file reads), the refusal of an earlier run's output or journal (or, with
+// --resume, of a job without a journal), the folders, the job lock. A failure is one line and exit 2, nothing
+// written. (An existing output without a journal may be one of the inputs: the listing says so first, in step 2.)
+// Step 2 runs while the workers start their Python processes, import the entry script and run init(): the listing,
+// the partition, the fingerprint (from the listing's own stat() of each file), --resume's checks against the
+// journal, --overwrite's removal, the fresh output, the journal and the logs. A failure there (an unreadable input,
+// a changed plan) is the same line and exit code; the workers' Python processes are ended first (shutdown() where
+// init() returned), and the folders step 1 created for this job are removed, so nothing is left behind either.
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "prs/config/cli.hpp"
+#include "prs/config/config.hpp"
+#include "prs/input/file_list.hpp"
+#include "prs/input/mltable.hpp"
+#include "prs/input/partition.hpp"
+#include "prs/input/table_plan.hpp"
+#include "prs/logs/job_logs.hpp"
+#include "prs/logs/trace.hpp"
+#include "prs/master/job_lock.hpp"
+#include "prs/master/journal.hpp"
+
+namespace prs::app_detail {
+
+// Rank 0's start-up phases, for --trace: seconds since the process started (before MPI_Init).
+class StartupClock {
+ public:
+  StartupClock();
+  // Seconds since the start.
+  double now() const;
+  // Ends the phase that began where the previous one ended.
+  void end(const std::string& name);
+  // The wall-clock time of the start (Unix seconds).
+  double origin_unix() const { return origin_unix_; }
+  // Records the phases as spans on the master's track.
+  void record(TraceRecorder& trace) const;
+
+ private:
+  struct Phase {
+    std::string name;
+    double start, seconds;
+  };
+  std::chrono::steady_clock::time_point origin_;
+  double origin_unix_ = 0;
+  double last_ = 0;
+  std::vector<Phase> phases_;
+};
+
+// What rank 0 prepares before the master loop.
+struct MasterSetup {
+  JobConfig config;
+  FileList files;
+  std::optional<Partition> partition;
+  std::optional<MLTable> mltable;  // a tabular input: its MLTable file
+  std::optional<TablePlan> table;  // and its cuts (then files is empty and partition counts one per cut)
+  JournalState journal;         // fresh, or what --resume continues from
+  std::uint64_t output_size = 0;  // committed bytes already in the output
+  bool finished = false;        // --resume of a job that already ended: nothing to do
+  JobLock lock;                 // one job per output and logs folder: held until rank 0 ends
+  std::optional<JobLogs> logs;  // the logs folder, open (unless finished)
+  JournalWriter journal_writer;  // the journal, created (unless finished)
+  std::vector<std::string> created_folders;  // the topmost folders step 1 created (none existed before this job)
+  StartupClock* clock = nullptr;  // the phases are timed here when set
+};
+
+// Step 1: loads the job file and does every check that needs no listing, creates the folders, takes the lock.
+// Throws prs::Error (bad input: exit 2) or another exception (fatal).
+void check_before_workers(const CliOptions& cli, MasterSetup& s);
+
+// Step 2: lists and plans the input, checks --resume against the journal, replaces an earlier output
+// (--overwrite) or creates a fresh one, opens the journal and the logs. Throws as step 1.
+void plan_while_workers_start(const CliOptions& cli, MasterSetup& s);
+
+// The input's plan (a table's cuts or the file listing) without a fingerprint: for --dry-run.
+void plan_only(MasterSetup& s);
+
+// Removes the folders step 1 created, with what was written in them since (the workers' logs of a job that ended
+// before its first mini-batch). Warns instead of failing.
+void remove_created_folders(const MasterSetup& s);
+
+// With ordered: true, a finished job's rows are put in mini-batch order (the journal is read back for the layout).
+void order_if_asked(const MasterSetup& setup);
+
+}  // namespace prs::app_detail
