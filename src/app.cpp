@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -29,6 +30,7 @@
 #include "prs/mpi/job_end.hpp"
 #include "prs/mpi/mpi_comm.hpp"
 #include "prs/output/append_file.hpp"
+#include "prs/output/h5_build.hpp"
 #include "prs/worker/worker.hpp"
 
 namespace fs = std::filesystem;
@@ -81,19 +83,23 @@ bool exists_as_file(const std::string& path, const std::string& key) {
 }
 
 // Refuses to clobber an earlier job's output or journal unless --overwrite, which removes them. Nothing else is
-// ever removed: not a folder, not a file that no journal of an earlier run describes (the user's own).
+// ever removed: not a folder, not a file that no journal of an earlier run describes (the user's own). A .h5
+// output has two such files: its staging file (append_row_file) and the .h5 built from it.
 void check_previous_run(const CliOptions& cli, const JobConfig& config, const PlanFingerprint& plan) {
   const std::string journal = journal_path(config);
-  const bool has_output = exists_as_file(config.append_row_file, "task.append_row_to");
-  const bool has_journal = exists_as_file(journal, "--log-dir");
-  const std::string why = has_output ? not_earlier_output(journal, plan) : "";
-  if (!why.empty()) {
-    throw Error(config.append_row_location + ": " + config.append_row_file + " already exists and is not an output "
-                "of an earlier run of this job: " + why + "; prs_mpi replaces only its own earlier output: move the "
-                "file away or write the rows to another file");
+  std::vector<std::string> found;  // an earlier run's files
+  for (const std::string& output : {config.append_row_file, config.h5_file}) {
+    if (!exists_as_file(output, "task.append_row_to")) continue;
+    const std::string why = not_earlier_output(journal, plan);
+    if (!why.empty()) {
+      throw Error(config.append_row_location + ": " + output + " already exists and is not an output of an earlier "
+                  "run of this job: " + why + "; prs_mpi replaces only its own earlier output: move the file away or "
+                  "write the rows to another file");
+    }
+    found.push_back(output);
   }
-  for (const std::string& path : {has_output ? config.append_row_file : "", has_journal ? journal : ""}) {
-    if (path.empty()) continue;
+  if (exists_as_file(journal, "--log-dir")) found.push_back(journal);
+  for (const std::string& path : found) {
     if (!cli.overwrite)
       throw Error(config.job_name + ": " + path +
                   " already exists (from an earlier run); use --resume to continue that run or --overwrite to "
@@ -231,6 +237,40 @@ void order_if_asked(const MasterSetup& setup) {
   order_output(config.append_row_file, journal, read_journal(journal, setup.partition->batch_count()));
 }
 
+// The committed row records of a .h5 output in the .h5's row order: mini-batch order with ordered: true, else the
+// staging file's (the order of the commits, as the rows of a text output).
+std::vector<StagedRecord> staged_records(const JournalState& state, bool ordered) {
+  std::vector<StagedRecord> records;
+  for (std::uint64_t b = 0; b < state.batch_count; ++b) {
+    const auto& end = state.ended[b];
+    if (end && end->succeeded && end->length > 0) records.push_back({b, end->offset, end->length});
+  }
+  if (!ordered)
+    std::sort(records.begin(), records.end(),
+              [](const StagedRecord& a, const StagedRecord& b) { return a.offset < b.offset; });
+  return records;
+}
+
+// With a .h5 output, builds it from its staging file: collective; rank 0 decides (build) and reads the journal.
+// Returns the build's error ("" when built or not asked).
+std::string build_h5_if_asked(const JobConfig& config, bool build, std::uint64_t batch_count) {
+  if (config.h5_file.empty() || broadcast_int(build ? 1 : 0) == 0) return "";
+  std::vector<StagedRecord> records;
+  std::string error;
+  if (world_rank() == 0) {
+    try {
+      records = staged_records(read_journal(journal_path(config), batch_count), config.ordered);
+    } catch (const Error& e) {
+      error = e.what();
+    }
+  }
+  if (!broadcast_string(error).empty()) return error;
+  H5BuildResult built = build_h5_output(config.h5_file, config.append_row_file, records);
+  if (built.built && world_rank() == 0)
+    std::cout << "prs_mpi: built " << config.h5_file << ": " << built.rows << " rows in /rows" << std::endl;
+  return built.error;
+}
+
 // A rank that stopped answering cannot join the final collectives (nor MPI_Finalize): the report and the journal
 // are written, then rank 0 ends every rank with the job's exit code.
 [[noreturn]] void abort_without_lost_ranks(const JobOutcome& outcome, const JobConfig& config, JobLogs& logs) {
@@ -309,9 +349,16 @@ int run_rank0(MasterSetup& setup, const CliOptions& cli, int world_size, AppendF
   output.close();  // collective
   outcome.workers = end.totals;
   if (outcome.code == ExitCode::succeeded) order_if_asked(setup);
-  logs.write_result(outcome, setup.config.append_row_file);
-  print_outcome(outcome, setup.config.append_row_file, setup.config.log_dir);
-  return end.exit_code;
+  const bool build = outcome.code == ExitCode::succeeded || outcome.code == ExitCode::job_failed;
+  std::string h5_error = build_h5_if_asked(setup.config, build, setup.partition->batch_count());
+  if (!h5_error.empty()) {
+    outcome.code = ExitCode::job_failed;
+    outcome.reason = (outcome.reason.empty() ? "" : outcome.reason + "; ") + "the .h5 output: " + h5_error;
+    std::cerr << "prs_mpi: error: " << h5_error << std::endl;
+  }
+  logs.write_result(outcome, output_file(setup.config));
+  print_outcome(outcome, output_file(setup.config), setup.config.log_dir);
+  return h5_error.empty() ? end.exit_code : static_cast<int>(ExitCode::job_failed);
 }
 
 // Rank 0 prepares (and reports bad input) before any worker starts: 0 go, 1 fatal, 2 bad input, 4 nothing to do.
@@ -338,13 +385,24 @@ int prepare_on_rank0(const CliOptions& cli, const MpiSession& mpi, MasterSetup& 
   if (mpi.rank() != 0) return status;
   if (status == 1) std::cerr << "prs_mpi: fatal: " << error << std::endl;
   if (status == 2) std::cerr << "prs_mpi: error: " << error << std::endl;
-  if (status == 4) {
-    order_if_asked(setup);
-    std::cout << "prs_mpi: nothing to resume: every mini-batch of this job already ended; the output is "
-              << (setup.config.append_row_file.empty() ? "not written (summary_only)" : setup.config.append_row_file)
-              << std::endl;
-  }
+  if (status == 4) order_if_asked(setup);
   return status;
+}
+
+// --resume of a job whose mini-batches all ended: the output is put in order and a .h5 is built again (collective).
+int finish_ended_job(const CliOptions& cli, const MpiSession& mpi, MasterSetup& setup) {
+  if (mpi.rank() != 0) setup.config = load_job_config(cli);
+  const std::uint64_t batches = mpi.rank() == 0 ? setup.partition->batch_count() : 0;
+  const std::string error = build_h5_if_asked(setup.config, true, batches);
+  if (mpi.rank() != 0) return static_cast<int>(error.empty() ? ExitCode::succeeded : ExitCode::job_failed);
+  if (!error.empty()) {
+    std::cerr << "prs_mpi: error: " << error << std::endl;
+    return static_cast<int>(ExitCode::job_failed);
+  }
+  const JobConfig& config = setup.config;
+  std::cout << "prs_mpi: nothing to resume: every mini-batch of this job already ended; the output is "
+            << (config.append_row_file.empty() ? "not written (summary_only)" : output_file(config)) << std::endl;
+  return static_cast<int>(ExitCode::succeeded);
 }
 
 int run_mpi_job(const CliOptions& cli, const MpiSession& mpi) {
@@ -352,7 +410,7 @@ int run_mpi_job(const CliOptions& cli, const MpiSession& mpi) {
   int status = prepare_on_rank0(cli, mpi, setup);
   if (status == 1) return static_cast<int>(ExitCode::job_failed);
   if (status == 2) return static_cast<int>(ExitCode::usage);
-  if (status == 4) return static_cast<int>(ExitCode::succeeded);
+  if (status == 4) return finish_ended_job(cli, mpi, setup);
   if (mpi.rank() != 0) setup.config = load_job_config(cli);
   NodeInfo node = discover_node();
   if (mpi.rank() == 0 && node.node_count != setup.config.instance_count)
@@ -361,7 +419,9 @@ int run_mpi_job(const CliOptions& cli, const MpiSession& mpi) {
   AppendFile output;
   if (setup.config.output_action == OutputAction::append_row) output = AppendFile::open(setup.config.append_row_file);
   if (mpi.rank() == 0) return run_rank0(setup, cli, mpi.size(), output);
-  return run_worker(setup.config, node, mpi.rank(), output);
+  const int code = run_worker(setup.config, node, mpi.rank(), output);
+  const bool build = code == static_cast<int>(ExitCode::succeeded) || code == static_cast<int>(ExitCode::job_failed);
+  return build_h5_if_asked(setup.config, build, 0).empty() ? code : static_cast<int>(ExitCode::job_failed);
 }
 
 }  // namespace

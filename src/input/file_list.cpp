@@ -124,7 +124,9 @@ ListRules job_rules(const JobConfig& config) {
   std::error_code ignored;
   if (!config.append_row_file.empty() && fs::exists(journal_path(config), ignored)) {
     rules.excluded_files.push_back(config.append_row_file);
+    if (!config.h5_file.empty()) rules.excluded_files.push_back(config.h5_file);
   }
+  if (!config.h5_file.empty()) rules.excluded_files.push_back(config.h5_file + ".tmp");  // a build's, never input
   return rules;
 }
 

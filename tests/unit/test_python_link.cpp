@@ -352,6 +352,7 @@ TEST_CASE("settings round-trip every field, odd bytes included", "[python_link]"
   s.dataframe_header = true;
   s.module_dir = "/opt/prs/python";
   s.logging_level = "ERROR";
+  s.row_records = true;
   RunnerSettings d = decode_settings(encode_settings(s));
   CHECK(d.entry_script == s.entry_script);
   CHECK(d.entry_script.size() == 12);
@@ -362,6 +363,7 @@ TEST_CASE("settings round-trip every field, odd bytes included", "[python_link]"
   CHECK(d.dataframe_header);
   CHECK(d.module_dir == "/opt/prs/python");
   CHECK(d.logging_level == "ERROR");
+  CHECK(d.row_records);
 
   RunnerSettings t;
   t.timeout_seconds = 2147483647;
@@ -376,6 +378,7 @@ TEST_CASE("settings round-trip every field, odd bytes included", "[python_link]"
   CHECK_FALSE(e.dataframe_header);
   CHECK(e.module_dir.empty());
   CHECK(e.logging_level.empty());
+  CHECK_FALSE(e.row_records);
 }
 
 TEST_CASE("outcomes round-trip every field, odd bytes included", "[python_link]") {
@@ -435,8 +438,8 @@ TEST_CASE("decoding truncated or overlong settings throws", "[python_link]") {
   s.argv = {"e.py", "-v", "x"};
   const std::string body = encode_settings(s);
   const std::size_t after_count = 8 + 4 + 8 + 1 + 8;  // the argument count is read, no argument yet
-  // ... the table reader, then module_dir and logging_level (both "")
-  REQUIRE(body.size() == after_count + 12 + 10 + 9 + 4 + 1 + 1 + 3 + 12 + 5 + 8 + 8);
+  // ... the table reader, then module_dir and logging_level (both ""), then row_records
+  REQUIRE(body.size() == after_count + 12 + 10 + 9 + 4 + 1 + 1 + 3 + 12 + 5 + 8 + 8 + 1);
   for (std::size_t n = 0; n < body.size(); ++n) {
     INFO("prefix of " << n << " bytes");
     // Fewer bytes left than arguments claimed is caught before reading them.
