@@ -211,3 +211,70 @@ def test_a_schema_change_between_mini_batches_is_an_error_naming_the_batch_and_c
     result = job.read("out/logs/job_result.txt")
     expect_equal(result.splitlines()[0], "failed: the .h5 output: " + message, "job_result says why", proc)
     expect(not job.exists(OUT) and not job.exists(OUT + ".tmp"), "no .h5 written", proc)
+
+
+def test_the_entry_scripts_process_never_loads_libhdf5_and_may_import_h5py_itself(make_job):
+    script = """
+        import os
+        import h5py, numpy as np
+        def run(mini_batch):
+            with open("/proc/self/maps") as f:
+                hdf5 = sorted({line.split()[-1] for line in f if "libhdf5" in line})
+            name = os.path.join(os.environ["AZUREML_BI_OUTPUT_PATH"], os.path.basename(mini_batch[0]) + ".h5")
+            with h5py.File(name, "w") as f:  # the script's own serial h5py works beside prs_mpi's .h5 output
+                f["v"] = np.arange(3)
+            with h5py.File(name, "r") as f:
+                total = int(f["v"][()].sum())
+            return [(os.path.basename(p), " ".join(hdf5), total) for p in mini_batch]
+    """
+    job = h5_job(make_job, "isolated", script, items=4, batch=2, extra="ordered: true\n")
+    proc = job.run(np=3)
+    expect_equal(proc.returncode, 0, "exit code", proc)
+    frame = read_frame(job.path(OUT))
+    expect_equal(frame["Column1"].tolist(), job.items, "every row", proc)
+    expect_equal(frame["Column3"].tolist(), [3] * 4, "the script's own h5py read its file", proc)
+    loaded = set(" ".join(frame["Column2"]).split())
+    expect(loaded and all("openmpi" not in path for path in loaded), f"only h5py's serial libhdf5: {loaded}", proc)
+
+
+def test_each_unstorable_result_gets_its_own_message(make_job):
+    script = """
+        import os
+        import numpy as np, pandas as pd
+        def run(mini_batch):
+            k = int(os.path.basename(mini_batch[0])[5:8])
+            if k == 0:
+                return pd.DataFrame({"grade": pd.Categorical(["a"])})
+            if k == 1:
+                return [(1, 2), (3,)]
+            if k == 2:
+                return np.zeros((1, 2, 2))
+            if k == 3:
+                return pd.DataFrame([[1, 2]], columns=["a", "a"])
+            if k == 4:
+                return pd.DataFrame({"a/b": [1]})
+            if k == 5:
+                return pd.DataFrame({"half": np.zeros(1, dtype="float16")})
+            return pd.DataFrame({"s": ["x", None]})
+    """
+    job = h5_job(make_job, "variants", script, items=7, batch=1, retries=0, extra="mini_batch_error_threshold: -1\n")
+    proc = job.run(np=3)
+    expect_equal(proc.returncode, 0, "exit code", proc)
+    errors = job.read("out/logs/user/error.txt")
+    how = "a .h5 output stores columns of numbers, booleans, strings, bytes or datetime64[ns]"
+    for message in [
+            f"column 'grade' has dtype category, which cannot be stored; {how}",
+            "element 1 is a tuple of 1 values, element 0 of 2; a .h5 output stores a list of tuples as columns "
+            "Column1..N and needs them all of one length",
+            "run() returned a 3-dimensional ndarray; a .h5 output stores 1-D (one column) or 2-D (columns "
+            "Column1..N) arrays",
+            "column 'a' appears twice in the DataFrame; a .h5 output needs unique names",
+            "column 'a/b' cannot name an HDF5 dataset (empty, '.' or with '/'); rename it",
+            f"column 'half' has dtype float16, which cannot be stored; {how}",
+            f"column 's' holds values of several types (NoneType, str), which cannot be stored; {how}, one type per "
+            "column (convert it, and fill missing values first)"]:
+        expect_equal(errors.count("_prs_runner.RowRecordError: " + message + "\n"), 1, message, proc)
+    expect_equal(job.summary()["mini_batches"], {"total": 7, "succeeded": 0, "failed": 7}, "all failed", proc)
+    expect(f"prs_mpi: built {job.path(OUT)}: 0 rows in /rows" in proc.stdout, "no rows: an empty .h5", proc)
+    with h5py.File(job.path(OUT), "r") as f:
+        expect_equal((list(f["rows"]), list(f["rows"].attrs["columns"])), ([], []), "an empty /rows", proc)
