@@ -97,10 +97,10 @@ bool same_file(const std::string& a, std::string_view b) {
          sa.st_ino == sb.st_ino;
 }
 
-// Refuses an output file that is one of the inputs: the rows would overwrite it (and --overwrite delete it).
+// Refuses an output file (the rows', a .h5's) that is one of the inputs: the rows would overwrite it (and
+// --overwrite delete it).
 // Only paths with the output's file name are compared by identity, so the check costs no system call per file.
-void check_output_is_not_input(const JobConfig& config, const FileList& files) {
-  const std::string& output = config.append_row_file;
+void check_output_is_not_input(const JobConfig& config, const FileList& files, const std::string& output) {
   if (output.empty()) return;
   const std::string name = "/" + fs::path(output).filename().string();
   for (std::size_t i = 0; i < files.size(); ++i) {
@@ -186,13 +186,15 @@ FileList list_input_files(const JobConfig& config) {
     default:
       files = list_input_files(config.input_path, rules);
   }
-  check_output_is_not_input(config, files);
+  for (const std::string* output : {&config.append_row_file, &config.h5_file})
+    check_output_is_not_input(config, files, *output);
   return files;
 }
 
 MLTable read_job_mltable(const JobConfig& config) {
   MLTable table = read_mltable(config.input_path, true, job_rules(config));
-  check_output_is_not_input(config, table.files);
+  for (const std::string* output : {&config.append_row_file, &config.h5_file})
+    check_output_is_not_input(config, table.files, *output);
   return table;
 }
 

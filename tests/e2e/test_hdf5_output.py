@@ -278,3 +278,13 @@ def test_each_unstorable_result_gets_its_own_message(make_job):
     expect(f"prs_mpi: built {job.path(OUT)}: 0 rows in /rows" in proc.stdout, "no rows: an empty .h5", proc)
     with h5py.File(job.path(OUT), "r") as f:
         expect_equal((list(f["rows"]), list(f["rows"].attrs["columns"])), ([], []), "an empty /rows", proc)
+
+
+def test_a_h5_output_that_is_an_input_file_is_refused(make_job):
+    job = h5_job(make_job, "in_input", SCRIPT, items=3, batch=2)
+    job.write("job.yml", job.read("job.yml").replace("./" + OUT, "./data/item_001.h5"))
+    job.write("data/item_001.h5", "input")
+    proc = job.run(np=0, args=["--dry-run"])
+    expect_equal(proc.returncode, 2, "exit code", proc)
+    expect(f"{job.path('data/item_001.h5')} is one of the input files (input_data: {job.path('data')}); the rows "
+           "would overwrite it: write them to a file outside the input" in proc.stderr, "refused", proc)
