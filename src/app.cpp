@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -232,23 +231,9 @@ void print_ignored_keys(const JobConfig& config, JobLogs& logs) {
 // With ordered: true, a finished job's rows are put in mini-batch order (the journal is read back for the layout).
 void order_if_asked(const MasterSetup& setup) {
   const JobConfig& config = setup.config;
-  if (!config.ordered || config.append_row_file.empty()) return;
+  if (!config.ordered || config.append_row_file.empty() || !config.h5_file.empty()) return;  // a .h5 build orders
   const std::string journal = journal_path(config);
   order_output(config.append_row_file, journal, read_journal(journal, setup.partition->batch_count()));
-}
-
-// The committed row records of a .h5 output in the .h5's row order: mini-batch order with ordered: true, else the
-// staging file's (the order of the commits, as the rows of a text output).
-std::vector<StagedRecord> staged_records(const JournalState& state, bool ordered) {
-  std::vector<StagedRecord> records;
-  for (std::uint64_t b = 0; b < state.batch_count; ++b) {
-    const auto& end = state.ended[b];
-    if (end && end->succeeded && end->length > 0) records.push_back({b, end->offset, end->length});
-  }
-  if (!ordered)
-    std::sort(records.begin(), records.end(),
-              [](const StagedRecord& a, const StagedRecord& b) { return a.offset < b.offset; });
-  return records;
 }
 
 // With a .h5 output, builds it from its staging file: collective; rank 0 decides (build) and reads the journal.
@@ -259,7 +244,7 @@ std::string build_h5_if_asked(const JobConfig& config, bool build, std::uint64_t
   std::string error;
   if (world_rank() == 0) {
     try {
-      records = staged_records(read_journal(journal_path(config), batch_count), config.ordered);
+      records = h5_staged_records(read_journal(journal_path(config), batch_count), config.ordered);
     } catch (const Error& e) {
       error = e.what();
     }

@@ -118,15 +118,15 @@ def _ndarray_columns(arr):
 
 def rows_record(result, is_frame):
     """The record of run()'s result: b"" for no rows, else magic, u32 header length, header, column data."""
+    rows = len(result)
+    if rows == 0:
+        return b""  # nothing to store, and no schema to check: an empty result has no types
     if is_frame:
         columns = _frame_columns(result)
     elif isinstance(result, (list, tuple)):
         columns = _list_columns(result)
     else:
         columns = _ndarray_columns(result)
-    rows = len(result)
-    if rows == 0:
-        return b""
     if not columns:
         raise RowRecordError(f"run() returned {rows} rows without columns; a .h5 output stores columns")
     header = [_struct.pack("<QI", rows, len(columns))]

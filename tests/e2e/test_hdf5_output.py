@@ -288,3 +288,22 @@ def test_a_h5_output_that_is_an_input_file_is_refused(make_job):
     expect_equal(proc.returncode, 2, "exit code", proc)
     expect(f"{job.path('data/item_001.h5')} is one of the input files (input_data: {job.path('data')}); the rows "
            "would overwrite it: write them to a file outside the input" in proc.stderr, "refused", proc)
+
+
+def test_a_short_last_attempt_keeps_its_rows_and_an_empty_one_stores_none(make_job):
+    script = """
+        import os
+        import pandas as pd
+        def run(mini_batch):
+            n = [int(os.path.basename(p)[5:8]) for p in mini_batch]
+            frame = pd.DataFrame({"i": n, "name": [str(v) for v in n]})
+            return frame.iloc[:0] if 0 in n else frame.iloc[:1]
+    """
+    job = h5_job(make_job, "short", script, items=9, batch=3, retries=0, extra="mini_batch_error_threshold: -1\n"
+                 "error_threshold: -1\nordered: true\n")
+    proc = job.run(np=3)
+    expect_equal(proc.returncode, 0, "exit code", proc)
+    expect_equal(read_frame(job.path(OUT)).to_dict("list"), {"i": [3, 6], "name": ["3", "6"]}, "the rows returned",
+                 proc)
+    errors = job.read("out/logs/user/error.txt")
+    expect("run() returned 0 rows for 3 items" in errors and "RowRecordError" not in errors, "short, not broken", proc)
