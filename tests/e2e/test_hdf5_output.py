@@ -307,3 +307,16 @@ def test_a_short_last_attempt_keeps_its_rows_and_an_empty_one_stores_none(make_j
                  proc)
     errors = job.read("out/logs/user/error.txt")
     expect("run() returned 0 rows for 3 items" in errors and "RowRecordError" not in errors, "short, not broken", proc)
+
+
+def test_a_damaged_staging_file_is_found_by_resume_and_its_rows_run_again(make_job):
+    job = h5_job(make_job, "damaged", items=9, batch=3, extra="ordered: true\n")
+    expect_equal(job.run(np=3).returncode, 0, "first run")
+    with open(job.path(OUT + ".rows"), "r+b") as f:
+        f.seek(os.path.getsize(job.path(OUT + ".rows")) - 1)
+        f.write(b"\xff")  # a byte of the last datetime: the record still parses, only the checksum sees it
+    proc = job.run(np=3, args=["--resume"])
+    expect_equal(proc.returncode, 0, "exit code", proc)
+    expect("prs_mpi: the output lost the rows of 1 committed mini-batch (missing or changed since they were "
+           "written); it runs again" in proc.stdout, "says so", proc)
+    expect_equal(check_every_row(job, range(9), proc), list(range(9)), "every row once, in order", proc)
