@@ -33,6 +33,7 @@
 #include "prs/mpi/job_end.hpp"
 #include "prs/mpi/mpi_comm.hpp"
 #include "prs/output/append_file.hpp"
+#include "prs/output/h5_build.hpp"
 #include "prs/worker/worker.hpp"
 
 namespace fs = std::filesystem;
@@ -77,6 +78,26 @@ void print_ignored_keys(const JobConfig& config, JobLogs& logs) {
   if (line.empty()) return;
   std::cout << "prs_mpi: " << line << std::endl;
   logs.master_note(line);
+}
+
+// With a .h5 output, builds it from its staging file: collective; rank 0 decides (build) and reads the journal.
+// Returns the build's error ("" when built or not asked).
+std::string build_h5_if_asked(const JobConfig& config, bool build, std::uint64_t batch_count) {
+  if (config.h5_file.empty() || broadcast_int(build ? 1 : 0) == 0) return "";
+  std::vector<StagedRecord> records;
+  std::string error;
+  if (world_rank() == 0) {
+    try {
+      records = h5_staged_records(read_journal(journal_path(config), batch_count), config.ordered);
+    } catch (const Error& e) {
+      error = e.what();
+    }
+  }
+  if (!broadcast_string(error).empty()) return error;
+  H5BuildResult built = build_h5_output(config.h5_file, config.append_row_file, records);
+  if (built.built && world_rank() == 0)
+    std::cout << "prs_mpi: built " << config.h5_file << ": " << built.rows << " rows in /rows" << std::endl;
+  return built.error;
 }
 
 // A rank that stopped answering cannot join the final collectives (nor MPI_Finalize): the report and the journal
@@ -162,9 +183,16 @@ int run_rank0(MasterSetup& setup, const CliOptions& cli, int world_size, AppendF
   output.close();  // collective
   outcome.workers = end.totals;
   if (outcome.code == ExitCode::succeeded) order_if_asked(setup);
-  logs.write_result(outcome, setup.config.append_row_file);
-  print_outcome(outcome, setup.config.append_row_file, setup.config.log_dir);
-  return end.exit_code;
+  const bool build = outcome.code == ExitCode::succeeded || outcome.code == ExitCode::job_failed;
+  std::string h5_error = build_h5_if_asked(setup.config, build, setup.partition->batch_count());
+  if (!h5_error.empty()) {
+    outcome.code = ExitCode::job_failed;
+    outcome.reason = (outcome.reason.empty() ? "" : outcome.reason + "; ") + "the .h5 output: " + h5_error;
+    std::cerr << "prs_mpi: error: " << h5_error << std::endl;
+  }
+  logs.write_result(outcome, output_file(setup.config));
+  print_outcome(outcome, output_file(setup.config), setup.config.log_dir);
+  return h5_error.empty() ? end.exit_code : static_cast<int>(ExitCode::job_failed);
 }
 
 // One step of rank 0's preparation: go (or nothing to do), else the one line on stderr, printed at once (the
@@ -207,12 +235,18 @@ int plan_and_run_rank0(const CliOptions& cli, int world_size, MasterSetup& setup
   const int code = exit_code_of(verdict);
   end_job_collectively({}, code);
   if (verdict != StartVerdict::nothing_to_do) {
+    build_h5_if_asked(setup.config, false, 0);  // collective: the workers ask too
     remove_created_folders(setup);
     return code;
   }
   order_if_asked(setup);
+  const std::string error = build_h5_if_asked(setup.config, true, setup.partition->batch_count());  // a .h5 again
+  if (!error.empty()) {
+    std::cerr << "prs_mpi: error: " << error << std::endl;
+    return static_cast<int>(ExitCode::job_failed);
+  }
   std::cout << "prs_mpi: nothing to resume: every mini-batch of this job already ended; the output is "
-            << (setup.config.append_row_file.empty() ? "not written (summary_only)" : setup.config.append_row_file)
+            << (setup.config.append_row_file.empty() ? "not written (summary_only)" : output_file(setup.config))
             << std::endl;
   return code;
 }
@@ -240,7 +274,11 @@ int run_mpi_job(const CliOptions& cli, const MpiSession& mpi, StartupClock& cloc
   if (config_error) std::rethrow_exception(config_error);
   // rank 0's: VIRTUAL_ENV is the environment prs_mpi was started in, which remote ranks need not have.
   setup.config.python_env = decode_python_env(broadcast_string(encode_python_env(setup.config.python_env)));
-  if (mpi.rank() != 0) return run_worker(setup.config, node, mpi.rank());
+  if (mpi.rank() != 0) {
+    const int code = run_worker(setup.config, node, mpi.rank());
+    // rank 0 decides whether a .h5 is built (broadcast); every rank takes part
+    return build_h5_if_asked(setup.config, true, 0).empty() ? code : static_cast<int>(ExitCode::job_failed);
+  }
   if (node.node_count != setup.config.instance_count)
     std::cerr << "prs_mpi: warning: resources.instance_count is " << setup.config.instance_count << " but the job runs on "
               << node.node_count << (node.node_count == 1 ? " node" : " nodes") << "; the MPI ranks decide\n";

@@ -73,18 +73,22 @@ bool exists_as_file(const std::string& path, const std::string& key) {
 
 // Refuses to clobber an earlier job's output or journal unless --overwrite, which (with remove) removes them.
 // Nothing else is ever removed: not a folder, not a file that no journal of an earlier run describes (the user's).
+// A .h5 output has two such files: its staging file (append_row_file) and the .h5 built from it.
 void check_previous_run(const CliOptions& cli, const JobConfig& config, const PlanFingerprint& plan, bool remove) {
   const std::string journal = journal_path(config);
-  const bool has_output = exists_as_file(config.append_row_file, "task.append_row_to");
-  const bool has_journal = exists_as_file(journal, "--log-dir");
-  const std::string why = has_output ? not_earlier_output(journal, plan) : "";
-  if (!why.empty()) {
-    throw Error(config.append_row_location + ": " + config.append_row_file + " already exists and is not an output "
-                "of an earlier run of this job: " + why + "; prs_mpi replaces only its own earlier output: move the "
-                "file away or write the rows to another file");
+  std::vector<std::string> found;  // an earlier run's files
+  for (const std::string& output : {config.append_row_file, config.h5_file}) {
+    if (!exists_as_file(output, "task.append_row_to")) continue;
+    const std::string why = not_earlier_output(journal, plan);
+    if (!why.empty()) {
+      throw Error(config.append_row_location + ": " + output + " already exists and is not an output of an earlier "
+                  "run of this job: " + why + "; prs_mpi replaces only its own earlier output: move the file away or "
+                  "write the rows to another file");
+    }
+    found.push_back(output);
   }
-  for (const std::string& path : {has_output ? config.append_row_file : "", has_journal ? journal : ""}) {
-    if (path.empty()) continue;
+  if (exists_as_file(journal, "--log-dir")) found.push_back(journal);
+  for (const std::string& path : found) {
     if (!cli.overwrite)
       throw Error(config.job_name + ": " + path +
                   " already exists (from an earlier run); use --resume to continue that run or --overwrite to "
@@ -197,8 +201,8 @@ PlanFingerprint fingerprint(const MasterSetup& s) {
 // (and says so first, as it always did), so its refusal waits for step 2.
 bool output_may_be_an_input(const JobConfig& config) {
   std::error_code ec;
-  return !config.append_row_file.empty() && fs::exists(fs::symlink_status(config.append_row_file, ec)) &&
-         !fs::exists(journal_path(config), ec);
+  const auto exists = [&](const std::string& path) { return !path.empty() && fs::exists(fs::symlink_status(path, ec)); };
+  return (exists(config.append_row_file) || exists(config.h5_file)) && !fs::exists(journal_path(config), ec);
 }
 
 }  // namespace
@@ -254,7 +258,7 @@ void remove_created_folders(const MasterSetup& s) {
 
 void order_if_asked(const MasterSetup& setup) {
   const JobConfig& config = setup.config;
-  if (!config.ordered || config.append_row_file.empty()) return;
+  if (!config.ordered || config.append_row_file.empty() || !config.h5_file.empty()) return;  // a .h5 build orders
   const std::string journal = journal_path(config);
   order_output(config.append_row_file, journal, read_journal(journal, setup.partition->batch_count()));
 }

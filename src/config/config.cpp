@@ -277,6 +277,11 @@ void resolve_output(const Sources& sources, const Ports& ports, const std::strin
   config.append_row_location = append->where + ": " + append->shown_key;
   config.resolved.push_back({"task.append_row_to", config.append_row_file, append->origin});
   check_output_file(*append, find(sources.file, "task.code"), job_dir, config);
+  const std::string& out = config.append_row_file;
+  if (out.size() > 3 && out.compare(out.size() - 3, 3, ".h5") == 0) {  // rows are committed to a staging file
+    config.h5_file = out;
+    config.append_row_file = h5_staging_path(out);
+  }
 }
 
 void resolve_environment(const Sources& sources, const Ports& ports, JobConfig& config) {
@@ -386,5 +391,7 @@ std::string ignored_keys_line(const JobConfig& config) {
 double hard_timeout(const JobConfig& config) { return config.timeout + std::clamp(0.1 * config.timeout, 2.0, 60.0); }
 
 std::string journal_path(const JobConfig& config) { return config.log_dir + "/journal.bin"; }
+
+std::string h5_staging_path(const std::string& h5_file) { return h5_file + ".rows"; }
 
 }  // namespace prs

@@ -28,7 +28,9 @@ void print_settings(std::ostream& out, const JobConfig& config) {
   if (!ignored.empty()) out << ignored << "\n";
   out << "output: "
       << (config.output_action == OutputAction::summary_only ? "summary_only (rows counted, not written)"
-                                                              : config.append_row_file)
+                                                              : output_file(config))
+      << (config.h5_file.empty() ? "" : " (built at the end from the row records committed to " +
+                                            config.append_row_file + ")")
       << "\nlogs: " << config.log_dir << "\n";
 }
 

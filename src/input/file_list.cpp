@@ -100,10 +100,10 @@ bool same_file(const std::string& a, std::string_view b) {
          sa.st_ino == sb.st_ino;
 }
 
-// Refuses an output file that is one of the inputs: the rows would overwrite it (and --overwrite delete it).
+// Refuses an output file (the rows', a .h5's) that is one of the inputs: the rows would overwrite it (and
+// --overwrite delete it).
 // Only paths with the output's file name are compared by identity, so the check costs no system call per file.
-void check_output_is_not_input(const JobConfig& config, const FileList& files) {
-  const std::string& output = config.append_row_file;
+void check_output_is_not_input(const JobConfig& config, const FileList& files, const std::string& output) {
   if (output.empty()) return;
   const std::string name = "/" + fs::path(output).filename().string();
   for (std::size_t i = 0; i < files.size(); ++i) {
@@ -127,7 +127,9 @@ ListRules job_rules(const JobConfig& config) {
   std::error_code ignored;
   if (!config.append_row_file.empty() && fs::exists(journal_path(config), ignored)) {
     rules.excluded_files.push_back(config.append_row_file);
+    if (!config.h5_file.empty()) rules.excluded_files.push_back(config.h5_file);
   }
+  if (!config.h5_file.empty()) rules.excluded_files.push_back(config.h5_file + ".tmp");  // a build's, never input
   return rules;
 }
 
@@ -187,13 +189,15 @@ FileList list_input_files(const JobConfig& config) {
     default:
       files = list_input_files(config.input_path, rules);
   }
-  check_output_is_not_input(config, files);
+  for (const std::string* output : {&config.append_row_file, &config.h5_file})
+    check_output_is_not_input(config, files, *output);
   return files;
 }
 
 MLTable read_job_mltable(const JobConfig& config) {
   MLTable table = read_mltable(config.input_path, true, job_rules(config));
-  check_output_is_not_input(config, table.files);
+  for (const std::string* output : {&config.append_row_file, &config.h5_file})
+    check_output_is_not_input(config, table.files, *output);
   return table;
 }
 

@@ -18,7 +18,8 @@ job_summary.json            the same for machines: counts, throughput, init() an
 job_progress_overview.<timestamp>.txt
                             updated every 5 s while the job runs (one file per run): "Processed N of M mini batches
                             in H:MM:SS. Estimated remaining time H:MM:SS.", failed and retried counts
-journal.bin                 every mini-batch sent, answered, ended: what --resume continues from
+journal.bin                 every mini-batch sent, answered, ended: what --resume continues from (for a .h5
+                            output, the rows it names are in <output>.h5.rows, from which the .h5 is built)
 job.lock                    held by the running job: one job per output
 sys/master_role.txt         rank 0: scheduling decisions, thresholds, ignored keys, stops, lost workers
 sys/perf/<node>/processNNN.csv

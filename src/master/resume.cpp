@@ -395,4 +395,16 @@ JournalState order_output(const std::string& output, const std::string& journal,
   return state;
 }
 
+std::vector<StagedRecord> h5_staged_records(const JournalState& state, bool ordered) {
+  std::vector<StagedRecord> records;
+  for (std::uint64_t b = 0; b < state.batch_count; ++b) {
+    const auto& end = state.ended[b];
+    if (end && end->length > 0) records.push_back({b, end->offset, end->length});  // a short last attempt too
+  }
+  if (!ordered)
+    std::sort(records.begin(), records.end(),
+              [](const StagedRecord& a, const StagedRecord& b) { return a.offset < b.offset; });
+  return records;
+}
+
 }  // namespace prs

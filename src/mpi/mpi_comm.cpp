@@ -157,6 +157,24 @@ int allreduce_sum(int value, MPI_Comm comm) {
   return out;
 }
 
+}  // namespace
+
+int sum_over_ranks(int value) { return allreduce_sum(value, MPI_COMM_WORLD); }
+
+int world_rank() {
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  return rank;
+}
+
+int world_size() {
+  int size = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  return size;
+}
+
+namespace {
+
 // The rank's position among the ranks below it that satisfy a predicate (exclusive scan).
 int exclusive_count(int value, MPI_Comm comm) {
   int out = 0;

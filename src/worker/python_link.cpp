@@ -111,7 +111,7 @@ std::string encode_settings(const RunnerSettings& s) {
   for (bool flag : {t.empty_as_string, t.include_path_column, t.support_multi_line, t.infer_column_types,
                     t.drop_invalid_lines})
     w.put<std::uint8_t>(flag);
-  return w.put(s.module_dir).put(s.logging_level).put(s.python).take();
+  return w.put(s.module_dir).put(s.logging_level).put(s.python).put<std::uint8_t>(s.row_records).take();
 }
 
 RunnerSettings decode_settings(const std::string& body) {
@@ -136,6 +136,7 @@ RunnerSettings decode_settings(const std::string& body) {
   s.module_dir = r.get_string();
   s.logging_level = r.get_string();
   s.python = r.get_string();
+  s.row_records = r.get<std::uint8_t>() != 0;
   r.done();
   return s;
 }

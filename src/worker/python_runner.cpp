@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "row_records_py.hpp"
 #include "table_reader.hpp"
 
 namespace py = pybind11;
@@ -169,6 +170,8 @@ def _format_result(result, format_rows, want_header):
     count = len(result)
     if not format_rows:
         return count, b"", b""
+    if format_rows == 2:  # a .h5 output: one binary record (row_records_py.cpp)
+        return count, rows_record(result, is_frame), b""
     header = ""
     if is_frame:
         rows = result.to_csv(sep=" ", header=False, index=False)
@@ -200,6 +203,7 @@ py::module_ helper_module() {
   py::module_ helper = py::module_::import("types").attr("ModuleType")(kHelperName);
   builtins.attr("exec")(builtins.attr("compile")(kHelperSource, kHelperFile, "exec"), helper.attr("__dict__"));
   builtins.attr("exec")(builtins.attr("compile")(table_reader_source(), kHelperFile, "exec"), helper.attr("__dict__"));
+  builtins.attr("exec")(builtins.attr("compile")(row_records_source(), kHelperFile, "exec"), helper.attr("__dict__"));
   modules[kHelperName] = helper;
   return helper;
 }
@@ -293,6 +297,9 @@ void take_table_result(const py::tuple& result, RunOutcome& outcome) {
   outcome.successes = rows >= 0 ? std::min<std::uint64_t>(outcome.returned, outcome.table_rows) : 0;
 }
 
+// run_batch's format_rows: 0 count only, 1 text rows, 2 one binary row record (a .h5 output).
+int row_format(const RunnerSettings& s) { return !s.format_rows ? 0 : s.row_records ? 2 : 1; }
+
 const char* format_name(TableFormat format) { return format == TableFormat::json_lines ? "json_lines" : "delimited"; }
 
 py::dict reader_dict(const TableReader& r) {
@@ -317,7 +324,7 @@ RunOutcome PythonRunner::run_files(const std::vector<std::string>& paths) {
     py::list mini_batch;
     for (const auto& path : paths) mini_batch.append(fs_str(path));
     take_result(state_->helper.attr("run_batch")(state_->run, mini_batch, settings_.timeout_seconds,
-                                                 settings_.format_rows, settings_.dataframe_header)
+                                                 row_format(settings_), settings_.dataframe_header)
                     .cast<py::tuple>(),
                 outcome);
     outcome.successes = std::min<std::uint64_t>(outcome.returned, paths.size());
@@ -345,7 +352,7 @@ RunOutcome PythonRunner::run_table(const TableRange& t) {
   try {
     auto result = state_->helper.attr("run_table")(state_->run, reader_dict(settings_.table), fs_str(t.path), t.offset,
                                                   t.length, fs_str(t.header_path), t.header_offset, t.header_length,
-                                                  settings_.timeout_seconds, settings_.format_rows,
+                                                  settings_.timeout_seconds, row_format(settings_),
                                                   settings_.dataframe_header)
                       .cast<py::tuple>();
     take_table_result(result, outcome);

@@ -291,7 +291,8 @@ RunnerSettings runner_settings(const JobConfig& config) {
   s.argv.insert(s.argv.end(), config.program_arguments.begin(), config.program_arguments.end());
   s.timeout_seconds = config.timeout;
   s.format_rows = config.output_action == OutputAction::append_row;
-  s.dataframe_header = config.append_row_dataframe_header;
+  s.dataframe_header = config.append_row_dataframe_header && config.h5_file.empty();
+  s.row_records = !config.h5_file.empty();
   s.module_dir = PRS_PYTHON_MODULES;
   s.logging_level = config.logging_level;
   s.python = config.python_env.python;

@@ -221,3 +221,22 @@ TEST_CASE("config: code and entry script must exist", "[config_paths]") {
   CHECK(error_of(dir, minimal_job("  code: \"\"\n")) == "job.yml:7: task.code: must be a path, got nothing");
   CHECK(load_job(dir, minimal_job(), {"task.entry_script=" + dir / "src/score.py"}).entry_script == dir / "src/score.py");
 }
+
+TEST_CASE("config: an append_row_to ending in .h5 commits its rows to <out>.h5.rows beside it", "[config_paths]") {
+  const JobDir dir;
+  const prs::JobConfig h5 = load_job(dir, minimal_job("  append_row_to: ${{outputs.rows}}\n"
+                                                      "outputs: {rows: {type: uri_file, path: out/rows.h5}}\n"));
+  CHECK(h5.h5_file == dir / "out/rows.h5");
+  CHECK(h5.append_row_file == dir / "out/rows.h5.rows");
+  CHECK(prs::output_file(h5) == dir / "out/rows.h5");
+  CHECK(h5.log_dir == dir / "out/logs");
+  const prs::JobConfig folder = load_job(dir, minimal_job("  append_row_to: ${{outputs.rows}}\n"
+                                                          "  program_arguments: --append_row_file_name r.h5\n"
+                                                          "outputs: {rows: {type: uri_folder, path: out}}\n"));
+  CHECK(folder.h5_file == dir / "out/r.h5");
+  CHECK(folder.append_row_file == dir / "out/r.h5.rows");
+  const prs::JobConfig text = load_job(dir, minimal_job("  append_row_to: ${{outputs.rows}}\n"
+                                                        "outputs: {rows: {type: uri_file, path: out/rows.h5x}}\n"));
+  CHECK(text.h5_file.empty());
+  CHECK(prs::output_file(text) == dir / "out/rows.h5x");
+}

@@ -354,6 +354,7 @@ TEST_CASE("settings round-trip every field, odd bytes included", "[python_link]"
   s.module_dir = "/opt/prs/python";
   s.logging_level = "ERROR";
   s.python = "/home/u/venv/bin/python3";
+  s.row_records = true;
   RunnerSettings d = decode_settings(encode_settings(s));
   CHECK(d.entry_script == s.entry_script);
   CHECK(d.entry_script.size() == 12);
@@ -365,6 +366,7 @@ TEST_CASE("settings round-trip every field, odd bytes included", "[python_link]"
   CHECK(d.module_dir == "/opt/prs/python");
   CHECK(d.logging_level == "ERROR");
   CHECK(d.python == "/home/u/venv/bin/python3");
+  CHECK(d.row_records);
 
   RunnerSettings t;
   t.timeout_seconds = 2147483647;
@@ -380,6 +382,7 @@ TEST_CASE("settings round-trip every field, odd bytes included", "[python_link]"
   CHECK(e.module_dir.empty());
   CHECK(e.logging_level.empty());
   CHECK(e.python.empty());
+  CHECK_FALSE(e.row_records);
 }
 
 TEST_CASE("outcomes round-trip every field, odd bytes included", "[python_link]") {
@@ -439,8 +442,8 @@ TEST_CASE("decoding truncated or overlong settings throws", "[python_link]") {
   s.argv = {"e.py", "-v", "x"};
   const std::string body = encode_settings(s);
   const std::size_t after_count = 8 + 4 + 8 + 1 + 8;  // the argument count is read, no argument yet
-  // ... the table reader, then module_dir, logging_level and python (all "")
-  REQUIRE(body.size() == after_count + 12 + 10 + 9 + 4 + 1 + 1 + 3 + 12 + 5 + 8 + 8 + 8);
+  // ... the table reader, then module_dir, logging_level and python (all ""), then row_records
+  REQUIRE(body.size() == after_count + 12 + 10 + 9 + 4 + 1 + 1 + 3 + 12 + 5 + 8 + 8 + 8 + 1);
   for (std::size_t n = 0; n < body.size(); ++n) {
     INFO("prefix of " << n << " bytes");
     // Fewer bytes left than arguments claimed is caught before reading them.

@@ -292,3 +292,19 @@ TEST_CASE("the fingerprint reuses the listing's stat(): the same value as a stat
   CHECK_THROWS_WITH(fingerprint_plan(f.config, vanished, partition),
                     (f.dir / "gone").string() + ": cannot read the input file: No such file or directory");
 }
+
+TEST_CASE("a .h5 build takes every region with rows, in commit or in batch order", "[resume]") {
+  JournalState s = fresh_journal(PlanFingerprint{}, 5);
+  s.ended[0] = region(30, 10);
+  s.ended[1] = region(0, 0);         // no rows
+  s.ended[2] = region(0, 30, false);  // a short last attempt: failed, its rows kept
+  s.ended[4] = region(40, 5);        // batch 3 not ended
+  auto offsets = [](const std::vector<StagedRecord>& r) {
+    std::vector<std::uint64_t> out;
+    for (const StagedRecord& x : r) out.push_back(x.batch * 1000 + x.offset);
+    return out;
+  };
+  CHECK(offsets(h5_staged_records(s, false)) == std::vector<std::uint64_t>{2000, 30, 4040});
+  CHECK(offsets(h5_staged_records(s, true)) == std::vector<std::uint64_t>{30, 2000, 4040});
+  CHECK(h5_staged_records(s, true)[1].length == 30);
+}

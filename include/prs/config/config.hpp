@@ -77,7 +77,9 @@ struct JobConfig {
   std::string virtual_env_unused;          // VIRTUAL_ENV when python_env overrides it: said on the console
 
   OutputAction output_action = OutputAction::append_row;
-  std::string append_row_file;              // absolute; empty with summary_only
+  std::string append_row_file;              // absolute, the file rows are committed to; empty with summary_only
+  std::string h5_file;                      // an append_row_to ending in .h5 (then append_row_file is its staging
+                                            // file, h5_staging_path); empty otherwise
   std::string append_row_location;          // where errors about it point: "job.yml:14: task.append_row_to"
   bool append_row_dataframe_header = false;  // write a DataFrame header once at the top
   std::vector<std::string> output_dirs;     // folders to create before init(): outputs and the append file's parent
@@ -114,6 +116,15 @@ std::string ignored_keys_line(const JobConfig& config);
 // Seconds a run() may take before its worker kills its Python process: the timeout plus a grace period (10% of
 // it, 2 to 60 s) in which the TimeoutError raised inside run() should have ended the call.
 double hard_timeout(const JobConfig& config);
+
+// The staging file of a .h5 output: "<out>.h5.rows", beside it; the row records are committed there and the .h5 is
+// built from it at the end.
+std::string h5_staging_path(const std::string& h5_file);
+
+// The file the user reads: the .h5 of a .h5 output, else append_row_file.
+inline const std::string& output_file(const JobConfig& config) {
+  return config.h5_file.empty() ? config.append_row_file : config.h5_file;
+}
 
 // The journal's path for a job (it records committed mini-batches; see --resume).
 std::string journal_path(const JobConfig& config);

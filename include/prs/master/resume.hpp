@@ -9,12 +9,14 @@
 // that the header is written again at the top.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "prs/config/config.hpp"
 #include "prs/input/file_list.hpp"
 #include "prs/input/partition.hpp"
 #include "prs/input/table_plan.hpp"
 #include "prs/master/journal.hpp"
+#include "prs/output/h5_layout.hpp"
 
 namespace prs {
 
@@ -59,5 +61,9 @@ ResumePoint prepare_resume(const JobConfig& config, const PlanFingerprint& plan,
 // Rewrites the output so that batches' rows follow in batch order (ordered: true); crash-safe like compaction.
 // Returns the state with the new offsets and checksums.
 JournalState order_output(const std::string& output, const std::string& journal, JournalState state);
+
+// The committed row records of a .h5 output in the .h5's row order: mini-batch order with ordered (the build orders
+// them; the staging file is not rewritten), else the staging file's (commit order, as the rows of a text output).
+std::vector<StagedRecord> h5_staged_records(const JournalState& state, bool ordered);
 
 }  // namespace prs

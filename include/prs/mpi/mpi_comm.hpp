@@ -111,6 +111,12 @@ std::vector<std::uint64_t> reduce_sum(const std::vector<std::uint64_t>& values);
 int broadcast_int(int value);
 // Broadcasts a string from rank 0 (collective).
 std::string broadcast_string(const std::string& value);
+// This rank in MPI_COMM_WORLD, and the number of ranks.
+int world_rank();
+// See world_rank.
+int world_size();
+// The sum of an int over every rank, on every rank (collective over MPI_COMM_WORLD).
+int sum_over_ranks(int value);
 
 // Where this rank runs, from MPI_Comm_split_type(MPI_COMM_TYPE_SHARED) (collective).
 struct NodeInfo {

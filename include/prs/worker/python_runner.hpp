@@ -26,6 +26,7 @@ struct RunnerSettings {
   int timeout_seconds = 60;                    // run() is interrupted with TimeoutError after this; 0 = never
   bool format_rows = true;                     // false with summary_only: rows are counted, not formatted
   bool dataframe_header = false;               // also format a DataFrame's header line (RunOutcome::header)
+  bool row_records = false;                    // a .h5 output: rows as one binary record (prs/output/row_record.hpp)
   std::string module_dir;                      // put on sys.path after code_dir: azureml_user.parallel_run
   std::string logging_level;                   // the root logger's level ("INFO"); "" leaves Python's default
   TableReader table;                           // how a tabular mini-batch's bytes are parsed
@@ -46,7 +47,7 @@ struct RunOutcome {
   bool timed_out = false;       // run() was interrupted by the timeout
   std::uint64_t returned = 0;   // len() of what run() returned
   std::uint64_t successes = 0;  // returned, capped at the number of inputs
-  std::string rows;             // the append_row bytes (empty with summary_only or when !ok)
+  std::string rows;             // the append_row bytes or row record (empty with summary_only or when !ok)
   std::string header;           // a DataFrame's header line, with dataframe_header (the master writes it once)
   std::string error;            // the Python traceback (or the wrong-return message) when !ok
   double seconds = 0;           // wall time of the call
