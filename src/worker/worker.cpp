@@ -133,14 +133,15 @@ void Worker::on_task(TaskMsg t) {
   queue_.push_back(std::move(t));
 }
 
+// Hands the Python process what it can take now: one task, or a few ahead while run() is short.
 void Worker::feed_python() {
-  if (queue_.empty() || !python_.can_run()) return;
-  const TaskMsg& t = queue_.front();
-  std::vector<std::string> first(t.items.begin(), t.items.begin() + std::min(t.items.size(), kItemsShown));
-  started_[t.attempt_id] = {t.batch_id, t.attempt, t.items.size(), std::move(first), std::time(nullptr),
-                            std::chrono::steady_clock::now()};
-  python_.run(t);
-  queue_.pop_front();
+  while (!queue_.empty() && python_.offer(queue_.front())) {
+    const TaskMsg& t = queue_.front();
+    std::vector<std::string> first(t.items.begin(), t.items.begin() + std::min(t.items.size(), kItemsShown));
+    started_[t.attempt_id] = {t.batch_id, t.attempt, t.items.size(), std::move(first), std::time(nullptr),
+                              std::chrono::steady_clock::now()};
+    queue_.pop_front();
+  }
 }
 
 void Worker::send_cancelled(std::uint64_t attempt_id) {
@@ -198,6 +199,9 @@ void Worker::on_event(PythonEvent& e) {
       outbox_.send(0, Tag::restarting, encode(TextMsg{e.text}));
       return on_cancel();  // nothing waits through a fresh init()
     case PythonEvent::Kind::outcome: return on_outcome(e.attempt_id, e.outcome);
+    case PythonEvent::Kind::not_started:  // it waited behind the attempt that ended the process
+      started_.erase(e.attempt_id);
+      return send_cancelled(e.attempt_id);
   }
 }
 

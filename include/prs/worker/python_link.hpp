@@ -23,6 +23,9 @@ struct LinkFrame {
   std::string body;
 };
 
+// Bytes of a frame's head: the body's length and its kind.
+constexpr std::size_t kFrameHeadBytes = sizeof(std::uint64_t) + 1;
+
 // The file descriptors the Python process finds its link on.
 constexpr int kLinkInFd = 3;   // frames from the rank
 constexpr int kLinkOutFd = 4;  // frames to the rank
@@ -38,6 +41,8 @@ class FrameBuffer {
  public:
   // Reads what the pipe holds now; false at end of file (the writer closed it or died).
   bool fill(int fd);
+  // One read(2) of what a blocking pipe holds, waiting for at least a byte; false at end of file or on an error.
+  bool read_once(int fd);
   // The next complete frame, if one is there. Throws prs::Fatal on a frame of an unknown kind.
   std::optional<LinkFrame> next();
 

@@ -69,6 +69,9 @@ class PythonRunner {
   // Reads and parses a tabular range into a pandas.DataFrame and calls run() with it. A bad record fails the
   // attempt with a message naming the file and byte offset. Never throws for Python errors.
   RunOutcome run_table(const TableRange& range);
+  // Flushes sys.stdout and sys.stderr (what run() printed reaches its log files before its outcome is reported).
+  // Never throws.
+  void flush_streams();
 
   // Calls shutdown() if the script has one; returns the traceback if it raised, else "".
   std::string shutdown();

@@ -1,0 +1,21 @@
+#include "prs/mpi/prefetch.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace prs {
+
+void RunTimeAverage::add(double seconds) {
+  seconds = std::max(0.0, seconds);
+  mean_ = known_ ? 0.75 * mean_ + 0.25 * seconds : seconds;
+  known_ = true;
+}
+
+int tasks_ahead(const RunTimeAverage& run, int floor, int ceiling, double cover_seconds) {
+  if (!run.known()) return floor;
+  if (run.mean() * ceiling <= cover_seconds) return ceiling;  // also a mean of 0: no division
+  double ahead = 1 + std::floor(cover_seconds / run.mean());
+  return std::clamp(static_cast<int>(ahead), floor, ceiling);
+}
+
+}  // namespace prs

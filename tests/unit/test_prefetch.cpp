@@ -1,0 +1,48 @@
+// How far ahead a worker is fed: the running average of run() times and the depth it gives.
+#include <catch2/catch.hpp>
+
+#include "prs/mpi/prefetch.hpp"
+
+using namespace prs;
+
+namespace {
+
+RunTimeAverage of(std::initializer_list<double> seconds) {
+  RunTimeAverage a;
+  for (double s : seconds) a.add(s);
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("the average is unknown until the first run() time, which it takes whole", "[prefetch]") {
+  RunTimeAverage a;
+  CHECK_FALSE(a.known());
+  CHECK(a.mean() == 0);
+  a.add(0.4);
+  CHECK(a.known());
+  CHECK(a.mean() == Approx(0.4));
+}
+
+TEST_CASE("each later time weighs a quarter", "[prefetch]") {
+  CHECK(of({0.4, 0.0}).mean() == Approx(0.3));
+  CHECK(of({0.4, 0.0, 0.0}).mean() == Approx(0.225));
+  CHECK(of({0.0, 1.0}).mean() == Approx(0.25));  // one long call makes the next depths shallow at once
+  CHECK(of({0.0, -5.0}).mean() == 0);             // a negative time (a clock step) counts as 0
+}
+
+TEST_CASE("the depth is the floor until a time is known", "[prefetch]") {
+  CHECK(tasks_ahead(RunTimeAverage{}, 2, 8, 0.002) == 2);
+  CHECK(tasks_ahead(RunTimeAverage{}, 1, 4, 0.001) == 1);
+}
+
+TEST_CASE("short run() calls get the ceiling, long ones the floor", "[prefetch]") {
+  CHECK(tasks_ahead(of({0.0}), 2, 8, 0.002) == 8);      // a no-op
+  CHECK(tasks_ahead(of({0.00025}), 2, 8, 0.002) == 8);  // 1 + 8, capped
+  CHECK(tasks_ahead(of({0.0003}), 2, 8, 0.002) == 7);   // 1 + 6.67
+  CHECK(tasks_ahead(of({0.001}), 2, 8, 0.002) == 3);    // 1 + 2
+  CHECK(tasks_ahead(of({0.002}), 2, 8, 0.002) == 2);    // 1 + 1
+  CHECK(tasks_ahead(of({0.5}), 2, 8, 0.002) == 2);      // 1 + 0, raised to the floor
+  CHECK(tasks_ahead(of({3600.0}), 1, 4, 0.001) == 1);
+  CHECK(tasks_ahead(of({0.0005}), 1, 4, 0.001) == 3);
+}
