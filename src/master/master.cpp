@@ -53,6 +53,7 @@ JobOutcome Master::run() {
       rules_.progress(now());
       feed();
       backoff.reset();
+      backoff.set_cap(poll_cap(run_times_));
     } else {
       backoff.wait();
     }
@@ -157,7 +158,10 @@ void Master::on_result(int rank, const ResultMsg& m) {
   WorkerInfo& w = roster_.at(rank);
   --w.holding;
   --w.tasks;
-  if (m.status != AttemptStatus::cancelled) w.run.add(m.seconds);
+  if (m.status != AttemptStatus::cancelled) {
+    w.run.add(m.seconds);
+    run_times_.add(m.seconds);
+  }
   if (!scheduler_.is_running(m.attempt_id)) {  // taken back (a drain stopped waiting): its rows are not wanted
     if (m.row_bytes > 0 || m.header_bytes > 0) send(rank, Tag::discard, encode(AttemptMsg{m.attempt_id}));
     return;

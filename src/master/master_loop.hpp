@@ -17,7 +17,7 @@
 namespace prs::master_detail {
 
 constexpr int kPrefetchFloor = 2;         // tasks a worker holds at least: the one running and the next
-constexpr int kPrefetchCeiling = 8;       // and at most, when run() is short
+constexpr int kPrefetchCeiling = 16;      // and at most, when run() is short
 constexpr double kPrefetchCover = 0.002;  // seconds of run() the tasks queued at a worker should cover
 constexpr int kSlowestShown = 5;          // running attempts the status snapshot lists
 constexpr double kSilenceCheckEvery = 1;  // seconds between looks for lost workers
@@ -96,6 +96,7 @@ class Master {
   StopRules rules_;
   WorkerRoster roster_;
   std::vector<int> hungry_;  // ranks with a free prefetch slot, one entry per slot
+  RunTimeAverage run_times_;  // of every worker's run() calls: how long the loop may sleep between polls
   Outbox outbox_;
   JobOutcome outcome_;
   bool stopping_ = false;

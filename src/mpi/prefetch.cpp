@@ -18,4 +18,11 @@ int tasks_ahead(const RunTimeAverage& run, int floor, int ceiling, double cover_
   return std::clamp(static_cast<int>(ahead), floor, ceiling);
 }
 
+std::chrono::microseconds poll_cap(const RunTimeAverage& run) {
+  constexpr double kShortest = 20e-6, kLongest = 1e-3;
+  if (!run.known()) return std::chrono::microseconds(1000);
+  const double cap = std::clamp(4 * run.mean(), kShortest, kLongest);
+  return std::chrono::microseconds(static_cast<long>(std::lround(cap * 1e6)));
+}
+
 }  // namespace prs

@@ -90,7 +90,10 @@ int Worker::run() {
     feed_python();
     auto events = python_.poll(progress ? std::chrono::microseconds(0) : backoff.next());
     for (auto& e : events) on_event(e);
-    if (progress || !events.empty()) backoff.reset();
+    if (progress || !events.empty()) {
+      backoff.reset();
+      backoff.set_cap(poll_cap(python_.run_times()));
+    }
     feed_python();
     outbox_.progress();
     monitor_.sample_if_due(python_.pid());

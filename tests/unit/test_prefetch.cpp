@@ -46,3 +46,13 @@ TEST_CASE("short run() calls get the ceiling, long ones the floor", "[prefetch]"
   CHECK(tasks_ahead(of({3600.0}), 1, 4, 0.001) == 1);
   CHECK(tasks_ahead(of({0.0005}), 1, 4, 0.001) == 3);
 }
+
+TEST_CASE("the pause between polls is 4 x run() within 20 us and 1 ms", "[prefetch]") {
+  using us = std::chrono::microseconds;
+  CHECK(poll_cap(RunTimeAverage{}) == us(1000));  // nothing known yet: workers are in init()
+  CHECK(poll_cap(of({0.0})) == us(20));
+  CHECK(poll_cap(of({0.000001})) == us(20));
+  CHECK(poll_cap(of({0.0001})) == us(400));
+  CHECK(poll_cap(of({0.00025})) == us(1000));
+  CHECK(poll_cap(of({60.0})) == us(1000));
+}

@@ -47,7 +47,7 @@ class PythonSupervisor {
   explicit PythonSupervisor(SupervisorSettings settings) : s_(std::move(settings)) {}
   // Starts the first process (init() runs there; a ready or init_failed event follows).
   void start();
-  // Tasks the process may hold at once now, the running one included: up to 4 while run() takes well under a
+  // Tasks the process may hold at once now, the running one included: up to 8 while run() takes well under a
   // millisecond, else 1; 1 with max_memory_per_child (it is recycled between tasks), and never past
   // max_tasks_per_child.
   int depth() const;
@@ -55,6 +55,8 @@ class PythonSupervisor {
   bool alive() const { return process_.alive(); }
   // Its process id; 0 when there is none.
   pid_t pid() const { return process_.alive() ? process_.pid() : 0; }
+  // The running average of its run() times.
+  const RunTimeAverage& run_times() const { return run_times_; }
   // Hands a task to the process if it can take one now (init() done, fewer than depth() handed and their frames
   // within the pipe's budget); returns whether it did.
   bool offer(const TaskMsg& task);
@@ -85,7 +87,7 @@ class PythonSupervisor {
   int init_deaths_ = 0;  // processes in a row that died before init() returned
   int generation_ = 0;   // processes started so far: frames read from one are never taken for the next
   static constexpr int kInitTries = 3;
-  static constexpr int kAheadCeiling = 4;         // tasks a process holds at most
+  static constexpr int kAheadCeiling = 8;         // tasks a process holds at most
   static constexpr double kAheadCover = 0.001;    // seconds of run() the tasks waiting in its pipe may add up to
 };
 
