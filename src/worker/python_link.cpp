@@ -66,6 +66,16 @@ bool write_frame(int fd, LinkKind kind, const std::string& body) {
   return write_all(fd, body.data() + done, n - done);
 }
 
+void append_frame(std::string& out, LinkKind kind, const std::string& body) {
+  char head[kFrameHead];
+  std::uint64_t n = body.size();
+  std::memcpy(head, &n, sizeof n);
+  head[sizeof n] = static_cast<char>(kind);
+  out.append(head, sizeof head).append(body);
+}
+
+bool write_frames(int fd, const std::string& frames) { return write_all(fd, frames.data(), frames.size()); }
+
 std::optional<LinkFrame> read_frame(int fd) {
   char head[kFrameHead];
   if (!read_all(fd, head, sizeof head)) return std::nullopt;

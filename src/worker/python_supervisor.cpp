@@ -36,6 +36,7 @@ void PythonSupervisor::start() {
   ++generation_;
   ready_ = false;
   handed_.take_all();
+  offered_.clear();
   served_ = 0;
   next_memory_check_ = Clock::now();
 }
@@ -53,8 +54,14 @@ bool PythonSupervisor::offer(const TaskMsg& task) {
   const std::size_t bytes = body.size() + kFrameHeadBytes;
   if (!handed_.can_take(bytes, depth())) return false;
   handed_.handed({task.attempt_id, task.batch_id, task.attempt, bytes}, Clock::now());
-  process_.send(LinkKind::task, body);  // a process that died meanwhile shows up in poll()
+  append_frame(offered_, LinkKind::task, body);
   return true;
+}
+
+void PythonSupervisor::send_offered() {
+  if (offered_.empty()) return;
+  process_.send_frames(offered_);  // a process that died meanwhile shows up in poll()
+  offered_.clear();
 }
 
 std::vector<PythonEvent> PythonSupervisor::poll(std::chrono::microseconds wait) {

@@ -25,6 +25,8 @@ namespace prs {
 
 namespace {
 
+constexpr int kMaxSkippedProbes = 3;  // passes in a row without an MPI probe while the Python process answers
+
 // The worker loop: messages from the master on one side, the Python process's events on the other.
 class Worker {
  public:
@@ -85,15 +87,21 @@ int Worker::run() {
   if (idle_) outbox_.send(0, Tag::ready, encode(ReadyMsg{host_, true, getpid()}));
   else python_.start();
   Backoff backoff;
+  int skipped = 0;  // MPI probes left out in a row while the Python process kept answering
   while (!stopped_) {
-    bool progress = receive_messages();
+    // An empty probe yields the core (Open MPI, oversubscribed): while outcomes keep coming and tasks wait here
+    // for the Python process, its answers go first and the master's messages wait a pass or two.
+    const bool probe = skipped >= kMaxSkippedProbes || queue_.empty();
+    bool progress = probe && receive_messages();
+    skipped = probe ? 0 : skipped + 1;
     feed_python();
-    auto events = python_.poll(progress ? std::chrono::microseconds(0) : backoff.next());
+    auto events = python_.poll(progress || !probe ? std::chrono::microseconds(0) : backoff.next());
     for (auto& e : events) on_event(e);
     if (progress || !events.empty()) {
       backoff.reset();
       backoff.set_cap(poll_cap(python_.run_times()));
     }
+    if (events.empty()) skipped = kMaxSkippedProbes;  // nothing from Python: probe MPI next pass
     feed_python();
     outbox_.progress();
     monitor_.sample_if_due(python_.pid());
@@ -136,7 +144,7 @@ void Worker::on_task(TaskMsg t) {
   queue_.push_back(std::move(t));
 }
 
-// Hands the Python process what it can take now: one task, or a few ahead while run() is short.
+// Hands the Python process what it can take now, in one write: one task, or a few ahead while run() is short.
 void Worker::feed_python() {
   while (!queue_.empty() && python_.offer(queue_.front())) {
     const TaskMsg& t = queue_.front();
@@ -145,6 +153,7 @@ void Worker::feed_python() {
                               std::chrono::steady_clock::now()};
     queue_.pop_front();
   }
+  python_.send_offered();
 }
 
 void Worker::send_cancelled(std::uint64_t attempt_id) {

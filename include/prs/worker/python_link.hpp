@@ -33,6 +33,12 @@ constexpr int kLinkOutFd = 4;  // frames to the rank
 // Writes one whole frame (blocking, EINTR retried); false if the reader is gone (EPIPE and the like).
 bool write_frame(int fd, LinkKind kind, const std::string& body);
 
+// Appends one whole frame to `out`, to be written with others in one go (write_frames).
+void append_frame(std::string& out, LinkKind kind, const std::string& body);
+
+// Writes frames made by append_frame (blocking, EINTR retried); false if the reader is gone.
+bool write_frames(int fd, const std::string& frames);
+
 // Reads one frame, blocking; nullopt at end of file. Throws prs::Fatal on a torn frame.
 std::optional<LinkFrame> read_frame(int fd);
 

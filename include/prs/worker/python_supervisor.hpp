@@ -58,8 +58,10 @@ class PythonSupervisor {
   // The running average of its run() times.
   const RunTimeAverage& run_times() const { return run_times_; }
   // Hands a task to the process if it can take one now (init() done, fewer than depth() handed and their frames
-  // within the pipe's budget); returns whether it did.
+  // within the pipe's budget); returns whether it did. The frames go out together at send_offered().
   bool offer(const TaskMsg& task);
+  // Writes the frames of the tasks offer() took since the last call, in one write (one wake-up of the process).
+  void send_offered();
   // Waits up to `wait` for the process and returns what happened, in the order to report it.
   std::vector<PythonEvent> poll(std::chrono::microseconds wait);
   // The end of the job: shutdown() within the patience (if init() was done and nothing runs), then the process
@@ -81,6 +83,7 @@ class PythonSupervisor {
   PythonProcess process_;
   bool ready_ = false;       // init() done in the current process
   PythonPipeline handed_;    // the tasks the process holds, the oldest running
+  std::string offered_;      // their frames not yet written
   RunTimeAverage run_times_;  // of its run() calls: how many tasks it is handed ahead
   std::chrono::steady_clock::time_point next_memory_check_;
   int served_ = 0;       // mini-batches the current process ran
