@@ -171,11 +171,11 @@ void Master::on_result(int rank, const ResultMsg& m) {
   ResultMsg r = m;
   if (w.state == WorkerState::broken) r.status = AttemptStatus::cancelled;  // it cannot write rows any more
   settle(rank, a, r);
-  if (w.state == WorkerState::active) top_up(rank);
   if (r.status != AttemptStatus::cancelled) {
     bool failed = r.status != AttemptStatus::ok || r.successes < scheduler_.batch_items(a.batch_id);
     for (int q : roster_.record_attempt(rank, failed)) quarantine(q);
   }
+  if (w.state == WorkerState::active) top_up(rank);
   auto reason = stopping_ ? std::nullopt : scheduler_.exceeded_threshold();  // checked per result: exact counts
   if (reason) stop(ExitCode::job_failed, *reason, 1e9);
 }
@@ -250,9 +250,12 @@ void Master::feed() {
 }
 
 // Free prefetch slots for an active worker, up to the depth its run() times call for (deep when run() is short).
+// A worker whose last attempt failed gets the floor: fast failures must not drain the queue into it before
+// quarantine can tell whether the failures are its own.
 void Master::top_up(int rank) {
   WorkerInfo& w = roster_.at(rank);
-  const int depth = tasks_ahead(w.run, kPrefetchFloor, kPrefetchCeiling, kPrefetchCover);
+  const int depth = w.failures_in_row > 0 ? kPrefetchFloor
+                                          : tasks_ahead(w.run, kPrefetchFloor, kPrefetchCeiling, kPrefetchCover);
   for (; w.tasks + w.slots < depth; ++w.slots) hungry_.push_back(rank);
 }
 

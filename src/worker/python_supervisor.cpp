@@ -37,12 +37,13 @@ void PythonSupervisor::start() {
   ready_ = false;
   handed_.take_all();
   offered_.clear();
+  last_failed_ = false;
   served_ = 0;
   next_memory_check_ = Clock::now();
 }
 
 int PythonSupervisor::depth() const {
-  if (s_.max_memory > 0) return 1;
+  if (s_.max_memory > 0 || last_failed_) return 1;
   int depth = tasks_ahead(run_times_, 1, kAheadCeiling, kAheadCover);
   if (s_.max_tasks > 0) depth = std::min(depth, s_.max_tasks - served_);
   return std::max(depth, 1);
@@ -103,6 +104,7 @@ void PythonSupervisor::on_frame(LinkFrame& f, std::vector<PythonEvent>& events) 
       handed_.answered(attempt_id, Clock::now());
       ++served_;
       run_times_.add(outcome.seconds);
+      last_failed_ = !outcome.ok;
       events.push_back({PythonEvent::Kind::outcome, attempt_id, std::move(outcome), {}});
       return recycle_if_due(events);
     }

@@ -48,8 +48,8 @@ class PythonSupervisor {
   // Starts the first process (init() runs there; a ready or init_failed event follows).
   void start();
   // Tasks the process may hold at once now, the running one included: up to 8 while run() takes well under a
-  // millisecond, else 1; 1 with max_memory_per_child (it is recycled between tasks), and never past
-  // max_tasks_per_child.
+  // millisecond, else 1; 1 after a failed run(), 1 with max_memory_per_child (it is recycled between tasks), and
+  // never past max_tasks_per_child.
   int depth() const;
   // A process is there (starting, ready or running).
   bool alive() const { return process_.alive(); }
@@ -85,6 +85,7 @@ class PythonSupervisor {
   PythonPipeline handed_;    // the tasks the process holds, the oldest running
   std::string offered_;      // their frames not yet written
   RunTimeAverage run_times_;  // of its run() calls: how many tasks it is handed ahead
+  bool last_failed_ = false;  // its last run() failed: one task at a time (no attempts queued behind failures)
   std::chrono::steady_clock::time_point next_memory_check_;
   int served_ = 0;       // mini-batches the current process ran
   int init_deaths_ = 0;  // processes in a row that died before init() returned
