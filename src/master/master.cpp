@@ -251,11 +251,12 @@ void Master::feed() {
 
 // Free prefetch slots for an active worker, up to the depth its run() times call for (deep when run() is short).
 // A worker whose last attempt failed gets the floor: fast failures must not drain the queue into it before
-// quarantine can tell whether the failures are its own.
+// quarantine can tell whether the failures are its own; and none gets more than its share of what is left.
 void Master::top_up(int rank) {
   WorkerInfo& w = roster_.at(rank);
-  const int depth = w.failures_in_row > 0 ? kPrefetchFloor
-                                          : tasks_ahead(w.run, kPrefetchFloor, kPrefetchCeiling, kPrefetchCover);
+  int depth = w.failures_in_row > 0 ? kPrefetchFloor
+                                    : tasks_ahead(w.run, kPrefetchFloor, kPrefetchCeiling, kPrefetchCover);
+  depth = fair_depth(depth, kPrefetchFloor, scheduler_.waiting(), roster_.may_work());
   for (; w.tasks + w.slots < depth; ++w.slots) hungry_.push_back(rank);
 }
 

@@ -18,6 +18,13 @@ int tasks_ahead(const RunTimeAverage& run, int floor, int ceiling, double cover_
   return std::clamp(static_cast<int>(ahead), floor, ceiling);
 }
 
+int fair_depth(int depth, int floor, std::uint64_t left, int workers) {
+  const std::uint64_t n = static_cast<std::uint64_t>(std::max(workers, 1));
+  const std::uint64_t share = 1 + (left + n - 1) / n;
+  if (share >= static_cast<std::uint64_t>(depth)) return depth;
+  return std::max(floor, static_cast<int>(share));
+}
+
 std::chrono::microseconds poll_cap(const RunTimeAverage& run) {
   constexpr double kShortest = 20e-6, kLongest = 1e-3;
   if (!run.known()) return std::chrono::microseconds(1000);

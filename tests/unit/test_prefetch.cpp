@@ -56,3 +56,14 @@ TEST_CASE("the pause between polls is 4 x run() within 20 us and 1 ms", "[prefet
   CHECK(poll_cap(of({0.00025})) == us(1000));
   CHECK(poll_cap(of({60.0})) == us(1000));
 }
+
+TEST_CASE("a worker holds no more than its share of the work left, the running task included", "[prefetch]") {
+  CHECK(fair_depth(16, 2, 1000000, 3) == 16);  // plenty left: the depth the run() times give
+  CHECK(fair_depth(16, 2, 6, 2) == 4);         // 1 + 3
+  CHECK(fair_depth(16, 2, 7, 2) == 5);         // 1 + ceil(3.5)
+  CHECK(fair_depth(16, 2, 3, 2) == 3);
+  CHECK(fair_depth(16, 2, 1, 4) == 2);         // never under the floor
+  CHECK(fair_depth(16, 2, 0, 4) == 2);
+  CHECK(fair_depth(2, 2, 5, 1) == 2);          // never over the depth
+  CHECK(fair_depth(8, 2, 20, 0) == 8);         // no worker counted (all starting or gone): as if one
+}

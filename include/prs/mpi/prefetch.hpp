@@ -8,6 +8,7 @@
 // Pure functions, no MPI.
 
 #include <chrono>
+#include <cstdint>
 
 namespace prs {
 
@@ -29,6 +30,11 @@ class RunTimeAverage {
 // Tasks to keep ahead, the one running included: 1 + floor(cover_seconds / mean), within [floor, ceiling];
 // `floor` while the mean is unknown, `ceiling` for a mean of 0.
 int tasks_ahead(const RunTimeAverage& run, int floor, int ceiling, double cover_seconds);
+
+// A depth no deeper than a worker's share of the work not yet handed out, the running task included:
+// min(depth, max(floor, 1 + ceil(left / workers))). Quick first mini-batches must not hand the rest of a small job,
+// or the end of a large one, to the first worker ready while the others wait.
+int fair_depth(int depth, int floor, std::uint64_t left, int workers);
 
 // The longest pause between two polls: 4 x the mean run() time within [20 us, 1 ms]; 1 ms while unknown.
 std::chrono::microseconds poll_cap(const RunTimeAverage& run);
