@@ -1,20 +1,26 @@
 #!/usr/bin/python3
 """Smoke benchmark of prs_mpi's dispatch: no-op mini-batches of one item with 1, 3 and 7 workers.
 
-Prints, for each worker count:
-  - batches per second from the first task sent to the end (job_summary.json: dispatch_seconds), and
-  - the master's CPU share while every worker sleeps inside run() (rank 0 must not spin a core while it waits),
-  - the journal's share of the dispatch time (its write(2) and fsync(2) calls, measured inside rank 0).
-When mpi4py is installed (python3-mpi4py), the same no-op tasks through mpi4py.futures run side by side, in the
-same session, so the figures compare on the same noisy machine. Writes benchmarks/results/smoke_dispatch.json and,
-when matplotlib is installed, smoke_dispatch.png.
+Prints, for each worker count, min / median / max over --runs runs of:
+  - batches per second from the first task sent to the end (job_summary.json: dispatch_seconds);
+  - the master's CPU per mini-batch (rank 0's whole run, start-up waits included, over the mini-batches);
+  - the CPU of every process of the run (mpiexec, the ranks, their Python processes) per mini-batch, less that of
+    a run of a few mini-batches (start-up and the end) in the same round;
+and, once per build, the master's CPU share while every worker sleeps inside run() (rank 0 must not spin a core
+while it waits) and the journal's share of the dispatch time. Every run's output is checked: each row once.
+When mpi4py is installed (python3-mpi4py), the same no-op tasks through mpi4py.futures run in the same rounds.
+With --baseline DIR (the build of an earlier commit) the two builds alternate run by run, so both see the same
+noisy machine, and the ratios of the medians are printed. Writes benchmarks/results/smoke_dispatch.json and, when
+matplotlib is installed, smoke_dispatch.png.
 
-Usage: benchmarks/smoke_dispatch.py [--build DIR] [--batches N] [--workers 1,3,7]
+Usage: benchmarks/smoke_dispatch.py [--build DIR] [--baseline DIR] [--batches N] [--workers 1,3,7] [--runs N]
 """
 import argparse
 import json
 import os
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -65,17 +71,37 @@ def make_job(batches, sleep):
     with open(os.path.join(work, "job.yml"), "w") as f:
         f.write(JOB.format())
     with open(os.path.join(work, "score.py"), "w") as f:
-        f.write(f"import time\ndef run(mini_batch):\n    time.sleep({sleep})\n    return mini_batch\n")
+        body = f"    time.sleep({sleep})\n" if sleep > 0 else ""  # a true no-op: time.sleep(0) is a syscall
+        f.write(f"import time\ndef run(mini_batch):\n{body}    return mini_batch\n")
     return work
+
+
+def children_cpu():
+    u = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return u.ru_utime + u.ru_stime
+
+
+def run_in(prs, workers, work):
+    """One run in a job folder made by make_job: its job_summary.json plus the CPU of all its processes."""
+    shutil.rmtree(os.path.join(work, "out"), ignore_errors=True)
+    cpu0 = children_cpu()
+    subprocess.run(["mpiexec", "-np", str(workers + 1), prs, "job.yml"], cwd=work, env=ENV, check=True,
+                   capture_output=True)
+    cpu = children_cpu() - cpu0
+    with open(os.path.join(work, "out", "logs", "job_summary.json")) as f:
+        summary = json.load(f)
+    summary["all_cpu_seconds"] = cpu
+    with open(os.path.join(work, "out", "rows.txt")) as f:
+        rows = f.read().split()
+    total = summary["mini_batches"]["total"]
+    assert len(rows) == len(set(rows)) == total, f"{prs}: {len(rows)} rows, {len(set(rows))} distinct, {total} batches"
+    return summary
 
 
 def run_prs(prs, workers, batches, sleep):
     work = make_job(batches, sleep)
     try:
-        subprocess.run(["mpiexec", "-np", str(workers + 1), prs, "job.yml"], cwd=work, env=ENV, check=True,
-                       capture_output=True)
-        with open(os.path.join(work, "out", "logs", "job_summary.json")) as f:
-            return json.load(f)
+        return run_in(prs, workers, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -95,6 +121,13 @@ def run_mpi4py(workers, batches):
         os.unlink(f.name)
 
 
+def spread(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return {"min": min(values), "median": statistics.median(values), "max": max(values)}
+
+
 def plot(results, path):
     try:
         import matplotlib
@@ -104,11 +137,17 @@ def plot(results, path):
         return False
     workers = [r["workers"] for r in results]
     plt.figure(figsize=(6, 4))
-    plt.plot(workers, [r["prs_batches_per_s"] for r in results], "o-", label="prs_mpi")
-    if all(r["mpi4py_tasks_per_s"] for r in results):
-        plt.plot(workers, [r["mpi4py_tasks_per_s"] for r in results], "s--", label="mpi4py.futures (chunksize 1)")
-    plt.xlabel("workers")
-    plt.ylabel("no-op mini-batches per second")
+    series = [("build", "prs_mpi", "o-"), ("baseline", "prs_mpi baseline", "^:"),
+              ("mpi4py", "mpi4py.futures (chunksize 1)", "s--")]
+    for key, label, style in series:
+        if not all(r.get(key) for r in results):
+            continue
+        med = [r[key]["rate"]["median"] for r in results]
+        lo = [m - r[key]["rate"]["min"] for m, r in zip(med, results)]
+        hi = [r[key]["rate"]["max"] - m for m, r in zip(med, results)]
+        plt.errorbar(workers, med, yerr=[lo, hi], fmt=style, capsize=3, label=label)
+    plt.xlabel("workers (2 cores, oversubscribed)")
+    plt.ylabel("no-op mini-batches per second (median, min-max)")
     plt.title("Dispatch throughput, 1 item per mini-batch")
     plt.legend()
     plt.grid(alpha=0.3)
@@ -116,35 +155,76 @@ def plot(results, path):
     return True
 
 
+def fmt(s, scale=1.0, digits=0):
+    if s is None:
+        return "n/a"
+    return " / ".join(f"{v * scale:,.{digits}f}" for v in (s["min"], s["median"], s["max"]))
+
+
+def measure(builds, w, batches, runs):
+    """The rounds of one worker count: each build (and mpi4py.futures) once per round, in turn."""
+    work, small = make_job(batches, 0), make_job(4 * w, 0)
+    samples = {k: {"rate": [], "master_us": [], "all_us": [], "journal": []} for k in builds}
+    other = []
+    try:
+        for i in range(runs):
+            order = list(builds.items())
+            for key, prs in order[i % len(order):] + order[:i % len(order)]:
+                s = run_in(prs, w, work)
+                fixed = run_in(prs, w, small)["all_cpu_seconds"]
+                n = s["mini_batches"]["total"]
+                samples[key]["rate"].append(n / s["dispatch_seconds"])
+                samples[key]["master_us"].append(1e6 * s["master_cpu_seconds"] / n)
+                samples[key]["all_us"].append(1e6 * (s["all_cpu_seconds"] - fixed) / (n - 4 * w))
+                samples[key]["journal"].append(s["journal_seconds"] / s["dispatch_seconds"])
+            other.append(run_mpi4py(w, batches))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(small, ignore_errors=True)
+    entry = {"workers": w}
+    for key, prs in builds.items():
+        entry[key] = {name: spread(v) for name, v in samples[key].items()}
+        sleepy = run_prs(prs, w, 4 * w, 1.0)  # every worker asleep in run() for ~4 s
+        entry[key]["master_cpu_share_while_sleeping"] = sleepy["master_cpu_seconds"] / sleepy["seconds"]
+    rate = spread(other)
+    entry["mpi4py"] = {"rate": rate} if rate else None
+    return entry
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--baseline", help="the build directory of an earlier commit, run alternately with --build")
     ap.add_argument("--batches", type=int, default=3000)
     ap.add_argument("--workers", default="1,3,7")
+    ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
-    prs = os.path.join(args.build, "prs_mpi")
-    print(f"{os.cpu_count()} cores; {args.batches} no-op mini-batches of 1 item; oversubscribed where needed")
-    print(f"{'workers':>7} {'prs_mpi batches/s':>18} {'mpi4py.futures tasks/s':>23} {'ratio':>6} "
-          f"{'master CPU while workers sleep':>31} {'journal share':>14}")
+    builds = {"build": os.path.join(args.build, "prs_mpi")}
+    if args.baseline:
+        builds["baseline"] = os.path.join(args.baseline, "prs_mpi")
+    print(f"{os.cpu_count()} cores; {args.batches} no-op mini-batches of 1 item; {args.runs} runs each; "
+          f"oversubscribed where needed; min / median / max")
     results = []
     for w in (int(x) for x in args.workers.split(",")):
-        fast = run_prs(prs, w, args.batches, 0)
-        rate = fast["mini_batches"]["total"] / fast["dispatch_seconds"]
-        journal = fast["journal_seconds"] / fast["dispatch_seconds"]
-        sleepy = run_prs(prs, w, 4 * w, 1.0)  # every worker asleep in run() for ~4 s
-        share = sleepy["master_cpu_seconds"] / sleepy["seconds"]
-        other = run_mpi4py(w, args.batches)
-        ratio = f"{rate / other:6.2f}" if other else "   n/a"
-        print(f"{w:>7} {rate:>18,.0f} {other or float('nan'):>23,.0f} {ratio} {100 * share:>30.2f}% "
-              f"{100 * journal:>13.2f}%")
-        results.append({"workers": w, "prs_batches_per_s": rate, "mpi4py_tasks_per_s": other,
-                        "master_cpu_share_while_sleeping": share, "sleep_job_seconds": sleepy["seconds"],
-                        "journal_share_of_dispatch": journal, "journal_bytes": fast["journal_bytes"]})
+        entry = measure(builds, w, args.batches, args.runs)
+        for key in builds:
+            e = entry[key]
+            print(f"{w} workers {key:>8}: {fmt(e['rate'])} mini-batches/s; master {fmt(e['master_us'], 1, 2)} us "
+                  f"CPU per mini-batch; all processes {fmt(e['all_us'], 1, 1)} us; journal "
+                  f"{fmt(e['journal'], 100, 2)}% of dispatch; master {100 * e['master_cpu_share_while_sleeping']:.2f}% "
+                  f"of a core while workers sleep")
+        if entry["mpi4py"]:
+            print(f"{w} workers   mpi4py: {fmt(entry['mpi4py']['rate'])} tasks/s")
+            entry["ratio_to_mpi4py"] = entry["build"]["rate"]["median"] / entry["mpi4py"]["rate"]["median"]
+        if "baseline" in builds:
+            entry["ratio_to_baseline"] = entry["build"]["rate"]["median"] / entry["baseline"]["rate"]["median"]
+            print(f"{w} workers    ratio: {entry['ratio_to_baseline']:.2f}x the baseline (medians)")
+        results.append(entry)
     out_dir = os.path.join(ROOT, "benchmarks", "results")
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "smoke_dispatch.json"), "w") as f:
         json.dump({"date": time.strftime("%Y-%m-%d %H:%M"), "cores": os.cpu_count(), "batches": args.batches,
-                   "results": results}, f, indent=2)
+                   "runs": args.runs, "load_average": os.getloadavg(), "results": results}, f, indent=2)
     if plot(results, os.path.join(out_dir, "smoke_dispatch.png")):
         print(f"plot: {os.path.join(out_dir, 'smoke_dispatch.png')}")
 

@@ -57,10 +57,17 @@ int log_level_number(const std::string& level) {
   return 20;
 }
 
+// The last second formatted is kept: a worker writes a line per mini-batch, many in the same second, and
+// localtime() looks at /etc/localtime each call.
 std::string log_time(std::time_t t) {
+  thread_local std::time_t last = -1;
+  thread_local std::string text;
+  if (t == last) return text;
   char when[32];
   std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", std::localtime(&t));
-  return when;
+  last = t;
+  text = when;
+  return text;
 }
 
 std::string attempt_line(const AttemptRecord& r) {

@@ -53,6 +53,7 @@ JobOutcome Master::run() {
       rules_.progress(now());
       feed();
       backoff.reset();
+      backoff.set_cap(poll_cap(run_times_));
     } else {
       backoff.wait();
     }
@@ -128,7 +129,7 @@ void Master::on_ready(int rank, const ReadyMsg& m) {
   if (w.state != WorkerState::starting && w.state != WorkerState::restarting) return;  // quarantined meanwhile
   record_ready(rank, m);
   roster_.set_state(rank, WorkerState::active);
-  for (int i = 0; i < kPrefetch; ++i) hungry_.push_back(rank);
+  top_up(rank);
 }
 
 void Master::on_init_failed(int rank, const InitFailedMsg& m) {
@@ -156,6 +157,11 @@ void Master::log_failure(int rank, const Attempt& a, const std::string& error) {
 void Master::on_result(int rank, const ResultMsg& m) {
   WorkerInfo& w = roster_.at(rank);
   --w.holding;
+  --w.tasks;
+  if (m.status != AttemptStatus::cancelled) {
+    w.run.add(m.seconds);
+    run_times_.add(m.seconds);
+  }
   if (!scheduler_.is_running(m.attempt_id)) {  // taken back (a drain stopped waiting): its rows are not wanted
     if (m.row_bytes > 0 || m.header_bytes > 0) send(rank, Tag::discard, encode(AttemptMsg{m.attempt_id}));
     return;
@@ -165,11 +171,11 @@ void Master::on_result(int rank, const ResultMsg& m) {
   ResultMsg r = m;
   if (w.state == WorkerState::broken) r.status = AttemptStatus::cancelled;  // it cannot write rows any more
   settle(rank, a, r);
-  if (w.state == WorkerState::active) hungry_.push_back(rank);
   if (r.status != AttemptStatus::cancelled) {
     bool failed = r.status != AttemptStatus::ok || r.successes < scheduler_.batch_items(a.batch_id);
     for (int q : roster_.record_attempt(rank, failed)) quarantine(q);
   }
+  if (w.state == WorkerState::active) top_up(rank);
   auto reason = stopping_ ? std::nullopt : scheduler_.exceeded_threshold();  // checked per result: exact counts
   if (reason) stop(ExitCode::job_failed, *reason, 1e9);
 }
@@ -228,6 +234,9 @@ void Master::feed() {
     journal_.dispatched(a->batch_id, a->number, rank);
     sent_[a->attempt_id] = Sent{a->batch_id, a->number, rank, now()};
     tasks.emplace_back(rank, task_for(*a));
+    WorkerInfo& w = roster_.at(rank);
+    ++w.tasks;
+    --w.slots;
   }
   hungry_.swap(still_hungry);
   if (tasks.empty()) return;
@@ -238,6 +247,17 @@ void Master::feed() {
   }
   if (!first_task_) first_task_ = now();
   rules_.first_task();
+}
+
+// Free prefetch slots for an active worker, up to the depth its run() times call for (deep when run() is short).
+// A worker whose last attempt failed gets the floor: fast failures must not drain the queue into it before
+// quarantine can tell whether the failures are its own; and none gets more than its share of what is left.
+void Master::top_up(int rank) {
+  WorkerInfo& w = roster_.at(rank);
+  int depth = w.failures_in_row > 0 ? kPrefetchFloor
+                                    : tasks_ahead(w.run, kPrefetchFloor, kPrefetchCeiling, kPrefetchCover);
+  depth = fair_depth(depth, kPrefetchFloor, scheduler_.waiting(), roster_.may_work());
+  for (; w.tasks + w.slots < depth; ++w.slots) hungry_.push_back(rank);
 }
 
 // A file-list task names its files; a tabular one its byte range and header record.

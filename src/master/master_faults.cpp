@@ -75,7 +75,10 @@ void Master::quarantine(int rank) {
   send(rank, Tag::cancel, "");  // its queued tasks come back as cancelled and go to others
 }
 
-void Master::drop_slots(int rank) { hungry_.erase(std::remove(hungry_.begin(), hungry_.end(), rank), hungry_.end()); }
+void Master::drop_slots(int rank) {
+  hungry_.erase(std::remove(hungry_.begin(), hungry_.end(), rank), hungry_.end());
+  roster_.at(rank).slots = 0;
+}
 
 // Tells every worker to stop and waits for each one's finished: only then can the final collectives run. A worker
 // that does not answer in time is lost, and rank 0 ends the job by aborting it once the logs are written.

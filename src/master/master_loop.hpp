@@ -16,7 +16,9 @@
 
 namespace prs::master_detail {
 
-constexpr int kPrefetch = 2;              // tasks a worker holds: the one running and the next
+constexpr int kPrefetchFloor = 2;         // tasks a worker holds at least: the one running and the next
+constexpr int kPrefetchCeiling = 16;      // and at most, when run() is short
+constexpr double kPrefetchCover = 0.002;  // seconds of run() the tasks queued at a worker should cover
 constexpr int kSlowestShown = 5;          // running attempts the status snapshot lists
 constexpr double kSilenceCheckEvery = 1;  // seconds between looks for lost workers
 
@@ -65,6 +67,7 @@ class Master {
   void settle(int rank, const Attempt& a, const ResultMsg& m);
   void log_failure(int rank, const Attempt& a, const std::string& error);
   void feed();
+  void top_up(int rank);
   void check_stop();
   void check_silent();
   void lose(int rank, const std::string& why);
@@ -93,6 +96,7 @@ class Master {
   StopRules rules_;
   WorkerRoster roster_;
   std::vector<int> hungry_;  // ranks with a free prefetch slot, one entry per slot
+  RunTimeAverage run_times_;  // of every worker's run() calls: how long the loop may sleep between polls
   Outbox outbox_;
   JobOutcome outcome_;
   bool stopping_ = false;

@@ -1,5 +1,6 @@
 #include "prs/worker/python_link.hpp"
 
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,7 +14,7 @@ namespace prs {
 
 namespace {
 
-constexpr std::size_t kFrameHead = sizeof(std::uint64_t) + 1;
+constexpr std::size_t kFrameHead = kFrameHeadBytes;
 
 bool write_all(int fd, const char* data, std::size_t n) {
   while (n > 0) {
@@ -48,13 +49,33 @@ bool known_kind(std::uint8_t k) {
 
 }  // namespace
 
+// The head and the body in one writev (one wake-up of the reader for a small frame), the rest as write_all.
 bool write_frame(int fd, LinkKind kind, const std::string& body) {
   char head[kFrameHead];
   std::uint64_t n = body.size();
   std::memcpy(head, &n, sizeof n);
   head[sizeof n] = static_cast<char>(kind);
-  return write_all(fd, head, sizeof head) && write_all(fd, body.data(), body.size());
+  iovec parts[2] = {{head, sizeof head}, {const_cast<char*>(body.data()), body.size()}};
+  ssize_t w;
+  do {
+    w = ::writev(fd, parts, body.empty() ? 1 : 2);
+  } while (w < 0 && errno == EINTR);
+  if (w <= 0) return false;
+  auto done = static_cast<std::size_t>(w);
+  if (done < sizeof head) return write_all(fd, head + done, sizeof head - done) && write_all(fd, body.data(), n);
+  done -= sizeof head;
+  return write_all(fd, body.data() + done, n - done);
 }
+
+void append_frame(std::string& out, LinkKind kind, const std::string& body) {
+  char head[kFrameHead];
+  std::uint64_t n = body.size();
+  std::memcpy(head, &n, sizeof n);
+  head[sizeof n] = static_cast<char>(kind);
+  out.append(head, sizeof head).append(body);
+}
+
+bool write_frames(int fd, const std::string& frames) { return write_all(fd, frames.data(), frames.size()); }
 
 std::optional<LinkFrame> read_frame(int fd) {
   char head[kFrameHead];
@@ -81,6 +102,19 @@ bool FrameBuffer::fill(int fd) {
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
     return false;  // EIO and the like: as good as closed
+  }
+}
+
+bool FrameBuffer::read_once(int fd) {
+  char chunk[1 << 16];
+  for (;;) {
+    ssize_t r = ::read(fd, chunk, sizeof chunk);
+    if (r > 0) {
+      bytes_.append(chunk, static_cast<std::size_t>(r));
+      return true;
+    }
+    if (r < 0 && errno == EINTR) continue;
+    return false;
   }
 }
 

@@ -96,9 +96,16 @@ void mark_start() {
   std::_Exit(code);
 }
 
-// Serves tasks until shutdown or the rank closes the link.
+// Serves tasks until shutdown or the rank closes the link. Tasks the rank handed ahead are read in one go with
+// the current one, so this process never waits for the rank between two mini-batches.
 void serve(PythonRunner& runner, pid_t self) {
-  while (auto frame = read_frame(kLinkInFd)) {
+  FrameBuffer in;
+  for (;;) {
+    auto frame = in.next();
+    if (!frame) {
+      if (!in.read_once(kLinkInFd)) return;
+      continue;
+    }
     if (frame->kind == LinkKind::shutdown) {
       std::string error = runner.shutdown();
       write_frame(kLinkOutFd, LinkKind::shutdown_done, error);
@@ -114,7 +121,7 @@ void serve(PythonRunner& runner, pid_t self) {
                          : task.is_table ? runner.run_table(task.table)
                                          : runner.run_files(task.items);
     if (getpid() != self) std::_Exit(0);  // a child the script forked returned from run(): it is not the worker
-    flush_python_streams();
+    runner.flush_streams();
     if (!write_frame(kLinkOutFd, LinkKind::outcome, encode_outcome(task.attempt_id, outcome))) return;
   }
 }

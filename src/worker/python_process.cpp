@@ -184,6 +184,10 @@ bool PythonProcess::send(LinkKind kind, const std::string& body) {
   return to_fd_ >= 0 && write_frame(to_fd_, kind, body);
 }
 
+bool PythonProcess::send_frames(const std::string& frames) {
+  return to_fd_ >= 0 && write_frames(to_fd_, frames);
+}
+
 std::vector<LinkFrame> PythonProcess::receive(std::chrono::microseconds wait, bool& closed) {
   std::vector<LinkFrame> out;
   if (from_fd_ < 0) {

@@ -1,6 +1,7 @@
 #include "prs/worker/python_supervisor.hpp"
 
 #include <cstdlib>
+#include <algorithm>
 #include <ctime>
 #include <fstream>
 #include <iostream>
@@ -47,17 +48,35 @@ void PythonSupervisor::start() {
   process_ = PythonProcess::start(s_.exe, s_.runner, s_.stdout_file, s_.stderr_file);
   ++generation_;
   ready_ = false;
-  running_.reset();
+  handed_.take_all();
+  offered_.clear();
+  last_failed_ = false;
   served_ = 0;
   next_memory_check_ = Clock::now();
 }
 
-void PythonSupervisor::run(const TaskMsg& task, const std::vector<ColumnBytes>* columns) {
-  if (!can_run()) throw Fatal("worker: a task handed to a Python process that cannot take it");
-  running_ = task;
-  running_since_ = Clock::now();
-  if (columns != nullptr) process_.send(LinkKind::rows_task, encode_rows_task(task, *columns));
-  else process_.send(LinkKind::task, encode(task));  // a process that died meanwhile shows up in poll()
+int PythonSupervisor::depth() const {
+  if (s_.max_memory > 0 || last_failed_) return 1;
+  int depth = tasks_ahead(run_times_, 1, kAheadCeiling, kAheadCover);
+  if (s_.max_tasks > 0) depth = std::min(depth, s_.max_tasks - served_);
+  return std::max(depth, 1);
+}
+
+bool PythonSupervisor::offer(const TaskMsg& task, const std::vector<ColumnBytes>* columns) {
+  if (!ready_ || (!handed_.empty() && handed_.size() >= static_cast<std::size_t>(depth()))) return false;
+  if (columns != nullptr && !handed_.empty()) return false;
+  std::string body = columns != nullptr ? encode_rows_task(task, *columns) : encode(task);
+  const std::size_t bytes = body.size() + kFrameHeadBytes;
+  if (!handed_.can_take(bytes, depth())) return false;
+  handed_.handed({task.attempt_id, task.batch_id, task.attempt, bytes}, Clock::now());
+  append_frame(offered_, columns != nullptr ? LinkKind::rows_task : LinkKind::task, body);
+  return true;
+}
+
+void PythonSupervisor::send_offered() {
+  if (offered_.empty()) return;
+  process_.send_frames(offered_);  // a process that died meanwhile shows up in poll()
+  offered_.clear();
 }
 
 std::vector<PythonEvent> PythonSupervisor::poll(std::chrono::microseconds wait) {
@@ -97,10 +116,10 @@ void PythonSupervisor::on_frame(LinkFrame& f, std::vector<PythonEvent>& events) 
       return;
     case LinkKind::outcome: {
       auto [attempt_id, outcome] = decode_outcome(f.body);
-      if (!running_ || running_->attempt_id != attempt_id)
-        throw Fatal("worker: the Python process answered attempt " + std::to_string(attempt_id) + ", not the one it runs");
-      running_.reset();
+      handed_.answered(attempt_id, Clock::now());
       ++served_;
+      run_times_.add(outcome.seconds);
+      last_failed_ = !outcome.ok;
       events.push_back({PythonEvent::Kind::outcome, attempt_id, std::move(outcome), {}});
       return recycle_if_due(events);
     }
@@ -125,7 +144,7 @@ void PythonSupervisor::on_death(const std::string& cause, std::vector<PythonEven
 }
 
 void PythonSupervisor::check_limits(std::vector<PythonEvent>& events) {
-  if (running_ && s_.hard_timeout > 0 && running_seconds() > s_.hard_timeout) {
+  if (!handed_.empty() && s_.hard_timeout > 0 && running_seconds() > s_.hard_timeout) {
     process_.kill_and_reap(std::chrono::seconds(2));
     std::string why = "run() ignored the timeout of " + std::to_string(s_.runner.timeout_seconds) + " s" +
                       running_text() + " (stuck in C code or with signals blocked)";
@@ -160,18 +179,25 @@ void PythonSupervisor::recycle_if_due(std::vector<PythonEvent>& events) {
   replace(why + "; recycled", "", false, events);
 }
 
-// Reports why, fails the running attempt (if any) with the failure text, and starts a fresh process.
+// Reports why, fails the running attempt (if any) with the failure text, hands back the tasks that waited behind
+// it, and starts a fresh process.
 void PythonSupervisor::replace(const std::string& why, const std::string& failure, bool timed_out,
                                std::vector<PythonEvent>& events) {
   events.push_back({PythonEvent::Kind::restarting, 0, {}, why});
-  if (running_) events.push_back(failed_outcome(running_->attempt_id, failure, timed_out, running_seconds()));
+  const double seconds = running_seconds();
+  const auto handed = handed_.take_all();
+  for (std::size_t i = 0; i < handed.size(); ++i) {
+    if (i == 0) events.push_back(failed_outcome(handed[0].attempt_id, failure.empty() ? why + "\n" : failure,
+                                                timed_out, seconds));
+    else events.push_back({PythonEvent::Kind::not_started, handed[i].attempt_id, {}, {}});
+  }
   process_.kill_and_reap(std::chrono::seconds(2));
   start();
 }
 
 void PythonSupervisor::graceful_stop() {
   if (!process_.alive()) return;
-  if (ready_ && !running_ && process_.send(LinkKind::shutdown, "")) {
+  if (ready_ && handed_.empty() && process_.send(LinkKind::shutdown, "")) {
     auto deadline = Clock::now() + std::chrono::duration<double>(s_.shutdown_patience);
     bool done = false, closed = false;
     while (!done && !closed && Clock::now() < deadline) {
@@ -201,16 +227,18 @@ void PythonSupervisor::report(const std::string& text) const {
 void PythonSupervisor::stop() {
   graceful_stop();
   ready_ = false;
-  running_.reset();
+  handed_.take_all();
 }
 
 std::string PythonSupervisor::running_text() const {
-  if (!running_) return "";
-  return " in mini-batch " + std::to_string(running_->batch_id) + ", attempt " + std::to_string(running_->attempt);
+  if (handed_.empty()) return "";
+  const auto& t = handed_.running();
+  return " in mini-batch " + std::to_string(t.batch_id) + ", attempt " + std::to_string(t.attempt);
 }
 
 double PythonSupervisor::running_seconds() const {
-  return running_ ? std::chrono::duration<double>(Clock::now() - running_since_).count() : 0.0;
+  if (handed_.empty()) return 0.0;
+  return std::chrono::duration<double>(Clock::now() - handed_.running_since()).count();
 }
 
 }  // namespace prs

@@ -26,6 +26,8 @@ namespace prs {
 
 namespace {
 
+constexpr int kMaxSkippedProbes = 3;  // passes in a row without an MPI probe while the Python process answers
+
 // The worker loop: messages from the master on one side, the Python process's events on the other.
 class Worker {
  public:
@@ -56,6 +58,8 @@ class Worker {
   void on_event(PythonEvent& e);
   void on_outcome(std::uint64_t attempt_id, RunOutcome& o);
   void feed_python();
+  bool hand_rows(const TaskMsg& t);
+  void note_started(const TaskMsg& t);
   void send_cancelled(std::uint64_t attempt_id);
   void report_fatal(const std::string& what);
   void log_attempt(std::uint64_t attempt_id, const RunOutcome& o);
@@ -95,12 +99,21 @@ class Worker {
 int Worker::run() {
   if (idle_) outbox_.send(0, Tag::ready, encode(ReadyMsg{host_, true, getpid()}));
   Backoff backoff;
+  int skipped = 0;  // MPI probes left out in a row while the Python process kept answering
   while (!stopped_) {
-    bool progress = receive_messages();
+    // An empty probe yields the core (Open MPI, oversubscribed): while outcomes keep coming and tasks wait here
+    // for the Python process, its answers go first and the master's messages wait a pass or two.
+    const bool probe = skipped >= kMaxSkippedProbes || queue_.empty();
+    bool progress = probe && receive_messages();
+    skipped = probe ? 0 : skipped + 1;
     feed_python();
-    auto events = python_.poll(progress ? std::chrono::microseconds(0) : backoff.next());
+    auto events = python_.poll(progress || !probe ? std::chrono::microseconds(0) : backoff.next());
     for (auto& e : events) on_event(e);
-    if (progress || !events.empty()) backoff.reset();
+    if (progress || !events.empty()) {
+      backoff.reset();
+      backoff.set_cap(poll_cap(python_.run_times()));
+    }
+    if (events.empty()) skipped = kMaxSkippedProbes;  // nothing from Python: probe MPI next pass
     feed_python();
     outbox_.progress();
     monitor_.sample_if_due(python_.pid());
@@ -148,28 +161,47 @@ void Worker::on_task(TaskMsg t) {
   queue_.push_back(std::move(t));
 }
 
+// Hands the Python process what it can take now, in one write: one task, or a few ahead while run() is short.
 void Worker::feed_python() {
-  if (queue_.empty() || !python_.can_run()) return;
-  const TaskMsg& t = queue_.front();
-  std::vector<std::string> first(t.items.begin(), t.items.begin() + std::min(t.items.size(), kItemsShown));
-  started_[t.attempt_id] = {t.batch_id, t.attempt, t.items.size(), std::move(first), std::time(nullptr),
-                            std::chrono::steady_clock::now()};
-  if (!hdf5_) {
-    python_.run(t);
-    return queue_.pop_front();
+  while (!queue_.empty()) {
+    const TaskMsg& t = queue_.front();
+    if (hdf5_) {
+      if (!python_.can_take_rows()) break;
+      if (!hand_rows(t)) continue;  // its rows could not be read: that attempt failed, the next one is tried
+    } else if (!python_.offer(t)) {
+      break;
+    }
+    note_started(t);
+    queue_.pop_front();
   }
+  python_.send_offered();
+}
+
+// A read_hdf5 task: the rank reads its rows and hands them with it to the (idle) Python process. false: they could
+// not be read (the file changed or vanished since planning): that attempt failed and is off the queue; the worker
+// goes on.
+bool Worker::hand_rows(const TaskMsg& t) {
   std::vector<ColumnBytes> columns;
   try {
     columns = hdf5_->read(t.table.path, t.table.offset, t.table.length);
-  } catch (const Error& e) {  // the file changed or vanished: this attempt fails, the worker goes on
+  } catch (const Error& e) {
     RunOutcome failed;
     failed.error = std::string(e.what()) + "\n";
     const std::uint64_t attempt_id = t.attempt_id;
+    note_started(t);
     queue_.pop_front();
-    return on_outcome(attempt_id, failed);
+    on_outcome(attempt_id, failed);
+    return false;
   }
-  python_.run(t, &columns);
-  queue_.pop_front();
+  if (!python_.offer(t, &columns)) throw Fatal("worker: an idle Python process refused a read_hdf5 task");
+  return true;
+}
+
+// What the attempt's log lines will name.
+void Worker::note_started(const TaskMsg& t) {
+  std::vector<std::string> first(t.items.begin(), t.items.begin() + std::min(t.items.size(), kItemsShown));
+  started_[t.attempt_id] = {t.batch_id, t.attempt, t.items.size(), std::move(first), std::time(nullptr),
+                            std::chrono::steady_clock::now()};
 }
 
 void Worker::send_cancelled(std::uint64_t attempt_id) {
@@ -231,6 +263,9 @@ void Worker::on_event(PythonEvent& e) {
       outbox_.send(0, Tag::restarting, encode(TextMsg{e.text}));
       return on_cancel();  // nothing waits through a fresh init()
     case PythonEvent::Kind::outcome: return on_outcome(e.attempt_id, e.outcome);
+    case PythonEvent::Kind::not_started:  // it waited behind the attempt that ended the process
+      started_.erase(e.attempt_id);
+      return send_cancelled(e.attempt_id);
   }
 }
 

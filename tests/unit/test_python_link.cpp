@@ -489,3 +489,37 @@ TEST_CASE("a rows task carries the task and the columns, decoded as views of the
   CHECK(std::vector<std::uint64_t>(ends, ends + 3) == std::vector<std::uint64_t>{1, 1, 5});
   CHECK_FATAL(prs::decode_rows_task(body.substr(0, body.size() - 1), views), "python link: truncated message");
 }
+
+TEST_CASE("append_frame builds the bytes write_frame sends, several frames go in one write_frames", "[python_link]") {
+  std::string frames;
+  append_frame(frames, LinkKind::task, "abc");
+  CHECK(frames == wire(LinkKind::task, "abc"));
+  append_frame(frames, LinkKind::task, "");
+  append_frame(frames, LinkKind::shutdown, pattern(300, 3));
+  Pipe p(true);
+  REQUIRE(write_frames(p.write, frames));
+  FrameBuffer fb;
+  REQUIRE(fb.fill(p.read));
+  auto x = fb.next(), y = fb.next(), z = fb.next();
+  CHECK_FALSE(fb.next());
+  REQUIRE((x && y && z));
+  CHECK(x->body == "abc");
+  CHECK((y->kind == LinkKind::task && y->body.empty()));
+  CHECK((z->kind == LinkKind::shutdown && z->body == pattern(300, 3)));
+}
+
+TEST_CASE("FrameBuffer::read_once waits for bytes on a blocking pipe and says end of file", "[python_link]") {
+  Pipe p;
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    write_frame(p.write, LinkKind::task, "late");  // checked by the reader: Catch2 asserts only on its thread
+    p.close_write();
+  });
+  FrameBuffer fb;
+  std::optional<LinkFrame> f;
+  while (!(f = fb.next())) REQUIRE(fb.read_once(p.read));
+  writer.join();
+  CHECK(f->kind == LinkKind::task);
+  CHECK(f->body == "late");
+  CHECK_FALSE(fb.read_once(p.read));
+}

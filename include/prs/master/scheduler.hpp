@@ -74,6 +74,8 @@ class Scheduler {
 
   // The threshold exceeded so far, as a sentence naming it and the counts; nullopt while within limits.
   std::optional<std::string> exceeded_threshold() const;
+  // Batches waiting to be dispatched: never dispatched, or back in the queue for another attempt.
+  std::uint64_t waiting() const { return unscheduled_ + retry_queue_.size(); }
   // Every batch has been dispatched at least once.
   bool all_scheduled() const { return unscheduled_ == 0; }
   // Every batch ended and every committed write is acknowledged.

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "prs/mpi/prefetch.hpp"
+
 namespace prs {
 
 // What a worker rank does, as the master knows it.
@@ -27,6 +29,9 @@ struct WorkerInfo {
   std::int64_t pid = 0;
   double last_heard = 0;          // seconds since the job started
   int holding = 0;                // attempts unanswered plus commits unacknowledged
+  int tasks = 0;                  // attempts sent and not answered (its prefetch in use)
+  int slots = 0;                  // its free prefetch slots, waiting in the master's list for work
+  RunTimeAverage run;             // its run() times: how far ahead it is fed (prefetch.hpp)
   int failures_in_row = 0;        // attempts that failed since its last success
   std::uint64_t ok_at_streak = 0;  // the job's successes when the current run of failures began
   bool finished = false;          // answered stop with finished

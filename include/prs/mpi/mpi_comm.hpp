@@ -64,6 +64,8 @@ class Backoff {
   void wait();
   // Back to immediate polling.
   void reset() { polls_ = 0; }
+  // A new cap for the pauses (poll_cap() in prefetch.hpp: short while run() is short).
+  void set_cap(std::chrono::microseconds cap) { cap_ = cap; }
 
  private:
   std::chrono::microseconds cap_;

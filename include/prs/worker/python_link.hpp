@@ -28,12 +28,21 @@ struct LinkFrame {
   std::string body;
 };
 
+// Bytes of a frame's head: the body's length and its kind.
+constexpr std::size_t kFrameHeadBytes = sizeof(std::uint64_t) + 1;
+
 // The file descriptors the Python process finds its link on.
 constexpr int kLinkInFd = 3;   // frames from the rank
 constexpr int kLinkOutFd = 4;  // frames to the rank
 
 // Writes one whole frame (blocking, EINTR retried); false if the reader is gone (EPIPE and the like).
 bool write_frame(int fd, LinkKind kind, const std::string& body);
+
+// Appends one whole frame to `out`, to be written with others in one go (write_frames).
+void append_frame(std::string& out, LinkKind kind, const std::string& body);
+
+// Writes frames made by append_frame (blocking, EINTR retried); false if the reader is gone.
+bool write_frames(int fd, const std::string& frames);
 
 // Reads one frame, blocking; nullopt at end of file. Throws prs::Fatal on a torn frame.
 std::optional<LinkFrame> read_frame(int fd);
@@ -43,6 +52,8 @@ class FrameBuffer {
  public:
   // Reads what the pipe holds now; false at end of file (the writer closed it or died).
   bool fill(int fd);
+  // One read(2) of what a blocking pipe holds, waiting for at least a byte; false at end of file or on an error.
+  bool read_once(int fd);
   // The next complete frame, if one is there. Throws prs::Fatal on a frame of an unknown kind.
   std::optional<LinkFrame> next();
 

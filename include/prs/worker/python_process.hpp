@@ -37,6 +37,8 @@ class PythonProcess {
   pid_t pid() const { return pid_; }
   // Sends a frame; false if the process is gone.
   bool send(LinkKind kind, const std::string& body);
+  // Sends frames made by append_frame in one write; false if the process is gone.
+  bool send_frames(const std::string& frames);
   // Waits up to `wait` for frames and returns the complete ones; closed becomes true at end of file.
   std::vector<LinkFrame> receive(std::chrono::microseconds wait, bool& closed);
   // Reaps the process if it ended and returns its waitpid status; nullopt while it runs.

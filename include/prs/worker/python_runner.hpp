@@ -83,6 +83,9 @@ class PythonRunner {
   // Builds a pandas.DataFrame of the columns a rank read (read_hdf5; numpy.frombuffer, one copy) and calls run()
   // with it. Never throws for Python errors.
   RunOutcome run_rows(const TableRange& range, const std::vector<ColumnView>& columns);
+  // Flushes sys.stdout and sys.stderr (what run() printed reaches its log files before its outcome is reported).
+  // Never throws.
+  void flush_streams();
 
   // Calls shutdown() if the script has one; returns the traceback if it raised, else "".
   std::string shutdown();

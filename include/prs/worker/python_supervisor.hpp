@@ -1,6 +1,6 @@
 #pragma once
 // A worker rank's supervision of its Python process, as the service's agent supervises its workers: it hands the
-// process one task at a time, and when the process dies (a signal, an exit, the OOM killer), ignores the run()
+// process its tasks (a few ahead when run() is short: python_pipeline.hpp), and when the process dies (a signal, an exit, the OOM killer), ignores the run()
 // timeout past the grace period (hard timeout), outgrows max_memory_per_child or has served max_tasks_per_child
 // mini-batches, it reports what happened and starts a fresh one (init() again). No MPI here: the worker loop
 // (worker.cpp) turns the events into messages.
@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "prs/input/hdf5_table.hpp"
+#include "prs/mpi/prefetch.hpp"
 #include "prs/mpi/protocol.hpp"
+#include "prs/worker/python_pipeline.hpp"
 #include "prs/worker/python_process.hpp"
 #include "prs/worker/python_runner.hpp"
 
@@ -33,8 +35,9 @@ struct SupervisorSettings {
 
 // Something the worker loop must report.
 struct PythonEvent {
-  enum class Kind { ready, init_failed, outcome, restarting } kind = Kind::ready;
-  std::uint64_t attempt_id = 0;  // outcome
+  // not_started: a task handed ahead to a process that died before it began; the worker hands it back.
+  enum class Kind { ready, init_failed, outcome, restarting, not_started } kind = Kind::ready;
+  std::uint64_t attempt_id = 0;  // outcome, not_started
   RunOutcome outcome;            // outcome: what run() gave, or the cause of its process's death as the error
   std::string text;              // init_failed: the traceback; restarting: why
 };
@@ -45,8 +48,10 @@ class PythonSupervisor {
   explicit PythonSupervisor(SupervisorSettings settings) : s_(std::move(settings)) {}
   // Starts the first process (init() runs there; a ready or init_failed event follows).
   void start();
-  // init() is done and no task runs: run() may be called.
-  bool can_run() const { return ready_ && !running_; }
+  // Tasks the process may hold at once now, the running one included: up to 8 while run() takes well under a
+  // millisecond, else 1; 1 after a failed run(), 1 with max_memory_per_child (it is recycled between tasks), and
+  // never past max_tasks_per_child.
+  int depth() const;
   // A process is there (starting, ready or running).
   bool alive() const { return process_.alive(); }
   // What it was started with.
@@ -57,8 +62,18 @@ class PythonSupervisor {
   std::chrono::steady_clock::time_point init_returned() const { return init_returned_; }
   // Its process id; 0 when there is none.
   pid_t pid() const { return process_.alive() ? process_.pid() : 0; }
-  // Hands a task to the process; with columns, a read_hdf5 task and the rows its rank read.
-  void run(const TaskMsg& task, const std::vector<ColumnBytes>* columns = nullptr);
+  // The running average of its run() times.
+  const RunTimeAverage& run_times() const { return run_times_; }
+  // Hands a task to the process if it can take one now (init() done, fewer than depth() handed and their frames
+  // within the pipe's budget); returns whether it did. The frames go out together at send_offered().
+  // With columns, a read_hdf5 task and the rows its rank read: handed only to a process that holds no task (its
+  // frame is large; see can_take_rows).
+  bool offer(const TaskMsg& task, const std::vector<ColumnBytes>* columns = nullptr);
+  // A read_hdf5 task would be handed now: init() done and the process holds no task (so the rank reads the
+  // rows only when they can go at once).
+  bool can_take_rows() const { return ready_ && handed_.empty(); }
+  // Writes the frames of the tasks offer() took since the last call, in one write (one wake-up of the process).
+  void send_offered();
   // Waits up to `wait` for the process and returns what happened, in the order to report it.
   std::vector<PythonEvent> poll(std::chrono::microseconds wait);
   // The end of the job: shutdown() within the patience (if init() was done and nothing runs), then the process
@@ -78,9 +93,11 @@ class PythonSupervisor {
 
   SupervisorSettings s_;
   PythonProcess process_;
-  bool ready_ = false;              // init() done in the current process
-  std::optional<TaskMsg> running_;  // the task the process runs
-  std::chrono::steady_clock::time_point running_since_;
+  bool ready_ = false;       // init() done in the current process
+  PythonPipeline handed_;    // the tasks the process holds, the oldest running
+  std::string offered_;      // their frames not yet written
+  RunTimeAverage run_times_;  // of its run() calls: how many tasks it is handed ahead
+  bool last_failed_ = false;  // its last run() failed: one task at a time (no attempts queued behind failures)
   std::chrono::steady_clock::time_point started_;  // when the current process was started
   std::chrono::steady_clock::time_point init_returned_;  // when its init() returned, as it said
   std::chrono::steady_clock::time_point next_memory_check_;
@@ -88,6 +105,8 @@ class PythonSupervisor {
   int init_deaths_ = 0;  // processes in a row that died before init() returned
   int generation_ = 0;   // processes started so far: frames read from one are never taken for the next
   static constexpr int kInitTries = 3;
+  static constexpr int kAheadCeiling = 8;         // tasks a process holds at most
+  static constexpr double kAheadCover = 0.001;    // seconds of run() the tasks waiting in its pipe may add up to
 };
 
 }  // namespace prs
