@@ -90,6 +90,19 @@ std::string gpu_for_slot(const std::vector<std::string>& gpus, int slot) {
   return gpus[static_cast<std::size_t>(slot < 0 ? 0 : slot) % gpus.size()];
 }
 
+// Compiled modules go to ~/.cache/prs_mpi/pycache (or $XDG_CACHE_HOME/prs_mpi/pycache), not to __pycache__ beside
+// the entry script: workers import it while rank 0 lists the input, so a code folder inside the input folder would
+// otherwise gain files during the listing (and the next --resume would see another input). A PYTHONPYCACHEPREFIX
+// of the user's (not empty) stays; without a home folder nothing is set (never a shared /tmp path another user could plant).
+static void set_pycache_prefix() {
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  const char* home = std::getenv("HOME");
+  std::string cache = xdg != nullptr && *xdg == '/' ? xdg : home != nullptr && *home == '/' ? std::string(home) + "/.cache" : "";
+  const char* mine = std::getenv("PYTHONPYCACHEPREFIX");
+  if (!cache.empty() && (mine == nullptr || *mine == '\0'))
+    setenv("PYTHONPYCACHEPREFIX", (cache + "/prs_mpi/pycache").c_str(), 1);
+}
+
 void set_worker_environment(const JobConfig& config, const NodeInfo& node, int rank) {
   activate_python_env(config.python_env);  // first: environment_variables may still change PATH
   for (const auto& [name, value] : config.environment_variables) setenv(name.c_str(), value.c_str(), 1);
@@ -98,6 +111,7 @@ void set_worker_environment(const JobConfig& config, const NodeInfo& node, int r
   std::string threads = std::to_string(std::max(1u, cores / static_cast<unsigned>(workers)));
   for (const char* name : {"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"})
     setenv(name, threads.c_str(), 0);  // 0: what the user set (YAML or environment) stays
+  set_pycache_prefix();
   setenv("PRS_RANK", std::to_string(rank).c_str(), 1);
   setenv("PRS_NODE", node.host.c_str(), 1);
   setenv("PRS_LOCAL_RANK", std::to_string(node.worker_slot).c_str(), 1);

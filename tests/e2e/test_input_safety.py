@@ -11,7 +11,7 @@ import tempfile
 
 import pytest
 
-from prs_e2e import MPIEXEC, PRS_MPI, Job
+from prs_e2e import MPIEXEC, PRS_MPI, Job, expect, expect_equal
 
 SCRIPT = """
     import os
@@ -238,3 +238,29 @@ def test_an_input_error_found_after_init_ran_ends_the_job_as_before_with_nothing
     for pid in inits:  # every Python process has ended
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def ENV_WRITES_BYTECODE(home):  # noqa: N802 - a constant-like helper
+    """An environment in which Python writes .pyc files (PYTHONDONTWRITEBYTECODE may be set where tests run)."""
+    return {"HOME": home, "XDG_CACHE_HOME": "", "PYTHONDONTWRITEBYTECODE": "", "PYTHONPYCACHEPREFIX": ""}
+
+
+def test_a_code_folder_inside_the_input_gains_no_files_while_it_is_listed(make_job):
+    """Workers import the entry script while rank 0 lists the input: compiled modules go to the user's cache folder
+    (PYTHONPYCACHEPREFIX), never to __pycache__ beside the code, so the listing is the same in every run."""
+    job = make_job("codeinside", SCRIPT, items=4, batch=2)
+    job.write("data/src/helper.py", "def label(p):\n    return 'h'\n")
+    job.write("data/src/score.py", "import os\nimport helper\n\ndef run(mini_batch):\n"
+                                   "    return [f\"{os.path.relpath(p, 'data')} {helper.label(p)}\" for p in mini_batch]\n")
+    job.write("job.yml", job.read("job.yml").replace("code: ./src", "code: ./data/src"))
+    home = job.path("home")
+    os.makedirs(home)
+    proc = job.run(np=3, env=ENV_WRITES_BYTECODE(home))
+    expect_equal(proc.returncode, 0, "exit code", proc)
+    expect_equal(sorted(job.rows()), sorted([f"{i} h" for i in job.items] + ["src/helper.py h"]), "rows")
+    expect(not job.exists("data/src/__pycache__"), "no __pycache__ beside the code", proc)
+    cached = [f for _, _, files in os.walk(os.path.join(home, ".cache/prs_mpi/pycache")) for f in files]
+    expect(any(f.startswith("helper.") and f.endswith(".pyc") for f in cached), f"helper's .pyc in the cache: {cached}")
+    again = job.run(np=3, args=["--resume"], env=ENV_WRITES_BYTECODE(home))
+    expect_equal(again.returncode, 0, "--resume of the ended job: the same listing", again)
+    expect("nothing to resume" in again.stdout, "nothing to resume", again)
