@@ -1,4 +1,4 @@
-// The checked HDF5 calls of src/input/; see hdf5_handles.hpp.
+// The checked HDF5 calls of the module's read side; see hdf5_handles.hpp.
 #include "hdf5_handles.hpp"
 
 #include "prs/error.hpp"

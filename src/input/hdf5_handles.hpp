@@ -1,7 +1,8 @@
 #pragma once
-// Private to src/input/: HDF5 ids as move-only RAII handles, and one checked call per HDF5 C function we use.
-// Every failure throws prs::Error with what we were doing, on which object, and the library's own reason (the
-// deepest message of its error stack); the library's automatic error printing is off.
+// Private to the module prs_h5.so's read side (hdf5_access.cpp; never compiled into prs_core): HDF5 ids as
+// move-only RAII handles, and one checked call per HDF5 C function we use. Every failure throws prs::Error with
+// what we were doing, on which object, and the library's own reason (the deepest message of its error stack),
+// which the module's entry points return as text; the library's automatic error printing is off.
 #include <hdf5.h>
 
 #include <string>

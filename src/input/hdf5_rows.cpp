@@ -1,4 +1,5 @@
-// A worker's hyperslab reads: rows [first, first + count) of each dataset, split into columns.
+// A worker's hyperslab reads: rows [first, first + count) of each dataset (read by the module prs_h5.so into our
+// buffer), split into columns.
 #include <cstring>
 
 #include "hdf5_source.hpp"
@@ -14,26 +15,21 @@ struct Hdf5RowReader::Open {
 
 namespace {
 
-// Selects rows [first, first + count) of a dataset (all its columns) and reads them into buffer.
-void read_slab(const hdf5::Unit& u, std::uint64_t first, std::uint64_t count, std::string& buffer) {
-  const hsize_t start[2] = {first, 0};
-  const hsize_t extent[2] = {count, u.columns};
-  hdf5::Id file_space = hdf5::dataset_space(u.dataset, u.path);
-  hdf5::check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, extent, nullptr),
-              u.path + ": selecting rows " + std::to_string(first) + ".." + std::to_string(first + count));
-  hdf5::Id memory_space = hdf5::simple_space(u.rank, extent, u.path + ": memory space");
-  buffer.assign(static_cast<std::size_t>(count) * u.row_bytes, '\0');
-  hdf5::check(H5Dread(u.dataset.get(), u.memory_type.get(), memory_space.get(), file_space.get(), H5P_DEFAULT,
-                      buffer.data()),
-              u.path + ": reading rows " + std::to_string(first) + ".." + std::to_string(first + count));
-}
+// Frees the variable-length strings the module allocated in a read buffer, however the gathering ends.
+class Reclaim {
+ public:
+  Reclaim(const hdf5::Source& s, const hdf5::Unit& u, std::uint64_t count, std::string& buffer)
+      : s_(s), u_(u), count_(count), buffer_(buffer) {}
+  ~Reclaim() { s_.api->reclaim(u_.dataset.get(), count_, buffer_.data()); }
+  Reclaim(const Reclaim&) = delete;
+  Reclaim& operator=(const Reclaim&) = delete;
 
-// Frees the strings HDF5 allocated for the variable-length values of a read buffer.
-void reclaim(const hdf5::Unit& u, std::uint64_t count, std::string& buffer) {
-  const hsize_t extent[2] = {count, u.columns};
-  hdf5::Id memory_space = hdf5::simple_space(u.rank, extent, u.path + ": memory space");
-  H5Dvlen_reclaim(u.memory_type.get(), memory_space.get(), H5P_DEFAULT, buffer.data());
-}
+ private:
+  const hdf5::Source& s_;
+  const hdf5::Unit& u_;
+  std::uint64_t count_;
+  std::string& buffer_;
+};
 
 // One column out of the read rows: fixed-width values copied (bools as one byte), strings gathered.
 ColumnBytes gather(const hdf5::Field& f, const std::string& buffer, std::size_t row_bytes, std::uint64_t count) {
@@ -78,14 +74,12 @@ std::vector<ColumnBytes> Hdf5RowReader::read(const std::string& path, std::uint6
                   "was planned");
     std::vector<ColumnBytes> columns;
     std::string buffer;
-    for (const hdf5::Unit& u : open_->source.units) {
-      read_slab(u, first, count, buffer);
+    const hdf5::Source& s = open_->source;
+    for (const hdf5::Unit& u : s.units) {
+      buffer.assign(static_cast<std::size_t>(count) * u.row_bytes, '\0');
+      Reclaim reclaim(s, u, count, buffer);  // a zeroed buffer, or one partly read, is safe to reclaim
+      hdf5::check_call(s.api->read_rows(u.dataset.get(), first, count, buffer.data(), buffer.size()));
       for (const hdf5::Field& f : u.fields) columns.push_back(gather(f, buffer, u.row_bytes, count));
-      for (const hdf5::Field& f : u.fields)
-        if (f.dtype == "str") {
-          reclaim(u, count, buffer);
-          break;
-        }
     }
     return columns;
   } catch (const Error& e) {

@@ -1,4 +1,5 @@
 // Loads the HDF5 module prs_h5.so into a rank (never into the entry script's process): see prs/output/h5_file.hpp.
+// The read_hdf5 input loads the same file by the same rule for its own entry point (src/input/hdf5_module.cpp).
 #include <dlfcn.h>
 #include <unistd.h>
 

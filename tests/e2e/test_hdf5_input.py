@@ -2,10 +2,11 @@
 several files, N rows per mini-batch, every row and every dtype checked against h5py's serial read; each table rank 0
 cannot read is one line and exit 2 before any worker starts; --dry-run prints the plan; kill -9 and --resume lose
 and duplicate no row; and an entry script that
-imports h5py itself (Debian's serial build, and the MPI build) works while prs_mpi reads the input with its own
-parallel libhdf5 in the same process image."""
+imports h5py itself (Debian's serial build, and the MPI build) works while the worker ranks read the input with
+prs_mpi's own parallel libhdf5 (in the module prs_h5.so, which the script's process never loads)."""
 import os
 import signal
+import subprocess
 import time
 
 import h5py
@@ -220,6 +221,32 @@ def test_files_that_are_not_hdf5_or_disagree_on_columns(make_job):
     expect(not job.exists("out/predictions.txt"), "nothing started", proc)
 
 
+def test_without_the_hdf5_module_planning_is_one_line_naming_its_path_exit_2(make_job):
+    job = make_table(make_job, "nomodule", "paths:\n  - file: ./a.h5\ntransformations:\n  - read_hdf5:\n"
+                     "      dataset: /t\n", {"a.h5": lambda f: f.create_dataset("t", data=np.arange(3))},
+                     "mini_batch_row_size: 2")
+    gone = job.path("elsewhere/prs_h5.so")
+    proc = job.run(np=2, env={"PRS_H5_MODULE": gone})
+    expect_equal(proc.returncode, 2, "exit code", proc)
+    d = job.path("table")
+    expect_equal([x for x in proc.stderr.splitlines() if x.startswith("prs_mpi:")],
+                 [f"prs_mpi: error: {d}/MLTable:5: read_hdf5.dataset: cannot load the HDF5 module {gone} that reads "
+                  "HDF5 tables (it is built beside prs_mpi; $PRS_H5_MODULE names another): "
+                  f"{gone}: cannot open shared object file: No such file or directory"], "the one error line", proc)
+    expect(not job.exists("out/predictions.txt") and not job.exists("out/logs"), "nothing started", proc)
+
+
+def test_prs_mpi_itself_links_no_libhdf5():
+    # every HDF5 call is in prs_h5.so, which only the ranks dlopen: the entry script's process (the same executable)
+    # starts without one
+    prs_mpi = os.environ["PRS_MPI"]
+    needed = subprocess.run(["ldd", prs_mpi], capture_output=True, text=True, check=True).stdout
+    expect_equal([x.split()[0] for x in needed.splitlines() if "libhdf5" in x], [], "libhdf5 in ldd " + prs_mpi)
+    module = os.path.join(os.path.dirname(prs_mpi), "prs_h5.so")
+    linked = subprocess.run(["ldd", module], capture_output=True, text=True, check=True).stdout
+    expect("libhdf5_openmpi.so" in linked, f"the module links the parallel libhdf5: {linked}")
+
+
 def test_mini_batch_row_size_is_refused_for_a_delimited_table(make_job):
     job = make_job("rowsize", "def run(b):\n    return b\n", items=0)
     job.write("table/a.csv", "x\n1\n")
@@ -233,8 +260,8 @@ def test_mini_batch_row_size_is_refused_for_a_delimited_table(make_job):
 
 
 # init() imports h5py; run() writes and reads back its own .h5 file and reads the same rows of the input with h5py
-# while prs_mpi (whose image holds libhdf5_openmpi) read them for the DataFrame; it says which h5py build and which
-# libhdf5 libraries are in its process.
+# while the worker rank (which loaded prs_h5.so and libhdf5_openmpi) read them for the DataFrame; it says which h5py
+# build and which libhdf5 libraries are in its process.
 H5PY_SCRIPT = """
     import argparse, os, tempfile
     import numpy as np
@@ -275,8 +302,12 @@ def test_entry_script_that_imports_h5py(make_job, variant):
                      "      dataset: /t\n", files, "mini_batch_row_size: 3", script=H5PY_SCRIPT, extra=extra)
     proc = job.run(np=3)
     expect_equal(proc.returncode, 0, "exit code", proc)
-    libs = "libhdf5_openmpi.so" if variant == "mpi" else "libhdf5_openmpi.so,libhdf5_serial.so"
+    # the MPI build loads libhdf5_openmpi itself; beside the serial one, no libhdf5 of prs_mpi's is in the process
+    libs = "libhdf5_openmpi.so" if variant == "mpi" else "libhdf5_serial.so"
     mpi = variant == "mpi"
+    if not mpi:
+        expect(all("libhdf5_openmpi" not in row for row in job.rows()),
+               "no libhdf5_openmpi in the script's process (only h5py's serial libhdf5)", proc)
     expected = sorted(f"{i * 1000 + k}|True|mpi={mpi}|{libs}" for i, n in enumerate(sizes.values()) for k in range(n))
     expect_equal(sorted(job.rows()), expected, "h5py inside run(), next to prs_mpi's own HDF5 reads", proc)
 

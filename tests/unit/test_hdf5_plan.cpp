@@ -1,9 +1,11 @@
 // read_hdf5 planning: row ranges per file, rows per mini-batch, the MLTable options, and the shapes and types rank 0
 // reads (files written here with the HDF5 C API), with one exact line for each table that cannot be read. Also the
-// worker's hyperslab read of a compound table.
+// worker's hyperslab reads, and a missing module. prs_core reads through the module prs_h5.so, which ctest names in
+// $PRS_H5_MODULE (tests/CMakeLists.txt); run by hand, set it to build/prs_h5.so.
 #include <catch2/catch.hpp>
 #include <hdf5.h>
 
+#include <cstdlib>
 #include <cstring>
 
 #include "config_support.hpp"
@@ -240,4 +242,82 @@ TEST_CASE("a worker reads its hyperslab of a compound table column by column", "
   CHECK(cols[2].data == std::string("r3__r4__r5__r6__"));
   CHECK_THROWS_WITH(reader.read(dir / "c.h5", 8, 4),
                     dir / "c.h5" + ": rows 8..12: the table has 10 rows now: it changed since the job was planned");
+}
+
+TEST_CASE("a worker reads variable-length strings, h5py's bools and a 2-D dataset's rows", "[hdf5_plan]") {
+  TempJobDir dir;
+  {
+    Writer w(dir / "k.h5");
+    hid_t vlen = H5Tcopy(H5T_C_S1);
+    H5Tset_size(vlen, H5T_VARIABLE);
+    H5Tset_cset(vlen, H5T_CSET_UTF8);
+    const char* text[4] = {"zero", "", "zwei \xe2\x98\x83", "three"};
+    w.dataset("s", {4}, vlen, text);
+    hid_t flag = H5Tenum_create(H5T_NATIVE_INT8);
+    const std::int8_t no = 0, yes = 1;
+    H5Tenum_insert(flag, "FALSE", &no);
+    H5Tenum_insert(flag, "TRUE", &yes);
+    const std::int8_t flags[4] = {1, 0, 0, 1};
+    w.dataset("f", {4}, flag, flags);
+    const std::int16_t m[4][3] = {{0, 1, 2}, {10, 11, 12}, {20, 21, 22}, {30, 31, 32}};
+    w.dataset("m", {4, 3}, H5T_NATIVE_INT16, m);
+    H5Tclose(flag);
+    H5Tclose(vlen);
+  }
+  prs::Hdf5RowReader columns(columns_reader({"/s", "/f"}));
+  std::vector<prs::ColumnBytes> c = columns.read(dir / "k.h5", 1, 3);
+  REQUIRE(c.size() == 2);
+  CHECK(c[0].dtype == "str");
+  CHECK(c[0].data == "zwei \xe2\x98\x83three");
+  CHECK(c[0].ends == std::vector<std::uint64_t>{0, 8, 13});
+  CHECK(c[1].dtype == "bool");
+  CHECK(c[1].data == std::string("\0\0\1", 3));
+  prs::Hdf5RowReader matrix(dataset_reader("/m"));
+  std::vector<prs::ColumnBytes> rows = matrix.read(dir / "k.h5", 2, 2);
+  REQUIRE(rows.size() == 3);
+  std::int16_t col3[2];
+  REQUIRE(rows[2].data.size() == sizeof col3);
+  std::memcpy(col3, rows[2].data.data(), sizeof col3);
+  CHECK(rows[2].name == "Column3");
+  CHECK(std::vector<std::int16_t>(col3, col3 + 2) == std::vector<std::int16_t>{22, 32});
+}
+
+namespace {
+
+// Sets $PRS_H5_MODULE for a test and puts the earlier value back.
+struct ModuleEnv {
+  explicit ModuleEnv(const std::string& path) : had(std::getenv("PRS_H5_MODULE") != nullptr) {
+    if (had) old = std::getenv("PRS_H5_MODULE");
+    ::setenv("PRS_H5_MODULE", path.c_str(), 1);
+  }
+  ~ModuleEnv() { had ? ::setenv("PRS_H5_MODULE", old.c_str(), 1) : ::unsetenv("PRS_H5_MODULE"); }
+  bool had;
+  std::string old;
+};
+
+}  // namespace
+
+TEST_CASE("without prs_h5.so a table is one line naming the module's path", "[hdf5_plan]") {
+  TempJobDir dir;
+  write_compound(dir / "c.h5", 2);
+  const std::string where = "/d/MLTable:4: read_hdf5.dataset: ";
+  {
+    ModuleEnv env(dir / "none/prs_h5.so");
+    CHECK(inspect_error(dir / "c.h5", dataset_reader("/t")) ==
+          where + "cannot load the HDF5 module " + dir / "none/prs_h5.so" + " that reads HDF5 tables (it is built "
+          "beside prs_mpi; $PRS_H5_MODULE names another): " + dir / "none/prs_h5.so" + ": cannot open shared object "
+          "file: No such file or directory");
+    prs::Hdf5RowReader reader(dataset_reader("/t"));
+    CHECK_THROWS_WITH(reader.read(dir / "c.h5", 0, 2),
+                      dir / "c.h5" + ": rows 0..2: " + where + "cannot load the HDF5 module " + dir /
+                          "none/prs_h5.so" + " that reads HDF5 tables (it is built beside prs_mpi; $PRS_H5_MODULE "
+                          "names another): " + dir / "none/prs_h5.so" + ": cannot open shared object file: No such "
+                          "file or directory");
+  }
+  {
+    ModuleEnv env("libm.so.6");  // a library, but not the module
+    CHECK(inspect_error(dir / "c.h5", dataset_reader("/t")) ==
+          where + "libm.so.6: not prs_mpi's HDF5 module (no prs_h5_input_v1)");
+  }
+  CHECK(prs::inspect_hdf5(dir / "c.h5", dataset_reader("/t")).rows == 2);  // $PRS_H5_MODULE of ctest again
 }

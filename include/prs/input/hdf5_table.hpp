@@ -2,7 +2,9 @@
 // HDF5 tables (read_hdf5, our extension): the rows of a compound dataset (a column per field), of a 2-D dataset
 // (Column1..N) or of same-length 1-D datasets (named after their last path component), in mini-batches of N rows.
 // Rank 0 reads only shapes and types; each worker rank reads its own hyperslab with the serial (sec2) driver and
-// hands the columns' bytes to its Python process, which builds the DataFrame (numpy.frombuffer, one copy).
+// hands the columns' bytes to its Python process, which builds the DataFrame (numpy.frombuffer, one copy). The
+// HDF5 calls are in the module prs_h5.so, which a rank loads (dlopen) when it first opens a table: prs_mpi, and so
+// the entry script's process, has no libhdf5 in its image (src/input/hdf5_abi.hpp).
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -39,7 +41,7 @@ struct Hdf5Shape {
 // The shape of the table read_hdf5 names in one file; reads no table data. Throws prs::Error
 // "/abs/MLTable:LINE: read_hdf5.dataset: what, got X" for a file that is not HDF5, a missing dataset, a dataset of
 // rank other than 1 or 2, 1-D columns of different lengths, or an unsupported type (references, opaque, arrays,
-// nested compounds, enums other than h5py's bool, ...).
+// nested compounds, enums other than h5py's bool, ...), and "...: cannot load the HDF5 module PATH ..." without it.
 Hdf5Shape inspect_hdf5(const std::string& path, const TableReader& reader);
 
 // Rows per HDF5 mini-batch: mini_batch_row_size, else mini_batch_size as a count (rows), else a size ("10kb",
@@ -61,9 +63,9 @@ class Hdf5RowReader {
   explicit Hdf5RowReader(TableReader reader);
   // Closes the open file, if any.
   ~Hdf5RowReader();
-  // Move-only: it owns HDF5 ids.
+  // Move-only: it owns the module's handles.
   Hdf5RowReader(Hdf5RowReader&&) noexcept;
-  // Move-only: it owns HDF5 ids.
+  // Move-only: it owns the module's handles.
   Hdf5RowReader& operator=(Hdf5RowReader&&) noexcept;
   // The rows [first, first + count) of a file's table, column by column. Throws prs::Error naming the file and
   // the rows (a file that changed or vanished since planning): the attempt fails, the worker goes on.

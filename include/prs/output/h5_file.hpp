@@ -1,10 +1,11 @@
 #pragma once
 // The HDF5 side of a .h5 output: a file with the group /rows and one pre-sized 1-D dataset per column.
 //
-// Every HDF5 call lives in the module prs_h5.so (src/output/h5_file.cpp, built beside prs_mpi and linked with the
-// parallel libhdf5), which only the ranks load, with dlopen, when they build the .h5. The entry script's process is
-// the same executable (prs_mpi --python-process) and never loads it, so a script's own `import h5py` (Debian's
-// serial libhdf5) never meets a second libhdf5 in its process.
+// Every HDF5 call lives in the module prs_h5.so (here src/output/h5_file.cpp; the read_hdf5 input's side is
+// src/input/hdf5_access.cpp), built beside prs_mpi and linked with the parallel libhdf5, which only the ranks load,
+// with dlopen, when they build the .h5 (or read an HDF5 input). prs_mpi links no libhdf5; the entry script's process
+// is the same executable (prs_mpi --python-process) and never loads the module, so a script's own `import h5py`
+// (Debian's serial libhdf5) never meets a second libhdf5 in its process.
 //
 // Collective set-up, independent writes: create and close are collective over the communicator (parallel HDF5 1.10
 // makes every metadata call collective), write() is independent, each rank writing its own rows.
