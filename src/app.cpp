@@ -13,10 +13,13 @@
 
 #include "prs/config/config.hpp"
 #include "prs/error.hpp"
+#include "prs/index_pass.hpp"
 #include "prs/input/dry_run.hpp"
 #include "prs/input/file_list.hpp"
 #include "prs/input/mltable.hpp"
 #include "prs/input/partition.hpp"
+#include "prs/input/partition_keys.hpp"
+#include "prs/input/table_index.hpp"
 #include "prs/input/table_plan.hpp"
 #include "prs/logs/job_logs.hpp"
 #include "prs/master/job_lock.hpp"
@@ -44,7 +47,9 @@ struct MasterSetup {
   FileList files;
   std::optional<Partition> partition;
   std::optional<MLTable> mltable;  // a tabular input: its MLTable file
-  std::optional<TablePlan> table;  // and its cuts (then files is empty and partition counts one per cut)
+  std::optional<TablePlan> table;  // and its cuts (then files is empty and partition counts one per mini-batch)
+  std::optional<IndexJob> index;   // the index pass the table needs (partition_keys on columns, row sizes)
+  std::vector<std::vector<std::string>> file_keys;  // a file list with partition_keys: each mini-batch's values
   JournalState journal;         // fresh, or what --resume continues from
   std::uint64_t output_size = 0;  // committed bytes already in the output
   bool finished = false;        // --resume of a job that already ended: nothing to do
@@ -153,28 +158,67 @@ bool all_ended(const JournalState& state) {
   return true;
 }
 
-// The input's plan and its fingerprint: a table's cuts (rank 0 reads no table data) or the file listing.
-PlanFingerprint plan_input(MasterSetup& s) {
-  if (s.config.input_kind == InputKind::mltable) {
-    MLTable table = read_job_mltable(s.config);
-    if (table.reader.format != TableFormat::file_list) {
-      s.table = plan_table(table, table_batch_bytes(s.config));
-      s.mltable = std::move(table);
-      s.partition.emplace(s.table->batches.size(), 1);
-      return fingerprint_plan(s.config, *s.mltable, *s.table);
-    }
+// "job.yml:10: mini_batch_row_size", for errors found once the input is known.
+std::string setting_location(const JobConfig& config, const std::string& key) {
+  for (const ResolvedSetting& setting : config.resolved)
+    if (setting.key == key) return setting.origin + ": " + key;
+  return key;
+}
+
+// A table's cuts (rank 0 reads no table data): by size, one per file grouped by hive folders, or cuts that the
+// index pass (partition_keys on columns, mini_batch_row_size) turns into the mini-batches later.
+void plan_table_input(MasterSetup& s, MLTable table) {
+  const JobConfig& c = s.config;
+  const std::vector<std::string>& keys = c.partition_keys;
+  const bool folders = !keys.empty() && table.files.size() > 0 && has_hive_key(table.files.at(0), keys);
+  TablePlan plan = plan_table(table, folders ? UINT64_MAX : table_batch_bytes(c));
+  if (folders) {
+    group_by_folders(plan, keys, c.partition_keys_location);
+  } else if (!keys.empty() || c.mini_batch_row_size > 0) {
+    IndexJob job{table.reader, {}, keys.empty() ? setting_location(c, "mini_batch_row_size") : c.partition_keys_location};
+    if (!keys.empty()) job.query = key_query(table, plan, keys, c.partition_keys_location);
+    job.query.row_size = c.mini_batch_row_size;
+    s.index = std::move(job);
   }
-  s.files = list_input_files(s.config);
-  s.partition.emplace(s.files.size(), s.config.mini_batch_size);
+  s.table = std::move(plan);
+  s.mltable = std::move(table);
+}
+
+// The input's plan: a table's cuts or the file listing, in groups with partition_keys (hive-style folders).
+void plan_input(MasterSetup& s) {
+  const JobConfig& c = s.config;
+  if (c.input_kind == InputKind::mltable) {
+    MLTable table = read_job_mltable(c);
+    if (table.reader.format != TableFormat::file_list) return plan_table_input(s, std::move(table));
+    if (c.mini_batch_row_size > 0)
+      throw Error(setting_location(c, "mini_batch_row_size") + ": is for tables read by read_delimited or "
+                  "read_json_lines; " + table.file + " has no read transformation (a file list)");
+  }
+  s.files = list_input_files(c);
+  if (c.partition_keys.empty()) {
+    s.partition.emplace(s.files.size(), c.mini_batch_size);
+    return;
+  }
+  KeyGroups groups = group_files_by_folders(s.files, c.partition_keys, c.partition_keys_location);
+  GroupedFiles grouped = reorder_by_groups(s.files, groups);
+  s.files = std::move(grouped.files);
+  s.partition.emplace(std::move(grouped.starts));
+  s.file_keys = std::move(groups.values);
+}
+
+// Once the plan is final (after the index pass): the partition of a table and the plan's fingerprint.
+PlanFingerprint finish_plan(MasterSetup& s) {
+  if (s.table) {
+    s.partition.emplace(s.table->batch_count(), 1);
+    return fingerprint_plan(s.config, *s.mltable, *s.table);
+  }
   return fingerprint_plan(s.config, s.files, *s.partition);
 }
 
 // Order matters: refuse an earlier run before writing anything, create the folders, take the lock, and only under
 // it touch the output and the journal (resume, --overwrite, the exclusive create).
-MasterSetup prepare_master(const CliOptions& cli) {
-  MasterSetup s;
-  s.config = load_job_config(cli);
-  PlanFingerprint plan = plan_input(s);
+void prepare_master(const CliOptions& cli, MasterSetup& s) {
+  PlanFingerprint plan = finish_plan(s);
   if (cli.resume) check_resumable(s.config, plan);  // these refusals write nothing
   else if (!cli.overwrite) check_previous_run(cli, s.config, plan);
   create_dirs(s.config);
@@ -191,11 +235,10 @@ MasterSetup prepare_master(const CliOptions& cli) {
     create_fresh_output(s.config);
     s.journal = fresh_journal(plan, s.partition->batch_count());
   }
-  if (s.finished) return s;
+  if (s.finished) return;
   s.logs.emplace(s.config.log_dir, cli.resume);
   if (cli.resume) s.logs->master_note(check_note(point));
   s.journal_writer = JournalWriter::create(journal_path(s.config), s.journal);
-  return s;
 }
 
 StopSettings stop_settings(const CliOptions& cli, const JobConfig& config) {
@@ -314,15 +357,15 @@ int run_rank0(MasterSetup& setup, const CliOptions& cli, int world_size, AppendF
   return end.exit_code;
 }
 
-// Rank 0 prepares (and reports bad input) before any worker starts: 0 go, 1 fatal, 2 bad input, 4 nothing to do.
+// One step of rank 0's preparation, its outcome told to every rank: 0 go, 1 fatal, 2 bad input, 4 nothing to do.
 // No worker has started, so even a fatal error ends every rank in order.
-int prepare_on_rank0(const CliOptions& cli, const MpiSession& mpi, MasterSetup& setup) {
+template <typename Step>
+int rank0_step(const MpiSession& mpi, const MasterSetup& setup, Step step) {
   std::string error;
   int status = 0;
   if (mpi.rank() == 0) {
     try {
-      setup = prepare_master(cli);
-      if (setup.finished) status = 4;
+      status = step();
     } catch (const Error& e) {
       error = e.what();
       status = 2;
@@ -345,6 +388,24 @@ int prepare_on_rank0(const CliOptions& cli, const MpiSession& mpi, MasterSetup& 
               << std::endl;
   }
   return status;
+}
+
+// Rank 0 prepares (and reports bad input) before any worker starts: it plans, every rank takes part in the index
+// pass when the plan needs one, then rank 0 checks the output, resumes or starts the journal.
+int prepare_on_rank0(const CliOptions& cli, const MpiSession& mpi, MasterSetup& setup) {
+  int status = rank0_step(mpi, setup, [&] {
+    setup.config = load_job_config(cli);
+    plan_input(setup);
+    return 0;
+  });
+  if (status != 0) return status;
+  const bool root = mpi.rank() == 0;
+  const std::string error = run_index_pass(root ? setup.index : std::nullopt, root && setup.table ? &*setup.table : nullptr);
+  return rank0_step(mpi, setup, [&] {
+    if (!error.empty()) throw Error(error);
+    prepare_master(cli, setup);
+    return setup.finished ? 4 : 0;
+  });
 }
 
 int run_mpi_job(const CliOptions& cli, const MpiSession& mpi) {
@@ -375,8 +436,10 @@ int run_app(const CliOptions& cli, int& argc, char**& argv) {
     MasterSetup s;
     s.config = load_job_config(cli);
     plan_input(s);
+    if (s.index) run_index_serial(*s.index, *s.table);
+    finish_plan(s);
     if (s.table) print_table_plan(std::cout, s.config, *s.mltable, *s.table);
-    else print_plan(std::cout, s.config, s.files, *s.partition);
+    else print_plan(std::cout, s.config, s.files, *s.partition, s.file_keys);
     return 0;
   }
   install_drain_handlers();  // as early as can be: a drain signal during start-up must not kill a rank

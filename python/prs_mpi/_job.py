@@ -19,6 +19,7 @@ SIMPLE = {
     "name": ("name", "str"),
     "input_data": ("input_data", "str"),
     "mini_batch_size": ("mini_batch_size", "count"),
+    "mini_batch_row_size": ("mini_batch_row_size", "int"),  # prs_mpi's own: rows per tabular mini-batch
     "instance_count": ("resources.instance_count", "int"),
     "max_concurrency_per_instance": ("max_concurrency_per_instance", "int"),
     "mini_batch_error_threshold": ("mini_batch_error_threshold", "int"),
@@ -46,7 +47,8 @@ SIMPLE = {
 OBJECTS = {"inputs": "inputs", "outputs": "outputs", "retry_settings": "retry_settings",
            "environment_variables": "environment_variables", "task": "task", "append_row_to": "task.append_row_to"}
 # Every argument, in "did you mean" order: the loader's order where the keys correspond.
-ARGUMENTS = ["name", "inputs", "outputs", "input_data", "mini_batch_size", "instance_count",
+ARGUMENTS = ["name", "inputs", "outputs", "input_data", "mini_batch_size", "mini_batch_row_size",
+             "instance_count",
              "max_concurrency_per_instance", "mini_batch_error_threshold", "retry_settings", "logging_level",
              "environment_variables", "ordered", "skip_unreadable_inputs", "max_tasks_per_child",
              "max_memory_per_child", "quarantine_after_failures", "task", "append_row_to", "error_threshold",

@@ -9,7 +9,7 @@ HEADER = "# Written by the prs_mpi Python package (python/prs_mpi): edit the Pyt
 TOP_ORDER = [
     "$schema", "type", "name", "display_name", "description", "experiment_name", "tags", "properties", "compute",
     "identity", "services", "component", "is_deterministic", "settings", "inputs", "outputs", "input_data",
-    "mini_batch_size", "partition_keys", "resources", "max_concurrency_per_instance", "mini_batch_error_threshold",
+    "mini_batch_size", "mini_batch_row_size", "partition_keys", "resources", "max_concurrency_per_instance", "mini_batch_error_threshold",
     "error_threshold", "retry_settings", "logging_level", "environment_variables", "output_action", "ordered",
     "skip_unreadable_inputs", "max_tasks_per_child", "max_memory_per_child", "quarantine_after_failures", "task",
     "jobs", "parallel_run_config",

@@ -149,14 +149,13 @@ def test_the_blogs_component_in_a_dsl_pipeline(in_tmp):
                                    "task.environment"]
 
 
-def test_the_blogs_strategies_stop_at_the_argument_prs_mpi_does_not_have(in_tmp):
+def test_the_blogs_strategies_take_mini_batch_row_size(in_tmp):
     code = port(BLOCKS["imports_002/seed"] + BLOCKS["strategies/seed"])
-    with pytest.raises(prs_mpi.ArgumentError) as raised:
-        ns = {}
-        exec(code, ns)
-    assert str(raised.value) == ("parallel_run_function: mini_batch_row_size: unknown argument; did you mean "
-                                 "mini_batch_size?")
-    assert raised.value.argument == "mini_batch_row_size"
+    ns = {}
+    exec(code, ns)
+    assert ns["parallel_job_rows"].mini_batch_row_size == 1000
+    ns["parallel_job_rows"].dump("rows.yml")
+    assert "mini_batch_row_size: 1000\n" in read("rows.yml")
     with pytest.raises(prs_mpi.ConfigError) as first:
         prs_mpi.dry_run(ns["parallel_job_file"])
     assert str(first.value) == ("file_parallel.prs_mpi.yml:4: input_data: ${{inputs.input_data}}: no input named "

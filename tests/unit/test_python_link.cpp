@@ -435,8 +435,8 @@ TEST_CASE("decoding truncated or overlong settings throws", "[python_link]") {
   s.argv = {"e.py", "-v", "x"};
   const std::string body = encode_settings(s);
   const std::size_t after_count = 8 + 4 + 8 + 1 + 8;  // the argument count is read, no argument yet
-  // ... the table reader, then module_dir and logging_level (both "")
-  REQUIRE(body.size() == after_count + 12 + 10 + 9 + 4 + 1 + 1 + 3 + 12 + 5 + 8 + 8);
+  // ... the table reader (its dtype count last), then module_dir and logging_level (both "")
+  REQUIRE(body.size() == after_count + 12 + 10 + 9 + 4 + 1 + 1 + 3 + 12 + 5 + 8 + 8 + 8);
   for (std::size_t n = 0; n < body.size(); ++n) {
     INFO("prefix of " << n << " bytes");
     // Fewer bytes left than arguments claimed is caught before reading them.

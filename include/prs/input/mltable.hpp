@@ -3,6 +3,8 @@
 // folder, pattern; relative to the MLTable file) and `transformations` (read_delimited or read_json_lines; none: a
 // file list). Reading it touches no table data: only the MLTable file and, when listing, the folders it names.
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "prs/input/file_list.hpp"
 
@@ -34,6 +36,7 @@ struct TableReader {
   bool support_multi_line = false;                 // quoted fields may hold newlines (cuts need a full pass)
   bool infer_column_types = true;                  // false: every column is str
   bool drop_invalid_lines = false;                 // read_json_lines invalid_lines: drop (else error)
+  std::vector<std::pair<std::string, std::string>> dtype;  // read_delimited dtype: column -> pandas dtype name
 };
 
 // An MLTable file, read.

@@ -111,6 +111,9 @@ std::vector<std::uint64_t> reduce_sum(const std::vector<std::uint64_t>& values);
 int broadcast_int(int value);
 // Broadcasts a string from rank 0 (collective).
 std::string broadcast_string(const std::string& value);
+// Gathers every rank's string on rank 0, in rank order (collective); other ranks get an empty list. Each string
+// must be under 2 GiB (MPI counts are ints): prs::Fatal otherwise.
+std::vector<std::string> gather_strings(const std::string& mine);
 
 // Where this rank runs, from MPI_Comm_split_type(MPI_COMM_TYPE_SHARED) (collective).
 struct NodeInfo {
