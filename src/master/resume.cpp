@@ -280,7 +280,7 @@ PlanFingerprint fingerprint_plan(const JobConfig& config, const MLTable& table, 
 std::string describe_plan_change(const PlanFingerprint& before, const PlanFingerprint& now) {
   std::vector<std::string> parts;
   if (before.listing != now.listing) parts.push_back("the input files (added, removed or modified)");
-  if (before.partition != now.partition) parts.push_back("mini_batch_size");
+  if (before.partition != now.partition) parts.push_back("the mini-batches (mini_batch_size, mini_batch_row_size or partition_keys)");
   if (before.output != now.output) parts.push_back("the output (append_row_to, output_action or the header setting)");
   if (before.script != now.script) parts.push_back("the entry script");
   std::string text;

@@ -177,6 +177,15 @@ def test_columns_json_lines_keys_as_text(make_job):
     expected = [f"{len(lines)}:" + pd.read_json(io.StringIO("\n".join(lines)), lines=True).to_json(orient="records")
                 for _, lines in sorted(groups.items()) for _ in lines]
     expect_equal(sorted(job.rows()), sorted(expected), "one DataFrame per key: '' (missing), '7', 'a', 'b'", proc)
+    again = job.run(np=3, args=["--resume"])
+    expect_equal((again.returncode, "prs_mpi: nothing to resume" in again.stdout), (0, True),
+                 "the index is the same on a second pass: the plan's fingerprint holds", again)
+    job.write("job.yml", JOB.format(kind="mltable", path="tbl", division="partition_keys: [n]\n"))
+    changed = job.run(np=3, args=["--resume"])
+    expect_equal(changed.returncode, 2, "exit code", changed)
+    expect_equal(error_line(changed), "prs_mpi: error: job.yml: cannot --resume: the mini-batches (mini_batch_size, "
+                 "mini_batch_row_size or partition_keys) changed since the interrupted run; use --overwrite to start "
+                 "over", "other keys: another plan", changed)
 
 
 def test_an_unknown_key_column_is_named_with_the_columns(make_job):
