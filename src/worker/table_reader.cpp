@@ -184,7 +184,9 @@ def _kept_json_lines(reader, text, keys, path, offset, codec):
         except ValueError:
             kept.append(line)  # _read_json_lines reports it, or drops it with invalid_lines: drop
             continue
-        if isinstance(fields, dict) and all(_json_key(fields.get(k)) == v for k, v in keys):
+        if not isinstance(fields, dict):
+            fields = {}  # a line that is no object has no keys: "" each, as the index pass counts it
+        if all(_json_key(fields.get(k)) == v for k, v in keys):
             kept.append(line)
     return "\n".join(kept)
 
