@@ -16,10 +16,9 @@
 #include "prs/index_pass.hpp"
 #include "prs/input/dry_run.hpp"
 #include "prs/input/file_list.hpp"
+#include "prs/input/input_plan.hpp"
 #include "prs/input/mltable.hpp"
 #include "prs/input/partition.hpp"
-#include "prs/input/partition_keys.hpp"
-#include "prs/input/table_index.hpp"
 #include "prs/input/table_plan.hpp"
 #include "prs/logs/job_logs.hpp"
 #include "prs/master/job_lock.hpp"
@@ -42,14 +41,8 @@ namespace {
 
 // What rank 0 prepares before any worker starts Python: every check and every file that can fail is done here, so
 // that a failure is one line and exit 2 for every rank, never an error while workers wait.
-struct MasterSetup {
+struct MasterSetup : InputPlan {  // the input: files and partition, or a table's cuts (see input_plan.hpp)
   JobConfig config;
-  FileList files;
-  std::optional<Partition> partition;
-  std::optional<MLTable> mltable;  // a tabular input: its MLTable file
-  std::optional<TablePlan> table;  // and its cuts (then files is empty and partition counts one per mini-batch)
-  std::optional<IndexJob> index;   // the index pass the table needs (partition_keys on columns, row sizes)
-  std::vector<std::vector<std::string>> file_keys;  // a file list with partition_keys: each mini-batch's values
   JournalState journal;         // fresh, or what --resume continues from
   std::uint64_t output_size = 0;  // committed bytes already in the output
   bool finished = false;        // --resume of a job that already ended: nothing to do
@@ -156,54 +149,6 @@ bool all_ended(const JournalState& state) {
   for (const auto& end : state.ended)
     if (!end) return false;
   return true;
-}
-
-// "job.yml:10: mini_batch_row_size", for errors found once the input is known.
-std::string setting_location(const JobConfig& config, const std::string& key) {
-  for (const ResolvedSetting& setting : config.resolved)
-    if (setting.key == key) return setting.origin + ": " + key;
-  return key;
-}
-
-// A table's cuts (rank 0 reads no table data): by size, one per file grouped by hive folders, or cuts that the
-// index pass (partition_keys on columns, mini_batch_row_size) turns into the mini-batches later.
-void plan_table_input(MasterSetup& s, MLTable table) {
-  const JobConfig& c = s.config;
-  const std::vector<std::string>& keys = c.partition_keys;
-  const bool folders = !keys.empty() && table.files.size() > 0 && has_hive_key(table.files.at(0), keys);
-  TablePlan plan = plan_table(table, folders ? UINT64_MAX : table_batch_bytes(c));
-  if (folders) {
-    group_by_folders(plan, keys, c.partition_keys_location);
-  } else if (!keys.empty() || c.mini_batch_row_size > 0) {
-    IndexJob job{table.reader, {}, keys.empty() ? setting_location(c, "mini_batch_row_size") : c.partition_keys_location};
-    if (!keys.empty()) job.query = key_query(table, plan, keys, c.partition_keys_location);
-    job.query.row_size = c.mini_batch_row_size;
-    s.index = std::move(job);
-  }
-  s.table = std::move(plan);
-  s.mltable = std::move(table);
-}
-
-// The input's plan: a table's cuts or the file listing, in groups with partition_keys (hive-style folders).
-void plan_input(MasterSetup& s) {
-  const JobConfig& c = s.config;
-  if (c.input_kind == InputKind::mltable) {
-    MLTable table = read_job_mltable(c);
-    if (table.reader.format != TableFormat::file_list) return plan_table_input(s, std::move(table));
-    if (c.mini_batch_row_size > 0)
-      throw Error(setting_location(c, "mini_batch_row_size") + ": is for tables read by read_delimited or "
-                  "read_json_lines; " + table.file + " has no read transformation (a file list)");
-  }
-  s.files = list_input_files(c);
-  if (c.partition_keys.empty()) {
-    s.partition.emplace(s.files.size(), c.mini_batch_size);
-    return;
-  }
-  KeyGroups groups = group_files_by_folders(s.files, c.partition_keys, c.partition_keys_location);
-  GroupedFiles grouped = reorder_by_groups(s.files, groups);
-  s.files = std::move(grouped.files);
-  s.partition.emplace(std::move(grouped.starts));
-  s.file_keys = std::move(groups.values);
 }
 
 // Once the plan is final (after the index pass): the partition of a table and the plan's fingerprint.
@@ -395,7 +340,7 @@ int rank0_step(const MpiSession& mpi, const MasterSetup& setup, Step step) {
 int prepare_on_rank0(const CliOptions& cli, const MpiSession& mpi, MasterSetup& setup) {
   int status = rank0_step(mpi, setup, [&] {
     setup.config = load_job_config(cli);
-    plan_input(setup);
+    static_cast<InputPlan&>(setup) = plan_input(setup.config);
     return 0;
   });
   if (status != 0) return status;
@@ -435,7 +380,7 @@ int run_app(const CliOptions& cli, int& argc, char**& argv) {
   if (cli.dry_run) {
     MasterSetup s;
     s.config = load_job_config(cli);
-    plan_input(s);
+    static_cast<InputPlan&>(s) = plan_input(s.config);
     if (s.index) run_index_serial(*s.index, *s.table);
     finish_plan(s);
     if (s.table) print_table_plan(std::cout, s.config, *s.mltable, *s.table);

@@ -13,13 +13,6 @@
 
 namespace prs {
 
-// What rank 0 asks of the pass.
-struct IndexJob {
-  TableReader reader;
-  IndexQuery query;
-  std::string location;  // where errors about the keys point: "job.yml:9: partition_keys"
-};
-
 // Collective over MPI_COMM_WORLD: every rank calls it, rank 0 with the job and its plan (changed in place), the
 // others with nullopt and nullptr. Returns "" or, on rank 0, the first error a scan met (the plan is then
 // unchanged); every rank returns after the same collectives, so no rank waits for another that failed.

@@ -19,6 +19,13 @@ struct IndexQuery {
   std::uint64_t row_size = 0;                      // mini_batch_row_size
 };
 
+// What rank 0 asks of the index pass.
+struct IndexJob {
+  TableReader reader;
+  IndexQuery query;
+  std::string location;  // where errors about the keys point: "job.yml:9: partition_keys"
+};
+
 // What one cut holds for partition_keys.
 struct CutKeys {
   std::vector<std::vector<std::string>> tuples;  // the distinct values of the keys in its records, sorted
