@@ -19,6 +19,7 @@
 #include "prs/error.hpp"
 #include "prs/input/dry_run.hpp"
 #include "prs/input/file_list.hpp"
+#include "prs/input/index_pass.hpp"
 #include "prs/input/mltable.hpp"
 #include "prs/input/partition.hpp"
 #include "prs/input/table_plan.hpp"
@@ -224,7 +225,14 @@ int exit_code_of(StartVerdict verdict) {
 // the job before its first mini-batch on every rank in order (the final collectives come once every worker has
 // ended its Python process; only then are the folders this job created removed).
 int plan_and_run_rank0(const CliOptions& cli, int world_size, MasterSetup& setup) {
-  const StartVerdict verdict = try_step([&] { plan_while_workers_start(cli, setup); }, setup);
+  StartVerdict verdict = try_step([&] { plan_while_workers_start(setup); }, setup);
+  const bool planned = verdict == StartVerdict::go;  // every rank takes part in the index pass, which may be empty
+  const std::string index_error = run_index_pass(planned ? setup.index : std::nullopt,
+                                                 planned && setup.table ? &*setup.table : nullptr);
+  if (planned) verdict = try_step([&] {
+      if (!index_error.empty()) throw Error(index_error);
+      finish_start(cli, setup);
+    }, setup);
   broadcast_verdict(verdict);
   if (verdict == StartVerdict::go) {
     AppendFile output;
@@ -298,7 +306,7 @@ int run_app(const CliOptions& cli, int& argc, char**& argv) {
     use_virtual_env(s.config);
     plan_only(s);
     if (s.table) print_table_plan(std::cout, s.config, *s.mltable, *s.table);
-    else print_plan(std::cout, s.config, s.files, *s.partition);
+    else print_plan(std::cout, s.config, s.files, *s.partition, s.file_keys);
     return 0;
   }
   install_drain_handlers();  // as early as can be: a drain signal during start-up must not kill a rank

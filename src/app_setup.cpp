@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "prs/error.hpp"
-#include "prs/input/hdf5_table.hpp"
+#include "prs/input/index_pass.hpp"
 #include "prs/master/resume.hpp"
 
 namespace fs = std::filesystem;
@@ -172,24 +172,15 @@ void wait_for_test_gate() {
 }
 
 // The input's plan: a table's cuts (rank 0 reads no table data) or the file listing (whose stat() of each file
-// the fingerprint reuses).
+// the fingerprint reuses), grouped by partition_keys; what the index pass must still find is in s.index.
 void list_and_partition(MasterSetup& s) {
-  if (s.config.input_kind == InputKind::mltable) {
-    MLTable table = read_job_mltable(s.config);
-    if (s.config.mini_batch_row_size > 0 && table.reader.format != TableFormat::hdf5)
-      throw Error(s.config.job_name + ": mini_batch_row_size: is for read_hdf5 tables (rows); a delimited or JSON "
-                  "lines table is cut by size (mini_batch_size), got " + std::to_string(s.config.mini_batch_row_size));
-    if (table.reader.format != TableFormat::file_list) {
-      s.table = table.reader.format == TableFormat::hdf5 ? plan_hdf5(table, s.config)
-                                                         : plan_table(table, table_batch_bytes(s.config));
-      s.mltable = std::move(table);
-      s.partition.emplace(s.table->batches.size(), 1);
-      return end_phase(s, "listing and cutting the tables");
-    }
-  }
-  s.files = list_input_files(s.config);
-  end_phase(s, "listing");
-  s.partition.emplace(s.files.size(), s.config.mini_batch_size);
+  static_cast<InputPlan&>(s) = plan_input(s.config);
+  end_phase(s, s.table ? "listing and cutting the tables" : "listing");
+}
+
+// Once the plan is final (after the index pass): a table's partition.
+void finish_partition(MasterSetup& s) {
+  if (s.table) s.partition.emplace(s.table->batch_count(), 1);
 }
 
 PlanFingerprint fingerprint(const MasterSetup& s) {
@@ -221,9 +212,13 @@ void check_before_workers(const CliOptions& cli, MasterSetup& s) {
 
 // Order matters: under the lock (taken in step 1), the output and the journal are touched only once the plan is
 // known (resume, --overwrite, the exclusive create).
-void plan_while_workers_start(const CliOptions& cli, MasterSetup& s) {
+void plan_while_workers_start(MasterSetup& s) {
   wait_for_test_gate();
   list_and_partition(s);
+}
+
+void finish_start(const CliOptions& cli, MasterSetup& s) {
+  finish_partition(s);
   const PlanFingerprint plan = fingerprint(s);
   end_phase(s, "partition and fingerprint");
   ResumePoint point;
@@ -245,7 +240,11 @@ void plan_while_workers_start(const CliOptions& cli, MasterSetup& s) {
   end_phase(s, "journal and logs");
 }
 
-void plan_only(MasterSetup& s) { list_and_partition(s); }
+void plan_only(MasterSetup& s) {
+  list_and_partition(s);
+  if (s.index) run_index_serial(*s.index, *s.table);
+  finish_partition(s);
+}
 
 void remove_created_folders(const MasterSetup& s) {
   for (auto it = s.created_folders.rbegin(); it != s.created_folders.rend(); ++it) {

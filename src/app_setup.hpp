@@ -18,6 +18,7 @@
 #include "prs/config/cli.hpp"
 #include "prs/config/config.hpp"
 #include "prs/input/file_list.hpp"
+#include "prs/input/input_plan.hpp"
 #include "prs/input/mltable.hpp"
 #include "prs/input/partition.hpp"
 #include "prs/input/table_plan.hpp"
@@ -53,12 +54,8 @@ class StartupClock {
 };
 
 // What rank 0 prepares before the master loop.
-struct MasterSetup {
+struct MasterSetup : InputPlan {  // the input: files and partition, or a table's cuts (see input_plan.hpp)
   JobConfig config;
-  FileList files;
-  std::optional<Partition> partition;
-  std::optional<MLTable> mltable;  // a tabular input: its MLTable file
-  std::optional<TablePlan> table;  // and its cuts (then files is empty and partition counts one per cut)
   JournalState journal;         // fresh, or what --resume continues from
   std::uint64_t output_size = 0;  // committed bytes already in the output
   bool finished = false;        // --resume of a job that already ended: nothing to do
@@ -73,11 +70,15 @@ struct MasterSetup {
 // Throws prs::Error (bad input: exit 2) or another exception (fatal).
 void check_before_workers(const CliOptions& cli, MasterSetup& s);
 
-// Step 2: lists and plans the input, checks --resume against the journal, replaces an earlier output
-// (--overwrite) or creates a fresh one, opens the journal and the logs. Throws as step 1.
-void plan_while_workers_start(const CliOptions& cli, MasterSetup& s);
+// Step 2a: lists and plans the input (s.index: the index pass it still needs). Throws as step 1.
+void plan_while_workers_start(MasterSetup& s);
 
-// The input's plan (a table's cuts or the file listing) without a fingerprint: for --dry-run.
+// Step 2b, after the collective index pass (input/index_pass.hpp) finished the plan: the fingerprint, --resume's
+// checks against the journal, --overwrite's removal or a fresh output, the journal and the logs. Throws as step 1.
+void finish_start(const CliOptions& cli, MasterSetup& s);
+
+// The input's whole plan (a table's cuts, the index pass run serially, or the file listing) without a
+// fingerprint: for --dry-run.
 void plan_only(MasterSetup& s);
 
 // Removes the folders step 1 created, with what was written in them since (the workers' logs of a job that ended

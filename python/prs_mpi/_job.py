@@ -19,7 +19,7 @@ SIMPLE = {
     "name": ("name", "str"),
     "input_data": ("input_data", "str"),
     "mini_batch_size": ("mini_batch_size", "count"),
-    "mini_batch_row_size": ("mini_batch_row_size", "int"),  # prs_mpi's own: rows per mini-batch
+    "mini_batch_row_size": ("mini_batch_row_size", "int"),  # prs_mpi's own: rows per tabular mini-batch
     "instance_count": ("resources.instance_count", "int"),
     "max_concurrency_per_instance": ("max_concurrency_per_instance", "int"),
     "mini_batch_error_threshold": ("mini_batch_error_threshold", "int"),

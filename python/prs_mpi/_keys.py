@@ -42,7 +42,7 @@ JOB_PATTERNS = [
     _leaf("outputs.*.path", "a path"),
     _leaf("input_data", "a path or ${{inputs.NAME}}"),
     _leaf("mini_batch_size", "a count of files"),
-    _leaf("mini_batch_row_size", "a count of rows"),
+    _leaf("mini_batch_row_size", "a whole number"),
     _leaf("resources.instance_count", "a whole number"),
     _leaf("max_concurrency_per_instance", "a whole number"),
     _leaf("mini_batch_error_threshold", "a whole number"),
@@ -74,8 +74,7 @@ JOB_PATTERNS = [
     _leaf("source_directory", "a path", "task.code", v1=True),
     _leaf("entry_script", "a path", "task.entry_script", v1=True),
     Pattern("parallel_run_config", TRANSPARENT),
-    Pattern("partition_keys", UNSUPPORTED,
-            "partitioned input is not supported yet; remove it and use mini_batch_size"),
+    _leaf("partition_keys", "a list of strings"),
     # Cloud-only keys: accepted and listed as ignored.
     _ignored("$schema"),
     _ignored("compute"),

@@ -181,6 +181,26 @@ void resolve_input_data(const Sources& sources, const Ports& ports, const std::s
   config.resolved.push_back({"input_data", config.input_path, value->origin});
 }
 
+// One way to cut the input: mini_batch_size, mini_batch_row_size or partition_keys (the service refuses
+// partition_keys with mini_batch_size too); rows are for tables only.
+void check_batch_division(const Sources& sources, const JobConfig& config) {
+  const RawValue* size = find(sources.file, "mini_batch_size");
+  const RawValue* rows = find(sources.file, "mini_batch_row_size");
+  const RawValue* keys = find(sources.file, "partition_keys");
+  const auto both = [](const RawValue& one, const RawValue& other, const std::string& what) {
+    fail(one, "cannot be given with " + other.shown_key + " (" + other.where + "): " + what +
+                  "; remove one of them");
+  };
+  if (keys != nullptr && size != nullptr)
+    both(*keys, *size, "a mini-batch is either one combination of the keys' values or a size");
+  if (keys != nullptr && rows != nullptr)
+    both(*keys, *rows, "a mini-batch is either one combination of the keys' values or a number of rows");
+  if (rows != nullptr && size != nullptr) both(*rows, *size, "a mini-batch is either a number of rows or a size");
+  if (rows != nullptr && config.input_kind == InputKind::file_list)
+    fail(*rows, "is for tabular input (type: mltable with read_delimited or read_json_lines); a file list is cut "
+                "by mini_batch_size, a count of files");
+}
+
 void resolve_code(const Sources& sources, const Ports& ports, const std::string& job_dir,
                   JobConfig& config) {
   std::error_code ignored;
@@ -372,6 +392,7 @@ JobConfig load_job_config(const CliOptions& cli) {
   config_detail::apply_settings(sources, config);
   apply_ordered_option(cli, config);
   resolve_input_data(sources, ports, job_dir, config);
+  check_batch_division(sources, config);
   add_port_settings(sources, ports, config);
   resolve_code(sources, ports, job_dir, config);
   if (arguments) config.resolved.push_back(*arguments);

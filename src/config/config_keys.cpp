@@ -32,8 +32,8 @@ const Pattern job_patterns[] = {
     {"outputs.*.path", leaf, "a path", nullptr, false, false, false},
     {"input_data", leaf, "a path or ${{inputs.NAME}}", nullptr, false, false, false},
     {"mini_batch_size", leaf, "a count of files", nullptr, false, false, false},
-    // Our extension: rows per mini-batch of a table (read_hdf5 here).
-    {"mini_batch_row_size", leaf, "a count of rows", nullptr, false, false, false},
+    // Our extension: rows per mini-batch for delimited, JSON-lines (and HDF5) tables.
+    {"mini_batch_row_size", leaf, "a whole number", nullptr, false, false, false},
     {"resources.instance_count", leaf, "a whole number", nullptr, false, false, false},
     {"max_concurrency_per_instance", leaf, "a whole number", nullptr, false, false, false},
     {"mini_batch_error_threshold", leaf, "a whole number", nullptr, false, false, false},
@@ -69,8 +69,7 @@ const Pattern job_patterns[] = {
     {"source_directory", leaf, "a path", "task.code", false, true, false},
     {"entry_script", leaf, "a path", "task.entry_script", false, true, false},
     {"parallel_run_config", Role::transparent, nullptr, nullptr, false, false, false},
-    {"partition_keys", Role::unsupported,
-     "partitioned input is not supported yet; remove it and use mini_batch_size", nullptr, false, false, false},
+    {"partition_keys", leaf, "a list of strings", nullptr, false, false, false},
     // Cloud-only keys: accepted and listed as ignored.
     {"$schema", ignored, nullptr, nullptr, false, false, false},
     {"compute", ignored, nullptr, nullptr, false, false, false},
@@ -268,5 +267,7 @@ KnobMatch match_knob(const std::string& name) {
   }
   return match;
 }
+
+bool is_list_key(const std::string& key) { return key == "partition_keys"; }
 
 }  // namespace prs::config_keys

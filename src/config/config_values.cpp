@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <unordered_map>
 
+#include <yaml-cpp/yaml.h>
+
 #include "prs/config/config_keys.hpp"
 #include "prs/config/config_values.hpp"
 #include "prs/config/size.hpp"
@@ -126,6 +128,30 @@ std::string apply_mini_batch_size(JobConfig& config, const RawValue& value) {
   return std::to_string(config.mini_batch_size);
 }
 
+// partition_keys: a list of key names ("[Store, Brand]", also the JSON dump '["Store", "Brand"]' that v1's
+// PipelineParameter form writes), each non-empty and given once.
+std::string apply_partition_keys(JobConfig& config, const RawValue& value) {
+  YAML::Node node;
+  try {
+    node = YAML::Load(value.text);
+  } catch (const YAML::Exception&) {
+  }
+  const std::string expected = "must be a list of strings such as [Store, Brand], got " + shown(value.text);
+  if (!node.IsSequence() || node.size() == 0) fail(value, expected);
+  config.partition_keys.clear();
+  std::string text;
+  for (const YAML::Node& key : node) {
+    if (!key.IsScalar() || key.Scalar().empty()) fail(value, expected);
+    if (std::find(config.partition_keys.begin(), config.partition_keys.end(), key.Scalar()) !=
+        config.partition_keys.end())
+      fail(value, "names " + key.Scalar() + " twice");
+    config.partition_keys.push_back(key.Scalar());
+    text += (text.empty() ? "[" : ", ") + key.Scalar();
+  }
+  config.partition_keys_location = value.where + ": " + value.shown_key;
+  return text + "]";
+}
+
 // max_memory_per_child: a size ("4GB", "512mb"; 1 kb = 1024 bytes) or 0 for no limit.
 std::string apply_memory_limit(JobConfig& config, const RawValue& value) {
   if (value.text == "0") {
@@ -160,6 +186,7 @@ const Setting settings[] = {
      [](JobConfig& c, const RawValue& v) {
        return std::to_string(c.mini_batch_row_size = static_cast<std::uint64_t>(to_int(v, from_one)));
      }},
+    {"partition_keys", false, nullptr, apply_partition_keys},
     {"resources.instance_count", false, "1",
      [](JobConfig& c, const RawValue& v) { return std::to_string(c.instance_count = to_small_int(v, from_one)); }},
     {"max_concurrency_per_instance", false, "0",

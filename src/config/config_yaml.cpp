@@ -23,6 +23,19 @@ std::string node_kind(const YAML::Node& node) {
   return shown(node.IsScalar() ? node.Scalar() : "");
 }
 
+// A list value (partition_keys) as one flow-style text, "[Store, Brand]": each element a non-empty scalar.
+std::string flow_list(const YAML::Node& node, const RawValue& value) {
+  YAML::Emitter out;
+  out << YAML::Flow << YAML::BeginSeq;
+  for (const YAML::Node& element : node) {
+    if (!element.IsScalar() || element.Scalar().empty())
+      fail(value, "must be a list of strings such as [Store, Brand], got an element that is " + node_kind(element));
+    out << element.Scalar();
+  }
+  out << YAML::EndSeq;
+  return out.c_str();
+}
+
 std::string joined(const std::string& prefix, const std::string& name) {
   return prefix.empty() ? name : prefix + "." + name;
 }
@@ -126,6 +139,12 @@ class Reader {
 
   void read_leaf(const YAML::Node& node, const KeyInfo& info, RawValue& value, bool v1) {
     if (node.IsNull() && (info.null_is_unset || v1)) return;  // save_to_yaml writes None as an empty value
+    if (node.IsSequence() && config_keys::is_list_key(info.canonical)) {
+      value.key = info.canonical;
+      value.text = flow_list(node, value);
+      keep(value);
+      return;
+    }
     if (!node.IsScalar()) fail(value, "must be " + info.expected + ", got " + node_kind(node));
     value.key = info.canonical;
     value.text = node.Scalar();

@@ -60,6 +60,29 @@ std::string encoding(const Where& w, const YAML::Node& node, const std::string& 
   fail(w, node, key, "must be utf8, utf8bom, ascii, latin1 (iso88591), windows1252 or utf16, got " + text);
 }
 
+// The pandas dtype names read_delimited's dtype takes (what read_csv's dtype= accepts and a job can spell).
+constexpr const char* kDtypes[] = {"str", "string", "object", "bool", "boolean", "category", "int8", "int16",
+                                   "int32", "int64", "uint8", "uint16", "uint32", "uint64", "Int8", "Int16",
+                                   "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64", "float32", "float64",
+                                   "Float32", "Float64"};
+
+// dtype: {column: type}, passed to pandas.read_csv as is (converters, being Python functions, cannot be written
+// in YAML: an entry script converts its DataFrame itself).
+void read_dtype(const Where& w, const YAML::Node& node, const std::string& key, TableReader& r) {
+  if (!node.IsMap() || node.size() == 0) fail(w, node, key, "must be a mapping of column: type, e.g. {id: Int64}");
+  for (const auto& entry : node) {
+    const std::string column = entry.first.as<std::string>();
+    const std::string type = scalar(w, entry.second, key + "." + column);
+    bool known = false;
+    for (const char* name : kDtypes) known = known || type == name;
+    if (!known)
+      fail(w, entry.second, key + "." + column,
+           "must be a pandas dtype: str, string, object, bool, boolean, category, int8..int64, uint8..uint64, "
+           "Int8..Int64 (nullable), UInt8..UInt64, float32, float64, Float32 or Float64, got " + type);
+    r.dtype.emplace_back(column, type);
+  }
+}
+
 void read_delimited(const Where& w, const YAML::Node& options, const std::string& key, TableReader& r) {
   r.format = TableFormat::delimited;
   if (!options || options.IsNull()) return;
@@ -85,10 +108,16 @@ void read_delimited(const Where& w, const YAML::Node& options, const std::string
       r.support_multi_line = boolean(w, value, at);
     } else if (name == "infer_column_types") {
       r.infer_column_types = boolean(w, value, at);
+    } else if (name == "dtype") {
+      read_dtype(w, value, at, r);
+    } else if (name == "converters") {
+      fail(w, option.first, at,
+           "is not supported: converters are Python functions, which YAML cannot hold; pin a column's type with "
+           "dtype: {column: type} and convert further in run()");
     } else {
       fail(w, option.first, at,
            "unknown option; read_delimited takes delimiter, header, encoding, empty_as_string, "
-           "include_path_column, support_multi_line, infer_column_types");
+           "include_path_column, support_multi_line, infer_column_types, dtype");
     }
   }
 }
@@ -190,7 +219,8 @@ void list_path(const Where& w, const YAML::Node& entry, const std::string& key, 
   const std::string at = key + "." + kind;
   const std::string text = scalar(w, entry.begin()->second, at);
   if (text.find("://") != std::string::npos) fail(w, entry, at, "must be a local path, got " + text);
-  const std::string path = (fs::path(base) / text).lexically_normal().string();
+  std::string path = (fs::path(base) / text).lexically_normal().string();
+  while (path.size() > 1 && path.back() == '/') path.pop_back();  // "folder: ." names base itself
   ListRules rules = job_rules;
   rules.excluded_files.push_back(w.file);  // the MLTable file is no table
   FileList found;

@@ -264,6 +264,23 @@ int TablePlan::header_file(std::uint32_t file, HeaderMode mode) const {
   return files[file].header_length == 0 ? -1 : static_cast<int>(file);
 }
 
+std::uint64_t TablePlan::batch_count() const {
+  return key_mode == KeyMode::none ? batches.size() : group_values.size();
+}
+
+std::vector<std::uint64_t> TablePlan::batch_cuts(std::uint64_t b) const {
+  if (key_mode == KeyMode::none) return {b};
+  return std::vector<std::uint64_t>(group_cuts.begin() + static_cast<std::ptrdiff_t>(group_starts.at(b)),
+                                    group_cuts.begin() + static_cast<std::ptrdiff_t>(group_starts.at(b + 1)));
+}
+
+std::string read_file_range(const std::string& path, std::uint64_t offset, std::uint64_t length) {
+  OpenFile in(path);
+  std::string bytes(static_cast<std::size_t>(length), '\0');
+  bytes.resize(in.read(offset, bytes.data(), bytes.size()));
+  return bytes;
+}
+
 TablePlan plan_table(const MLTable& table, std::uint64_t batch_bytes) {
   if (batch_bytes == 0) throw Error("mini_batch_size: must be at least 1 byte, got 0");
   TablePlan plan;

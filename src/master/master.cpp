@@ -267,17 +267,24 @@ TaskMsg Master::task_for(const Attempt& a) const {
   t.attempt_id = a.attempt_id;
   t.attempt = a.number;
   if (plan_.table != nullptr) {
-    const TableCut& cut = plan_.table->batches.at(a.batch_id);
+    const TablePlan& plan = *plan_.table;
     t.is_table = true;
-    t.table.path = plan_.table->files[cut.file].path;
-    t.table.offset = cut.offset;
-    t.table.length = cut.length;
-    const int header = plan_.table->header_file(cut.file, plan_.mltable->reader.header);
-    if (header >= 0) {
-      const TableFile& h = plan_.table->files[static_cast<std::size_t>(header)];
-      t.table.header_path = h.path;
-      t.table.header_offset = h.header_offset;
-      t.table.header_length = h.header_length;
+    for (std::uint64_t c : plan.batch_cuts(a.batch_id)) {
+      const TableCut& cut = plan.batches.at(c);
+      TableRange r{plan.files[cut.file].path, cut.offset, cut.length, "", 0, 0};
+      const int header = plan.header_file(cut.file, plan_.mltable->reader.header);
+      if (header >= 0) {
+        const TableFile& h = plan.files[static_cast<std::size_t>(header)];
+        r.header_path = h.path;
+        r.header_offset = h.header_offset;
+        r.header_length = h.header_length;
+      }
+      t.table.ranges.push_back(std::move(r));
+    }
+    if (plan.key_mode != KeyMode::none) {
+      t.table.key_use = plan.key_mode == KeyMode::folders ? KeyUse::add_columns : KeyUse::keep_rows;
+      t.table.key_names = plan.key_names;
+      t.table.key_values = plan.group_values.at(a.batch_id);
     }
     return t;
   }

@@ -266,15 +266,24 @@ PlanFingerprint fingerprint_output(const JobConfig& config, std::uint64_t listin
 }  // namespace
 
 PlanFingerprint fingerprint_plan(const JobConfig& config, const FileList& files, const Partition& partition) {
-  (void)partition;  // the listing covers the item count
-  return fingerprint_output(config, hash_listing(files), Hash().num(config.mini_batch_size).value());
+  Hash cut;  // mini_batch_size, or the groups of partition_keys (the listing is in group order then)
+  cut.num(config.mini_batch_size);
+  for (const std::string& key : config.partition_keys) cut.add(key);
+  if (!config.partition_keys.empty())
+    for (std::uint64_t b = 0; b < partition.batch_count(); ++b) cut.num(partition.batch(b).count);
+  return fingerprint_output(config, hash_listing(files), cut.value());
 }
 
 PlanFingerprint fingerprint_plan(const JobConfig& config, const MLTable& table, const TablePlan& plan) {
   Hash cuts;
-  cuts.num(config.mini_batch_bytes);
+  cuts.num(config.mini_batch_bytes).num(config.mini_batch_row_size).num(plan.key_mode);
   for (const TableCut& cut : plan.batches) cuts.num(cut.file).num(cut.offset).num(cut.length);
   if (table.reader.format == TableFormat::hdf5) cuts.add(plan.columns).num(plan.batch_rows);  // rows: the cuts
+  for (const std::string& key : plan.key_names) cuts.add(key);
+  for (std::uint64_t b = 0; b < plan.group_values.size(); ++b) {  // partition_keys: each group, its values and cuts
+    for (const std::string& value : plan.group_values[b]) cuts.add(value);
+    for (std::uint64_t c : plan.batch_cuts(b)) cuts.num(c);
+  }
   const std::uint64_t listing = Hash().num(hash_listing(table.files)).add(read_file(table.file)).value();  // options too
   return fingerprint_output(config, listing, cuts.value());
 }
@@ -282,7 +291,7 @@ PlanFingerprint fingerprint_plan(const JobConfig& config, const MLTable& table, 
 std::string describe_plan_change(const PlanFingerprint& before, const PlanFingerprint& now) {
   std::vector<std::string> parts;
   if (before.listing != now.listing) parts.push_back("the input files (added, removed or modified)");
-  if (before.partition != now.partition) parts.push_back("mini_batch_size");
+  if (before.partition != now.partition) parts.push_back("the mini-batches (mini_batch_size, mini_batch_row_size or partition_keys)");
   if (before.output != now.output) parts.push_back("the output (append_row_to, output_action or the header setting)");
   if (before.script != now.script) parts.push_back("the entry script");
   std::string text;

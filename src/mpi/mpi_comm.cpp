@@ -1,5 +1,6 @@
 #include "prs/mpi/mpi_comm.hpp"
 
+#include <climits>
 #include <sys/prctl.h>
 
 #include <algorithm>
@@ -149,6 +150,34 @@ std::string broadcast_string(const std::string& value) {
   mpi_check(MPI_Ibcast(s.data(), static_cast<int>(s.size()), MPI_CHAR, 0, MPI_COMM_WORLD, &request), "MPI_Ibcast");
   wait_without_spinning(request, "MPI_Ibcast");
   return s;
+}
+
+std::vector<std::string> gather_strings(const std::string& mine) {
+  if (mine.size() > static_cast<std::size_t>(INT_MAX)) throw Fatal("gather: a rank's result exceeds 2 GiB");
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  int n = static_cast<int>(mine.size());
+  std::vector<int> sizes(rank == 0 ? static_cast<std::size_t>(size) : 0);
+  MPI_Request request;
+  mpi_check(MPI_Igather(&n, 1, MPI_INT, sizes.data(), 1, MPI_INT, 0, MPI_COMM_WORLD, &request), "MPI_Igather");
+  wait_without_spinning(request, "MPI_Igather");
+  std::vector<int> displs(sizes.size(), 0);
+  std::uint64_t total = 0;
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    displs[i] = static_cast<int>(total);
+    total += static_cast<std::uint64_t>(sizes[i]);
+    if (total > static_cast<std::uint64_t>(INT_MAX)) throw Fatal("gather: the results exceed 2 GiB");
+  }
+  std::string all(static_cast<std::size_t>(total), '\0');
+  mpi_check(MPI_Igatherv(mine.data(), n, MPI_BYTE, all.data(), sizes.data(), displs.data(), MPI_BYTE, 0,
+                         MPI_COMM_WORLD, &request),
+            "MPI_Igatherv");
+  wait_without_spinning(request, "MPI_Igatherv");
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < sizes.size(); ++i)
+    out.push_back(all.substr(static_cast<std::size_t>(displs[i]), static_cast<std::size_t>(sizes[i])));
+  return out;
 }
 
 namespace {

@@ -48,8 +48,11 @@ std::string encode(const TaskMsg& m) {
   for (const auto& item : m.items) w.put(item);
   w.put<std::uint8_t>(m.is_table);
   if (m.is_table) {
-    const TableRange& t = m.table;
-    w.put(t.path).put(t.offset).put(t.length).put(t.header_path).put(t.header_offset).put(t.header_length);
+    w.put<std::uint64_t>(m.table.ranges.size());
+    for (const TableRange& t : m.table.ranges)
+      w.put(t.path).put(t.offset).put(t.length).put(t.header_path).put(t.header_offset).put(t.header_length);
+    w.put(m.table.key_use).put<std::uint64_t>(m.table.key_names.size());
+    for (std::size_t i = 0; i < m.table.key_names.size(); ++i) w.put(m.table.key_names[i]).put(m.table.key_values[i]);
   }
   return w.take();
 }
@@ -116,13 +119,26 @@ TaskMsg decode_task(const std::string& bytes) {
   for (std::uint64_t i = 0; i < n; ++i) m.items.push_back(r.get_string());
   m.is_table = r.get<std::uint8_t>() != 0;
   if (m.is_table) {
-    TableRange& t = m.table;
-    t.path = r.get_string();
-    t.offset = r.get<std::uint64_t>();
-    t.length = r.get<std::uint64_t>();
-    t.header_path = r.get_string();
-    t.header_offset = r.get<std::uint64_t>();
-    t.header_length = r.get<std::uint64_t>();
+    auto ranges = r.get<std::uint64_t>();
+    if (ranges > bytes.size()) throw Fatal("protocol: task claims " + std::to_string(ranges) + " table ranges");
+    for (std::uint64_t i = 0; i < ranges; ++i) {
+      TableRange t;
+      t.path = r.get_string();
+      t.offset = r.get<std::uint64_t>();
+      t.length = r.get<std::uint64_t>();
+      t.header_path = r.get_string();
+      t.header_offset = r.get<std::uint64_t>();
+      t.header_length = r.get<std::uint64_t>();
+      m.table.ranges.push_back(std::move(t));
+    }
+    m.table.key_use = r.get<KeyUse>();
+    if (m.table.key_use > KeyUse::keep_rows) throw Fatal("protocol: task with an unknown key use");
+    auto keys = r.get<std::uint64_t>();
+    if (keys > bytes.size()) throw Fatal("protocol: task claims " + std::to_string(keys) + " keys");
+    for (std::uint64_t i = 0; i < keys; ++i) {
+      m.table.key_names.push_back(r.get_string());
+      m.table.key_values.push_back(r.get_string());
+    }
   }
   r.done();
   return m;

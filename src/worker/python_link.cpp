@@ -145,6 +145,8 @@ std::string encode_settings(const RunnerSettings& s) {
   for (bool flag : {t.empty_as_string, t.include_path_column, t.support_multi_line, t.infer_column_types,
                     t.drop_invalid_lines})
     w.put<std::uint8_t>(flag);
+  w.put<std::uint64_t>(t.dtype.size());
+  for (const auto& [column, type] : t.dtype) w.put(column).put(type);
   return w.put(s.module_dir).put(s.logging_level).put(s.python).put<std::uint8_t>(s.row_records).take();
 }
 
@@ -167,6 +169,12 @@ RunnerSettings decode_settings(const std::string& body) {
   for (bool* flag : {&t.empty_as_string, &t.include_path_column, &t.support_multi_line, &t.infer_column_types,
                      &t.drop_invalid_lines})
     *flag = r.get<std::uint8_t>() != 0;
+  auto columns = r.get<std::uint64_t>();
+  if (columns > r.left()) throw Fatal("python link: settings claim " + std::to_string(columns) + " dtype columns");
+  for (std::uint64_t i = 0; i < columns; ++i) {
+    std::string column = r.get_string();
+    t.dtype.emplace_back(std::move(column), r.get_string());
+  }
   s.module_dir = r.get_string();
   s.logging_level = r.get_string();
   s.python = r.get_string();

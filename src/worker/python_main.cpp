@@ -117,7 +117,7 @@ void serve(PythonRunner& runner, pid_t self) {
     const bool rows = frame->kind == LinkKind::rows_task;
     TaskMsg task = rows ? decode_rows_task(frame->body, columns) : decode_task(frame->body);
     runner.set_current(task.batch_id, task.attempt);
-    RunOutcome outcome = rows            ? runner.run_rows(task.table, columns)
+    RunOutcome outcome = rows            ? runner.run_rows(task.table.ranges.at(0), columns)
                          : task.is_table ? runner.run_table(task.table)
                                          : runner.run_files(task.items);
     if (getpid() != self) std::_Exit(0);  // a child the script forked returned from run(): it is not the worker

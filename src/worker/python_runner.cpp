@@ -314,6 +314,10 @@ int row_format(const RunnerSettings& s) { return !s.format_rows ? 0 : s.row_reco
 
 const char* format_name(TableFormat format) { return format == TableFormat::json_lines ? "json_lines" : "delimited"; }
 
+const char* key_use_name(KeyUse use) {
+  return use == KeyUse::add_columns ? "add_columns" : use == KeyUse::keep_rows ? "keep_rows" : "none";
+}
+
 py::dict reader_dict(const TableReader& r) {
   py::dict d;
   d["format"] = format_name(r.format);
@@ -323,6 +327,9 @@ py::dict reader_dict(const TableReader& r) {
   d["include_path_column"] = r.include_path_column;
   d["infer_column_types"] = r.infer_column_types;
   d["drop_invalid_lines"] = r.drop_invalid_lines;
+  py::dict dtype;
+  for (const auto& [column, type] : r.dtype) dtype[py::str(column)] = type;
+  d["dtype"] = dtype;
   return d;
 }
 
@@ -357,15 +364,21 @@ void PythonRunner::set_current(std::uint64_t batch_id, std::uint32_t attempt) {
   }
 }
 
-RunOutcome PythonRunner::run_table(const TableRange& t) {
+RunOutcome PythonRunner::run_table(const TableTask& task) {
   if (!state_) throw std::logic_error("PythonRunner::run_table() called before a successful init()");
   RunOutcome outcome;
   auto start = std::chrono::steady_clock::now();
   try {
-    auto result = state_->helper.attr("run_table")(state_->run, reader_dict(settings_.table), fs_str(t.path), t.offset,
-                                                  t.length, fs_str(t.header_path), t.header_offset, t.header_length,
-                                                  settings_.timeout_seconds, row_format(settings_),
-                                                  settings_.dataframe_header)
+    py::list ranges;
+    for (const TableRange& t : task.ranges)
+      ranges.append(py::make_tuple(fs_str(t.path), t.offset, t.length, fs_str(t.header_path), t.header_offset,
+                                   t.header_length));
+    py::list keys;  // raw bytes: decoded by the reader with the file's encoding
+    for (std::size_t i = 0; i < task.key_names.size(); ++i)
+      keys.append(py::make_tuple(py::bytes(task.key_names[i]), py::bytes(task.key_values[i])));
+    auto result = state_->helper.attr("run_table")(state_->run, reader_dict(settings_.table), ranges,
+                                                  key_use_name(task.key_use), keys, settings_.timeout_seconds,
+                                                  row_format(settings_), settings_.dataframe_header)
                       .cast<py::tuple>();
     take_table_result(result, outcome);
   } catch (const py::error_already_set& e) {
@@ -388,7 +401,7 @@ RunOutcome PythonRunner::run_rows(const TableRange& t, const std::vector<ColumnV
       cols.append(py::make_tuple(c.name, c.dtype, py::memoryview::from_memory(c.data.data(), c.data.size()),
                                  py::memoryview::from_memory(c.ends.data(), c.ends.size())));
     auto result = state_->helper.attr("run_rows")(state_->run, cols, fs_str(t.path), t.offset, t.length,
-                                                 settings_.timeout_seconds, settings_.format_rows,
+                                                 settings_.timeout_seconds, row_format(settings_),
                                                  settings_.dataframe_header)
                       .cast<py::tuple>();
     take_table_result(result, outcome);

@@ -66,10 +66,30 @@ def _names(reader, header_path, header_offset, header_length):
         raise TableError(f"{header_path}: byte {header_offset}: the header record cannot be read: {e}") from None
 
 
-def _csv_options(reader):
+def _dtype(reader, names, path):
+    # dtype by column name, given to read_csv by position (the record is read without its header).
+    columns = names if names is not None else None
+    by_position = {}
+    for column, type_name in reader["dtype"].items():
+        if columns is None:
+            match = _re.fullmatch(r"Column([1-9][0-9]*)", column)
+            position = int(match.group(1)) - 1 if match else -1
+        else:
+            position = columns.index(column) if column in columns else -1
+        if position < 0:
+            known = ", ".join(map(str, columns)) if columns is not None else "Column1, Column2, ..."
+            raise TableError(f"{path}: read_delimited.dtype: {column} is not a column of this file "
+                             f"(columns: {known})")
+        by_position[position] = type_name
+    return by_position
+
+
+def _csv_options(reader, names=None, path=""):
     options = {"sep": reader["delimiter"], "header": None, "index_col": False}
     if not reader["infer_column_types"]:
         options["dtype"] = str
+    elif reader["dtype"]:
+        options["dtype"] = _dtype(reader, names, path)
     if reader["empty_as_string"]:
         import pandas._libs.parsers as parsers
         options["keep_default_na"] = False
@@ -77,10 +97,17 @@ def _csv_options(reader):
     return options
 
 
-def _read_delimited(reader, text, names, path, offset, codec):
+_RAW = {"dtype": str, "na_filter": False, "keep_default_na": False}
+
+
+def _read_delimited(reader, text, names, path, offset, codec, raw=False):
+    # raw: every field as its text ("" when empty), to compare key columns with the values the index found.
     import pandas
+    options = _csv_options(reader, names, path)
+    if raw:
+        options = {"sep": reader["delimiter"], "header": None, "index_col": False, **_RAW}
     try:
-        frame = pandas.read_csv(_io.StringIO(text), **_csv_options(reader))
+        frame = pandas.read_csv(_io.StringIO(text), **options)
     except pandas.errors.EmptyDataError:
         frame = pandas.DataFrame()
     except pandas.errors.ParserError as e:
@@ -135,15 +162,90 @@ def read_table(reader, path, offset, length, header_path, header_offset, header_
     return frame
 
 
-def run_table(run, reader, path, offset, length, header_path, header_offset, header_length, timeout, format_rows,
-              want_header):
-    """One attempt on a tabular range: run_batch's tuple plus the rows parsed (-1: the range did not parse)."""
+def _json_key(value):
+    # A JSON value as the index pass (C++) writes a key: strings as they are, numbers as written, true/false, and
+    # "" for null or a missing key.
+    if value is None:
+        return ""
+    if value is True or value is False:
+        return "true" if value else "false"
+    return str(value)
+
+
+def _kept_json_lines(reader, text, keys, path, offset, codec):
+    # The lines of text whose keys hold the mini-batch's values (what read_json_lines then reads).
+    kept = []
+    for line in text.split("\n"):
+        record = line.strip()
+        if not record:
+            continue
+        try:
+            fields = _json.loads(record, parse_float=str)
+        except ValueError:
+            kept.append(line)  # _read_json_lines reports it, or drops it with invalid_lines: drop
+            continue
+        if not isinstance(fields, dict):
+            fields = {}  # a line that is no object has no keys: "" each, as the index pass counts it
+        if all(_json_key(fields.get(k)) == v for k, v in keys):
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def _read_kept_rows(reader, path, offset, length, header, keys):
+    # keep_rows: the range's rows whose key columns hold the values, typed as pandas types those rows alone.
+    import pandas
+    codec = _codec(reader, path)
+    text = _decode(_read(path, offset, length), codec, reader, path, offset)
+    wanted = [(k.decode(codec), v.decode(codec)) for k, v in keys]
+    if reader["format"] == "json_lines":
+        frame = _read_json_lines(reader, _kept_json_lines(reader, text, wanted, path, offset, codec), path, offset,
+                                 codec)
+    else:
+        names = _names(reader, *header)
+        rows = _read_delimited(reader, text, names, path, offset, codec, raw=True)
+        mask = pandas.Series(True, index=rows.index)
+        for k, v in wanted:
+            if k not in rows.columns:
+                raise TableError(f"{path}: partition_keys: {k} is not a column of this file")
+            mask &= rows[k].fillna("") == v
+        kept = rows[mask].to_csv(sep=reader["delimiter"], header=False, index=False)
+        frame = _read_delimited(reader, kept, names, path, offset, codec) if len(kept) else _empty(names)
+    if reader["include_path_column"]:
+        frame["Path"] = path
+    return frame
+
+
+def _empty(names):
+    import pandas
+    return pandas.DataFrame(columns=names) if names is not None else pandas.DataFrame()
+
+
+def read_batch(reader, ranges, key_use, keys):
+    """The DataFrame of a tabular mini-batch: its ranges read in order, then its keys added or its rows kept."""
+    import pandas
+    if key_use == "keep_rows":
+        frames = [_read_kept_rows(reader, r[0], r[1], r[2], r[3:], keys) for r in ranges]
+    else:
+        frames = [read_table(reader, *r) for r in ranges]
+    frames = [f for f in frames if len(f.columns)] or frames[:1]
+    frame = (pandas.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]) if frames \
+        else pandas.DataFrame()
+    if key_use == "add_columns":
+        import os as _os
+        for k, v in keys:
+            frame[_os.fsdecode(k)] = _os.fsdecode(v)
+    return frame
+
+
+def run_table(run, reader, ranges, key_use, keys, timeout, format_rows, want_header):
+    """One attempt on a tabular mini-batch: run_batch's tuple plus the rows parsed (-1: a range did not parse)."""
     try:
-        frame = read_table(reader, path, offset, length, header_path, header_offset, header_length)
+        frame = read_batch(reader, ranges, key_use, keys)
     except TableError as e:
         return False, False, 0, b"", b"", str(e) + "\n", -1
     except Exception as e:  # anything pandas raised that we did not foresee: still only this attempt fails
-        return False, False, 0, b"", b"", f"{path}: bytes {offset}..{offset + length}: {type(e).__name__}: {e}\n", -1
+        where = "; ".join(f"{r[0]}: bytes {r[1]}..{r[1] + r[2]}" for r in ranges)
+        return False, False, 0, b"", b"", f"{where}: {type(e).__name__}: {e}\n", -1
     return run_batch(run, frame, timeout, format_rows, want_header) + (len(frame),)
 
 

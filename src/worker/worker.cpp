@@ -16,6 +16,7 @@
 #include "prs/logs/process_logs.hpp"
 #include "prs/logs/resource_monitor.hpp"
 #include "prs/input/hdf5_table.hpp"
+#include "prs/input/index_pass.hpp"
 #include "prs/input/mltable.hpp"
 #include "prs/mpi/job_end.hpp"
 #include "prs/output/checksum.hpp"
@@ -183,7 +184,8 @@ void Worker::feed_python() {
 bool Worker::hand_rows(const TaskMsg& t) {
   std::vector<ColumnBytes> columns;
   try {
-    columns = hdf5_->read(t.table.path, t.table.offset, t.table.length);
+    const TableRange& rows = t.table.ranges.at(0);  // a read_hdf5 mini-batch is one row range of one file
+    columns = hdf5_->read(rows.path, rows.offset, rows.length);
   } catch (const Error& e) {
     RunOutcome failed;
     failed.error = std::string(e.what()) + "\n";
@@ -383,6 +385,7 @@ int run_worker(const JobConfig& config, const NodeInfo& node, int rank) {
     Worker worker(std::move(s), output, node.host, rank, idle, std::move(logs),
                   log_level_number(config.logging_level), std::move(monitor));
     worker.start();
+    run_index_pass(std::nullopt, nullptr);  // rank 0's plan may need this rank to scan a share of the table
     if (broadcast_verdict(StartVerdict::go) == StartVerdict::go) {
       if (config.output_action == OutputAction::append_row) output = AppendFile::open(config.append_row_file);
       return worker.run();

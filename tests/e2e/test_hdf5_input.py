@@ -247,18 +247,6 @@ def test_prs_mpi_itself_links_no_libhdf5():
     expect("libhdf5_openmpi.so" in linked, f"the module links the parallel libhdf5: {linked}")
 
 
-def test_mini_batch_row_size_is_refused_for_a_delimited_table(make_job):
-    job = make_job("rowsize", "def run(b):\n    return b\n", items=0)
-    job.write("table/a.csv", "x\n1\n")
-    job.write("table/MLTable", "paths:\n  - file: ./a.csv\ntransformations:\n  - read_delimited\n")
-    job.write("job.yml", JOB.format(batch="mini_batch_row_size: 2", extra="", data="."))
-    proc = job.run(np=2)
-    expect_equal(proc.returncode, 2, "exit code", proc)
-    expect_equal([x for x in proc.stderr.splitlines() if x.startswith("prs_mpi:")],
-                 ["prs_mpi: error: job.yml: mini_batch_row_size: is for read_hdf5 tables (rows); a delimited or "
-                  "JSON lines table is cut by size (mini_batch_size), got 2"], "error", proc)
-
-
 # init() imports h5py; run() writes and reads back its own .h5 file and reads the same rows of the input with h5py
 # while the worker rank (which loaded prs_h5.so and libhdf5_openmpi) read them for the DataFrame; it says which h5py
 # build and which libhdf5 libraries are in its process.
@@ -355,7 +343,8 @@ def test_resume_checks_the_hdf5_plan(make_job):
     proc = job.run(np=2, args=["--resume"])
     expect_equal(proc.returncode, 2, "other rows per mini-batch", proc)
     expect_equal([x for x in proc.stderr.splitlines() if x.startswith("prs_mpi:")],
-                 ["prs_mpi: error: job.yml: cannot --resume: mini_batch_size changed since the interrupted run; use "
+                 ["prs_mpi: error: job.yml: cannot --resume: the mini-batches (mini_batch_size, mini_batch_row_size or "
+                  "partition_keys) changed since the interrupted run; use "
                   "--overwrite to start over"], "refused", proc)
     job.write("job.yml", job.read("job.yml").replace("mini_batch_row_size: 3", "mini_batch_row_size: 4"))
     with h5py.File(job.path("table/a.h5"), "a") as f:
@@ -364,7 +353,8 @@ def test_resume_checks_the_hdf5_plan(make_job):
     expect_equal(proc.returncode, 2, "a grown dataset", proc)
     expect_equal([x for x in proc.stderr.splitlines() if x.startswith("prs_mpi:")],
                  ["prs_mpi: error: job.yml: cannot --resume: the input files (added, removed or modified) and "
-                  "mini_batch_size changed since the interrupted run; use --overwrite to start over"], "refused", proc)
+                  "the mini-batches (mini_batch_size, mini_batch_row_size or partition_keys) changed since the "
+                  "interrupted run; use --overwrite to start over"], "refused", proc)
 
 
 def test_kill_9_then_resume_gives_every_hdf5_row_once_in_order(make_job):

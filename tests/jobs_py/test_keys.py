@@ -60,7 +60,7 @@ def test_cloud_only_arguments_are_keys_the_loader_ignores():
     assert cloud_only == {"compute", "tags", "display_name", "description", "experiment_name", "identity",
                           "is_deterministic", "properties", "instance_type", "shm_size", "docker_args"}
     for name, (key, _) in _job.SIMPLE.items():
-        assert role_in_cpp(key) in ("ignored", "leaf", "unsupported"), name  # partition_keys: not supported yet
+        assert role_in_cpp(key) in ("ignored", "leaf"), name
     for key in ["inputs", "outputs", "retry_settings", "environment_variables", "task"]:
         assert role_in_cpp(key) == "section"
     assert {f for f in _ports.PORT_FIELDS if role_in_cpp(f"inputs.x.{f}") == "ignored"} == {
@@ -73,8 +73,7 @@ def test_cloud_only_arguments_are_keys_the_loader_ignores():
     saved = {_v1_config.SAVED_AS.get(n, n): role_in_cpp(_v1_config.SAVED_AS.get(n, n)) for n in _v1_config.ARGUMENTS}
     assert {k for k, role in saved.items() if role == "ignored"} == {"environment", "compute_target_name",
                                                                       "description"}
-    assert {k for k, role in saved.items() if role not in ("ignored", "leaf")} == {"partition_keys",
-                                                                                   "environment_variables"}
+    assert {k for k, role in saved.items() if role not in ("ignored", "leaf")} == {"environment_variables"}
     pipeline_keys = {key.split(".")[0] for key, _ in _pipeline.ARGUMENTS.values()}
     assert {role_in_cpp(k, "pipeline_patterns") for k in pipeline_keys} == {"ignored"}
 

@@ -149,16 +149,19 @@ def test_the_blogs_component_in_a_dsl_pipeline(in_tmp):
                                    "task.environment"]
 
 
-def test_the_blogs_strategies_are_fragments_prs_mpi_refuses_when_it_reads_them(in_tmp):
-    ns = run_code(port(BLOCKS["imports_002/seed"] + BLOCKS["strategies/seed"]))
+def test_the_blogs_strategies_take_mini_batch_row_size(in_tmp):
+    code = port(BLOCKS["imports_002/seed"] + BLOCKS["strategies/seed"])
+    ns = {}
+    exec(code, ns)
+    assert ns["parallel_job_rows"].mini_batch_row_size == 1000
+    ns["parallel_job_rows"].dump("rows.yml")
+    assert "mini_batch_row_size: 1000\n" in read("rows.yml")
     with pytest.raises(prs_mpi.ConfigError) as first:
         prs_mpi.dry_run(ns["parallel_job_file"])
     assert str(first.value) == ("file_parallel.prs_mpi.yml:4: input_data: ${{inputs.input_data}}: no input named "
                                 "input_data; no inputs are declared")
-    with pytest.raises(prs_mpi.ConfigError) as second:  # mini_batch_row_size is accepted (rows, read_hdf5)
-        prs_mpi.dry_run(ns["parallel_job_rows"])
-    assert str(second.value) == ("row_parallel.prs_mpi.yml:4: input_data: ${{inputs.input_data}}: no input named "
-                                 "input_data; no inputs are declared")
+    strategy_3 = "# Strategy 3" + BLOCKS["strategies/seed"].split("# Strategy 3")[1]
+    ns = run_code(port(BLOCKS["imports_002/seed"]) + strategy_3)
     with pytest.raises(prs_mpi.ConfigError) as third:
         prs_mpi.dry_run(ns["parallel_job_memory"])
     assert str(third.value) == ("memory_parallel.prs_mpi.yml:5: mini_batch_size: must be a count of files for a file "

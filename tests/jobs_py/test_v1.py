@@ -1,5 +1,6 @@
 """SDK v1: a ParallelRunConfig with every documented argument, in a ParallelRunStep, resolves (prs_mpi --dry-run)
 to the same settings as the v1 YAML form of the job; save_to_yaml and load_yaml; partition_keys refused alike."""
+import os
 import pytest
 from conftest import dry_run, error_line, read, same_settings, write
 
@@ -140,12 +141,17 @@ def test_save_to_yaml_and_load_yaml(in_tmp):
                                                      "did you mean run_max_try?")
 
 
-def test_partition_keys_is_refused_as_the_yaml_form_is(in_tmp):
+def test_partition_keys_plans_as_the_yaml_form_does(in_tmp):
     files()
+    for i in range(9):
+        os.remove(f"data/item_{i}.txt")  # every file of a partitioned input lies below store=VALUE
+    for i in range(4):
+        write(f"data/store={i % 2}/more_{i}.txt", f"{i}\n")
     every_argument(partition_keys=["store"], mini_batch_size=None).dump("python.yml")
     write("job.yml", V1_YAML.replace('mini_batch_size: "4"\n', "partition_keys: [store]\n"))
-    python_error, yaml_error = error_line(dry_run("python.yml").stderr), error_line(dry_run("job.yml").stderr)
-    assert python_error.split(": ", 1)[1] == ("parallel_run_config.partition_keys: partitioned input is not "
-                                              "supported yet; remove it and use mini_batch_size")
-    assert yaml_error.split(": ", 1)[1] == ("partition_keys: partitioned input is not supported yet; remove it and "
-                                            "use mini_batch_size")
+    python_run, yaml_run = dry_run("python.yml"), dry_run("job.yml")
+    assert python_run.returncode == yaml_run.returncode == 0, python_run.stderr + yaml_run.stderr
+    plan = [line for line in yaml_run.stdout.splitlines() if "mini-batch" in line]
+    assert plan == [line for line in python_run.stdout.splitlines() if "mini-batch" in line]
+    assert plan[1:] == [f"  mini-batch {i}: store={i}: 2 files, {os.getcwd()}/data/store={i}/more_{i}.txt .. "
+                        f"{os.getcwd()}/data/store={i}/more_{i + 2}.txt" for i in range(2)]

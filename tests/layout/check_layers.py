@@ -12,7 +12,7 @@ import sys
 MAY_USE = {
     "config": set(),
     "mpi": set(),
-    "input": {"config"},
+    "input": {"config", "mpi"},  # the collective index pass (input/index_pass.cpp)
     "output": {"config", "mpi"},
     "logs": {"config", "mpi"},
     "master": {"config", "mpi", "input", "output", "logs"},

@@ -158,10 +158,38 @@ parallel_run_config:
         "job.yml:7: parallel_run_config: must be a map of keys, got 3");
 }
 
-TEST_CASE("config_v1: partition_keys is known but not supported yet", "[config_v1_names]") {
+TEST_CASE("config_v1: partition_keys is a list of key names, also as v1's JSON dump", "[config_v1_names]") {
   const JobDir dir;
-  CHECK(error_of(dir, minimal_job("partition_keys: [store]\n")) ==
-        "job.yml:7: partition_keys: partitioned input is not supported yet; remove it and use mini_batch_size");
+  const prs::JobConfig listed = load_job(dir, minimal_job("partition_keys: [Store, Brand]\n"));
+  CHECK(listed.partition_keys == std::vector<std::string>{"Store", "Brand"});
+  CHECK(listed.partition_keys_location == "job.yml:7: partition_keys");
+  CHECK(resolved(listed, "partition_keys") == "[Store, Brand] (job.yml:7)");
+  const prs::JobConfig dumped = load_job(dir, minimal_job("partition_keys: '[\"Store\"]'\n"));
+  CHECK(dumped.partition_keys == std::vector<std::string>{"Store"});
+  CHECK(error_of(dir, minimal_job("partition_keys: store\n")) ==
+        "job.yml:7: partition_keys: must be a list of strings such as [Store, Brand], got store");
+  CHECK(error_of(dir, minimal_job("partition_keys: [a, a]\n")) == "job.yml:7: partition_keys: names a twice");
+  CHECK(error_of(dir, minimal_job("partition_keys: [[a]]\n")) ==
+        "job.yml:7: partition_keys: must be a list of strings such as [Store, Brand], got an element that is a list");
+}
+
+TEST_CASE("config_v1: partition_keys, mini_batch_size and mini_batch_row_size exclude each other",
+          "[config_v1_names]") {
+  const JobDir dir;
+  CHECK(error_of(dir, minimal_job("mini_batch_size: 5\npartition_keys: [store]\n")) ==
+        "job.yml:8: partition_keys: cannot be given with mini_batch_size (job.yml:7): a mini-batch is either one "
+        "combination of the keys' values or a size; remove one of them");
+  CHECK(error_of(dir, minimal_job("partition_keys: [store]\nmini_batch_row_size: 5\n")) ==
+        "job.yml:7: partition_keys: cannot be given with mini_batch_row_size (job.yml:8): a mini-batch is either one "
+        "combination of the keys' values or a number of rows; remove one of them");
+  CHECK(error_of(dir, minimal_job("mini_batch_size: 2\nmini_batch_row_size: 5\n")) ==
+        "job.yml:8: mini_batch_row_size: cannot be given with mini_batch_size (job.yml:7): a "
+        "mini-batch is either a number of rows or a size; remove one of them");
+  CHECK(error_of(dir, minimal_job("mini_batch_row_size: 5\n")) ==
+        "job.yml:7: mini_batch_row_size: is for tabular input (type: mltable with read_delimited or "
+        "read_json_lines); a file list is cut by mini_batch_size, a count of files");
+  CHECK(error_of(dir, minimal_job("mini_batch_row_size: 0\n")) ==
+        "job.yml:7: mini_batch_row_size: must be in [1, 2147483647], got 0");
 }
 
 // ---- the same setting given twice ----

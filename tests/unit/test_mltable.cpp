@@ -95,7 +95,7 @@ TEST_CASE("every bad MLTable is one line naming the file, the line and the key",
             "newline, got ::");
   CHECK(error_of(dir, paths + "transformations:\n  - read_delimited:\n      sep: ','\n") ==
         m + ":5: transformations[0].read_delimited.sep: unknown option; read_delimited takes delimiter, header, "
-            "encoding, empty_as_string, include_path_column, support_multi_line, infer_column_types");
+            "encoding, empty_as_string, include_path_column, support_multi_line, infer_column_types, dtype");
   CHECK(error_of(dir, paths + "transformations:\n  - read_json_lines:\n      invalid_lines: skip\n") ==
         m + ":5: transformations[0].read_json_lines.invalid_lines: must be error or drop, got skip");
   CHECK(error_of(dir, paths + "transformations:\n  - read_delimited:\n      empty_as_string: maybe\n") ==

@@ -16,19 +16,30 @@ TEST_CASE("a task survives encoding with its items", "[protocol]") {
   CHECK_FALSE(back.is_table);
 }
 
-TEST_CASE("a tabular task survives encoding with its byte range and header", "[protocol]") {
+TEST_CASE("a tabular task survives encoding with its byte ranges, headers and keys", "[protocol]") {
   TaskMsg t{5, 6, 1, {}, true, {}};
-  t.is_table = true;
-  t.table = TableRange{"/d/part 1.csv", 1048577, 1048600, "/d/part 0.csv", 3, 17};
+  t.table.ranges = {TableRange{"/d/part 1.csv", 1048577, 1048600, "/d/part 0.csv", 3, 17},
+                    TableRange{"/d/part 2.csv", 0, 9, "", 0, 0}};
+  t.table.key_use = KeyUse::keep_rows;
+  t.table.key_names = {"Store", "Brand"};
+  t.table.key_values = {"1001", std::string("tropi\0cana", 10)};
   TaskMsg back = decode_task(encode(t));
   REQUIRE(back.is_table);
   CHECK(back.items.empty());
-  CHECK(back.table.path == "/d/part 1.csv");
-  CHECK(back.table.offset == 1048577);
-  CHECK(back.table.length == 1048600);
-  CHECK(back.table.header_path == "/d/part 0.csv");
-  CHECK(back.table.header_offset == 3);
-  CHECK(back.table.header_length == 17);
+  REQUIRE(back.table.ranges.size() == 2);
+  const TableRange& first = back.table.ranges[0];
+  CHECK(first.path == "/d/part 1.csv");
+  CHECK(first.offset == 1048577);
+  CHECK(first.length == 1048600);
+  CHECK(first.header_path == "/d/part 0.csv");
+  CHECK(first.header_offset == 3);
+  CHECK(first.header_length == 17);
+  CHECK(back.table.ranges[1].path == "/d/part 2.csv");
+  CHECK(back.table.ranges[1].length == 9);
+  CHECK(back.table.ranges[1].header_path.empty());
+  CHECK(back.table.key_use == KeyUse::keep_rows);
+  CHECK(back.table.key_names == t.table.key_names);
+  CHECK(back.table.key_values == t.table.key_values);
 }
 
 TEST_CASE("a result survives encoding", "[protocol]") {

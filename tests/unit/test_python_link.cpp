@@ -442,8 +442,9 @@ TEST_CASE("decoding truncated or overlong settings throws", "[python_link]") {
   s.argv = {"e.py", "-v", "x"};
   const std::string body = encode_settings(s);
   const std::size_t after_count = 8 + 4 + 8 + 1 + 8;  // the argument count is read, no argument yet
-  // ... the table reader, then module_dir, logging_level and python (all ""), then row_records
-  REQUIRE(body.size() == after_count + 12 + 10 + 9 + 4 + 1 + 1 + 3 + 12 + 5 + 8 + 8 + 8 + 1);
+  // ... the table reader (its dtype count last), then module_dir, logging_level and python (all ""), then
+  // row_records
+  REQUIRE(body.size() == after_count + 12 + 10 + 9 + 4 + 1 + 1 + 3 + 12 + 5 + 8 + 8 + 8 + 8 + 1);
   for (std::size_t n = 0; n < body.size(); ++n) {
     INFO("prefix of " << n << " bytes");
     // Fewer bytes left than arguments claimed is caught before reading them.
@@ -461,9 +462,7 @@ TEST_CASE("a rows task carries the task and the columns, decoded as views of the
   t.attempt_id = 99;
   t.attempt = 2;
   t.is_table = true;
-  t.table.path = "/d/a.h5";
-  t.table.offset = 40;
-  t.table.length = 3;
+  t.table.ranges.push_back({"/d/a.h5", 40, 3, "", 0, 0});
   std::vector<prs::ColumnBytes> columns = {{"a", "int32", std::string("\1\0\0\0\2\0\0\0\3\0\0\0", 12), {}},
                                            {"s", "str", "xyzzy", {1, 1, 5}}};
   const std::string body = prs::encode_rows_task(t, columns);
@@ -472,9 +471,10 @@ TEST_CASE("a rows task carries the task and the columns, decoded as views of the
   CHECK(back.batch_id == 7);
   CHECK(back.attempt_id == 99);
   CHECK(back.attempt == 2);
-  CHECK(back.table.path == "/d/a.h5");
-  CHECK(back.table.offset == 40);
-  CHECK(back.table.length == 3);
+  REQUIRE(back.table.ranges.size() == 1);
+  CHECK(back.table.ranges[0].path == "/d/a.h5");
+  CHECK(back.table.ranges[0].offset == 40);
+  CHECK(back.table.ranges[0].length == 3);
   REQUIRE(views.size() == 2);
   CHECK(views[0].name == "a");
   CHECK(views[0].dtype == "int32");

@@ -120,8 +120,8 @@ TEST_CASE("resume refuses a changed plan and names what changed", "[resume]") {
   PlanFingerprint other_size = f.plan;  // a new mini_batch_size also changes the batch count: the plan is named
   other_size.partition = 7;
   CHECK_THROWS_WITH(prepare_resume(f.config, other_size, 5, false),
-                    "job.yml: cannot --resume: mini_batch_size changed since the interrupted run; use --overwrite to "
-                    "start over");
+                    "job.yml: cannot --resume: the mini-batches (mini_batch_size, mini_batch_row_size or "
+                    "partition_keys) changed since the interrupted run; use --overwrite to start over");
 }
 
 TEST_CASE("resume without a journal says there is nothing to resume", "[resume]") {

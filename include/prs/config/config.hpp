@@ -50,7 +50,9 @@ struct JobConfig {
   bool mini_batch_size_is_size = false;  // written with a unit ("10kb"): only a table may have it
   std::string mini_batch_size_location;  // "job.yml:12: mini_batch_size", empty when unset
   std::string mini_batch_size_problem;   // a size out of range, told once the input is known to be a table
-  std::uint64_t mini_batch_row_size = 0;  // rows per tabular mini-batch (our extension); 0 = not given
+  std::uint64_t mini_batch_row_size = 0;  // rows per tabular mini-batch (mini_batch_row_size); 0 = not given
+  std::vector<std::string> partition_keys;  // one mini-batch per combination of these keys' values; empty: none
+  std::string partition_keys_location;     // "job.yml:9: partition_keys", empty when unset
   bool skip_unreadable_inputs = false;  // skip (and list) input paths that cannot be read instead of failing
 
   int instance_count = 1;                // nodes the job expects

@@ -31,6 +31,9 @@ struct KeyInfo {
 // Classifies a key of a parallel job, dotted as inside the job ("retry_settings.timeout", "inputs.data.mode").
 KeyInfo job_key(const std::string& key);
 
+// Whether a leaf key takes a YAML list (partition_keys), read as one flow-style text "[a, b]".
+bool is_list_key(const std::string& key);
+
 // Classifies a top-level key of a pipeline file (type: pipeline); "jobs", "inputs", "outputs" are sections.
 KeyInfo pipeline_key(const std::string& key);
 

@@ -3,6 +3,7 @@
 // folder, pattern; relative to the MLTable file) and `transformations` (read_delimited or read_json_lines; none: a
 // file list). Reading it touches no table data: only the MLTable file and, when listing, the folders it names.
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "prs/input/file_list.hpp"
@@ -39,6 +40,7 @@ struct TableReader {
   std::string hdf5_dataset;                        // read_hdf5 dataset: a compound, 2-D or 1-D dataset's path
   std::vector<std::string> hdf5_columns;           // read_hdf5 columns: same-length 1-D datasets (name: last part)
   std::string hdf5_where;                          // "/abs/MLTable:LINE: read_hdf5.dataset" (or .columns): errors
+  std::vector<std::pair<std::string, std::string>> dtype;  // read_delimited dtype: column -> pandas dtype name
 };
 
 // An MLTable file, read.

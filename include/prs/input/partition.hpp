@@ -1,6 +1,7 @@
 #pragma once
 // How the input items are cut into mini-batches, numbered densely in input order.
 #include <cstdint>
+#include <vector>
 
 namespace prs {
 
@@ -10,11 +11,13 @@ struct ItemRange {
   std::uint64_t count = 0;  // number of items
 };
 
-// Cuts item_count items into mini-batches of batch_size items (the last one may be shorter).
+// Cuts item_count items into mini-batches of batch_size items (the last one may be shorter), or of given starts.
 class Partition {
  public:
   // Throws prs::Error when batch_size is 0.
   Partition(std::uint64_t item_count, std::uint64_t batch_size);
+  // Mini-batch b holds items [starts[b], starts[b + 1]); starts ascends from 0 to the item count (partition_keys).
+  explicit Partition(std::vector<std::uint64_t> starts);
   // Number of items in all.
   std::uint64_t item_count() const { return item_count_; }
   // Number of mini-batches.
@@ -25,6 +28,7 @@ class Partition {
  private:
   std::uint64_t item_count_;
   std::uint64_t batch_size_;
+  std::vector<std::uint64_t> starts_;  // given starts (then batch_size_ is 0)
 };
 
 }  // namespace prs

@@ -28,15 +28,36 @@ struct TableCut {
   std::uint64_t length = 0;  // > 0
 };
 
-// The cut plan of a tabular input, mini-batches numbered densely in input order (files sorted, then offsets).
+// What partition_keys does to a table's mini-batches.
+enum class KeyMode : std::uint8_t {
+  none,     // every cut is one mini-batch
+  folders,  // one mini-batch per hive folder combination: its files' rows, the keys added as columns
+  columns,  // one mini-batch per combination of the key columns' values: the cuts holding it, those rows kept
+};
+
+// The cut plan of a tabular input, mini-batches numbered densely in input order (files sorted, then offsets), or
+// with partition_keys one per key group, sorted by the keys' values.
 struct TablePlan {
   std::vector<TableFile> files;
-  std::vector<TableCut> batches;
+  std::vector<TableCut> batches;  // the cuts (without keys: one mini-batch each)
+  KeyMode key_mode = KeyMode::none;
+  std::vector<std::string> key_names;  // partition_keys
+  // With keys: group g is the cuts group_cuts[group_starts[g] .. group_starts[g + 1]) with values group_values[g].
+  std::vector<std::uint64_t> group_starts;
+  std::vector<std::uint64_t> group_cuts;
+  std::vector<std::vector<std::string>> group_values;
   std::string columns;          // read_hdf5: the table's columns and dtypes ("a int64, b float64")
   std::uint64_t batch_rows = 0;  // read_hdf5: rows per mini-batch
   // The file whose header names the columns of a file's rows (from_first_file: the first file); -1 for none.
   int header_file(std::uint32_t file, HeaderMode mode) const;
+  // Number of mini-batches: cuts, or key groups.
+  std::uint64_t batch_count() const;
+  // The cuts of mini-batch b (indexes into batches), in file and offset order.
+  std::vector<std::uint64_t> batch_cuts(std::uint64_t b) const;
 };
+
+// Reads length bytes at offset of a file (fewer at its end). Throws prs::Error naming the file.
+std::string read_file_range(const std::string& path, std::uint64_t offset, std::uint64_t length);
 
 // Bytes per tabular mini-batch: mini_batch_size as written ("10kb"; a plain count is bytes), else 1 MB.
 std::uint64_t table_batch_bytes(const JobConfig& config);

@@ -119,6 +119,9 @@ int world_rank();
 int world_size();
 // The sum of an int over every rank, on every rank (collective over MPI_COMM_WORLD).
 int sum_over_ranks(int value);
+// Gathers every rank's string on rank 0, in rank order (collective); other ranks get an empty list. Each string
+// must be under 2 GiB (MPI counts are ints): prs::Fatal otherwise.
+std::vector<std::string> gather_strings(const std::string& mine);
 
 // Where this rank runs, from MPI_Comm_split_type(MPI_COMM_TYPE_SHARED) (collective).
 struct NodeInfo {

@@ -69,6 +69,21 @@ struct TableRange {
   std::uint64_t header_length = 0;  // its bytes, newline included
 };
 
+// How a partitioned tabular mini-batch (partition_keys) uses its key values.
+enum class KeyUse : std::uint8_t {
+  none,         // not partitioned: the ranges' rows as they are
+  add_columns,  // keys from hive-style folders: each key becomes a column of its value (a string)
+  keep_rows,    // keys are columns: only the rows whose key columns hold key_values are kept
+};
+
+// A tabular mini-batch: one or more ranges read in order into one DataFrame, and what its keys do.
+struct TableTask {
+  std::vector<TableRange> ranges;       // >= 1 unless a key group's files hold no rows
+  KeyUse key_use = KeyUse::none;
+  std::vector<std::string> key_names;   // partition_keys, in the job's order
+  std::vector<std::string> key_values;  // this mini-batch's value of each key (raw text as in the file or path)
+};
+
 // Tag::task
 struct TaskMsg {
   std::uint64_t batch_id = 0;    // mini-batch number, dense in input order
@@ -76,7 +91,7 @@ struct TaskMsg {
   std::uint32_t attempt = 0;     // 1 for the first try of this batch
   std::vector<std::string> items;  // file paths (a file-list mini-batch)
   bool is_table = false;           // a tabular mini-batch: table holds it, items is empty
-  TableRange table;                // with is_table
+  TableTask table;                 // with is_table
 };
 
 // ResultMsg::rows when the worker parsed no table (a file list, or the range failed to parse).

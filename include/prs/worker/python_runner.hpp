@@ -77,9 +77,10 @@ class PythonRunner {
 
   // Sets prs.mini_batch_id and prs.attempt (the native `prs` module) for the next run() call.
   void set_current(std::uint64_t batch_id, std::uint32_t attempt);
-  // Reads and parses a tabular range into a pandas.DataFrame and calls run() with it. A bad record fails the
-  // attempt with a message naming the file and byte offset. Never throws for Python errors.
-  RunOutcome run_table(const TableRange& range);
+  // Reads and parses a tabular mini-batch's ranges into one pandas.DataFrame (keys added or rows kept as its
+  // KeyUse says) and calls run() with it. A bad record fails the attempt with a message naming the file and byte
+  // offset. Never throws for Python errors.
+  RunOutcome run_table(const TableTask& task);
   // Builds a pandas.DataFrame of the columns a rank read (read_hdf5; numpy.frombuffer, one copy) and calls run()
   // with it. Never throws for Python errors.
   RunOutcome run_rows(const TableRange& range, const std::vector<ColumnView>& columns);
