@@ -387,3 +387,27 @@ def test_kill_9_then_resume_gives_every_hdf5_row_once_in_order(make_job):
     expect("prs_mpi: resuming:" in final.stdout, "the run resumed", final)
     expected = [f"{r['id']} {r['note']}".rstrip() for i in range(2) for r in compound_rows(i, 100)]
     expect_equal([r.rstrip() for r in job.rows()], expected, "every row once, in input order", final)
+
+
+# The entry script hands its DataFrame back: an HDF5 input written to a .h5 output, every value as h5py reads it.
+PASS_THROUGH = """
+    def run(mini_batch):
+        return mini_batch[["id", "x", "flag", "note"]]
+"""
+
+
+def test_an_hdf5_input_to_a_h5_output_keeps_every_row_once(make_job):
+    job = make_table(make_job, "h5toh5", "paths:\n  - pattern: ./*.h5\ntransformations:\n  - read_hdf5: {dataset: /t}\n",
+                     {"a.h5": lambda f: f.create_dataset("t", data=compound_rows(0, 9)),
+                      "b.h5": lambda f: f.create_dataset("t", data=compound_rows(1, 4))},
+                     "mini_batch_row_size: 4", script=PASS_THROUGH)
+    job.write("job.yml", job.read("job.yml").replace("./out/predictions.txt", "./out/rows.h5"))
+    proc = job.run(np=3)
+    expect_equal(proc.returncode, 0, "exit code", proc)
+    with h5py.File(job.path("out/rows.h5"), "r") as f:
+        g = f["rows"]
+        expect_equal([c.decode() for c in g.attrs["columns"]], ["id", "x", "flag", "note"], "columns", proc)
+        got = sorted(zip(g["id"][()].tolist(), g["x"][()].tolist(), g["flag"][()].tolist(), g["note"].asstr()[()]))
+    want = sorted((int(r["id"]), float(r["x"]), bool(r["flag"]), str(r["note"]))
+                  for r in np.concatenate([compound_rows(0, 9), compound_rows(1, 4)]))
+    expect_equal(got, want, "every row once, as stored in the input", proc)
