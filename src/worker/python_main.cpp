@@ -122,7 +122,7 @@ void serve(PythonRunner& runner, pid_t self) {
                                          : runner.run_files(task.items);
     if (getpid() != self) std::_Exit(0);  // a child the script forked returned from run(): it is not the worker
     runner.flush_streams();
-    if (!write_frame(kLinkOutFd, LinkKind::outcome, encode_outcome(task.attempt_id, outcome))) return;
+    if (!write_outcome(kLinkOutFd, task.attempt_id, outcome, outcome.rows)) return;
   }
 }
 

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "row_records_py.hpp"
+#include "row_text_py.hpp"
 #include "table_reader.hpp"
 
 namespace py = pybind11;
@@ -188,6 +189,9 @@ def _format_result(result, format_rows, want_header):
         if want_header:
             header = result.head(0).to_csv(sep=" ", header=True, index=False)
     else:
+        rows = format_text_rows(result)  # row_text_py.cpp: the same bytes for lists of str, int and float
+        if rows is not None:
+            return count, rows, b""
         rows = "".join(str(element) + "\n" for element in result)
     # surrogateescape: a path that was not valid UTF-8 goes back to its original bytes.
     return count, rows.encode("utf-8", "surrogateescape"), header.encode("utf-8", "surrogateescape")
@@ -214,6 +218,7 @@ py::module_ helper_module() {
   builtins.attr("exec")(builtins.attr("compile")(kHelperSource, kHelperFile, "exec"), helper.attr("__dict__"));
   builtins.attr("exec")(builtins.attr("compile")(table_reader_source(), kHelperFile, "exec"), helper.attr("__dict__"));
   builtins.attr("exec")(builtins.attr("compile")(row_records_source(), kHelperFile, "exec"), helper.attr("__dict__"));
+  helper.attr("format_text_rows") = py::cpp_function(&format_text_rows);
   modules[kHelperName] = helper;
   return helper;
 }
