@@ -1,5 +1,6 @@
 #include "prs/worker/python_link.hpp"
 
+#include <malloc.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -167,6 +168,11 @@ std::optional<LinkFrame> FrameBuffer::next() {
     pos_ = 0;
   }
   return f;
+}
+
+void keep_freed_buffers() {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's dynamic threshold tops out here too; setting one fixes both
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
 }
 
 std::string encode_settings(const RunnerSettings& s) {

@@ -212,6 +212,13 @@ std::vector<LinkFrame> PythonProcess::receive(std::chrono::microseconds wait, bo
   int n = ppoll(&p, 1, &ts, nullptr);
   if (n > 0 && !frames_.fill(from_fd_)) closed = true;
   while (auto f = frames_.next()) out.push_back(std::move(*f));
+  // A big frame (a mini-batch's rows) under way: its writer is blocked on the full pipe, so it is read on as it
+  // comes, not a pipe's worth per pass of the worker's loop; a writer quiet for 1 ms gets the loop back.
+  const timespec quiet{0, 1000000};
+  while (!closed && frames_.in_big_body() && ppoll(&p, 1, &quiet, nullptr) > 0) {
+    if (!frames_.fill(from_fd_)) closed = true;
+    while (auto f = frames_.next()) out.push_back(std::move(*f));
+  }
   return out;
 }
 

@@ -128,6 +128,28 @@ TEST_CASE("the fast text rows are byte for byte the general formatter's, and it 
   CHECK(runner.run_files({"long_rows"}).rows.size() == 200002);
 }
 
+TEST_CASE("keep_rows_in_python leaves outcome.rows empty and rows() views the last run's rows", "[python_runner]") {
+  prs::PythonRunner runner(settings_for("returns.py", {"--kind", "list"}));
+  runner.init();
+  CHECK(runner.rows().empty());
+  CHECK(runner.run_files({"a"}).rows == "a done\n");
+  CHECK(runner.rows().empty());  // not kept: copied out
+  runner.keep_rows_in_python();
+  prs::RunOutcome out = runner.run_files({"a", "b"});
+  CHECK(out.ok);
+  CHECK(out.returned == 2);
+  CHECK(out.rows.empty());
+  CHECK(runner.rows() == "a done\nb done\n");
+  CHECK(runner.run_files({}).rows.empty());
+  CHECK(runner.rows().empty());
+
+  prs::PythonRunner failing(settings_for("returns.py", {"--kind", "dict"}));
+  failing.init();
+  failing.keep_rows_in_python();
+  CHECK_FALSE(failing.run_files({"a"}).ok);
+  CHECK(failing.rows().empty());
+}
+
 TEST_CASE("a DataFrame is written as pandas writes it", "[python_runner]") {
   auto simple = run_once(settings_for("frames.py", {"--kind", "simple"}), {"x"});
   CHECK(simple.ok);

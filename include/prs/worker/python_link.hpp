@@ -61,6 +61,8 @@ class FrameBuffer {
   bool read_once(int fd);
   // The next complete frame, if one is there. Throws prs::Fatal on a frame of an unknown kind.
   std::optional<LinkFrame> next();
+  // True while a big frame's body is being read in place: the rest of it is on its way.
+  bool in_big_body() const { return big_.has_value(); }
 
  private:
   static constexpr std::size_t kChunk = std::size_t{1} << 16;        // bytes of one read into bytes_
@@ -72,6 +74,10 @@ class FrameBuffer {
   std::size_t big_got_ = 0;            // bytes of big_'s body read so far
   std::vector<LinkFrame> done_;        // big frames read whole, not yet returned (at most one)
 };
+
+// Makes malloc keep the memory of freed buffers up to tens of MB (both ends of the link call it once): a mini-batch's
+// rows come and go as MB-sized buffers, which glibc otherwise maps and unmaps, or trims, each time (page faults).
+void keep_freed_buffers();
 
 // Frame bodies.
 std::string encode_settings(const RunnerSettings& s);
