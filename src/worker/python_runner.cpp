@@ -218,7 +218,7 @@ py::module_ helper_module() {
   builtins.attr("exec")(builtins.attr("compile")(kHelperSource, kHelperFile, "exec"), helper.attr("__dict__"));
   builtins.attr("exec")(builtins.attr("compile")(table_reader_source(), kHelperFile, "exec"), helper.attr("__dict__"));
   builtins.attr("exec")(builtins.attr("compile")(row_records_source(), kHelperFile, "exec"), helper.attr("__dict__"));
-  helper.attr("format_text_rows") = py::cpp_function(&format_text_rows);
+  helper.attr("format_text_rows") = format_text_rows_function();
   modules[kHelperName] = helper;
   return helper;
 }

@@ -71,4 +71,26 @@ py::object format_text_rows(py::handle result) {
   return py::reinterpret_steal<py::object>(bytes);
 }
 
+namespace {
+
+PyObject* format_text_rows_c(PyObject*, PyObject* result) {
+  try {
+    return format_text_rows(result).release().ptr();
+  } catch (py::error_already_set& e) {  // only a failed allocation: MemoryError
+    e.restore();
+    return nullptr;
+  }
+}
+
+PyMethodDef kFormatTextRows = {"format_text_rows", format_text_rows_c, METH_O,
+                               "append_row's bytes of a list or tuple of str, int and float; None for anything else"};
+
+}  // namespace
+
+py::object format_text_rows_function() {
+  PyObject* f = PyCFunction_New(&kFormatTextRows, nullptr);
+  if (f == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::object>(f);
+}
+
 }  // namespace prs

@@ -4,6 +4,9 @@
 
 namespace prs {
 
+// format_text_rows as a Python function of one argument (METH_O: no pybind11 dispatch, ~50 ns a call).
+pybind11::object format_text_rows_function();
+
 // The bytes of "".join(str(e) + "\n" for e in result).encode("utf-8", "surrogateescape") when result is exactly a
 // list or tuple whose elements are all exactly str, int or float; None otherwise (or when a str is not encodable
 // without surrogateescape, or an int too long for str()), and the caller formats it the general way. The GIL must be
