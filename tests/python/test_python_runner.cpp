@@ -125,6 +125,7 @@ TEST_CASE("the fast text rows are byte for byte the general formatter's, and it 
   CHECK(runner.run_files({"surrogateescape"}).rows == "caf\xe9.txt\nok\n");
   CHECK(runner.run_files({"str_returns_subclass"}).rows == "plus:made\nafter\n");
   CHECK(runner.run_files({"list_subclass"}).rows == "second\nfirst\n");
+  CHECK(runner.run_files({"str_subclass"}).rows == "sub\nSHOUT\nplain\n");
   CHECK(runner.run_files({"long_rows"}).rows.size() == 200002);
 }
 

@@ -3,7 +3,7 @@
 //
 // rank -> Python:  init(settings), then task(TaskMsg) or rows_task(TaskMsg, columns)* one at a time, then shutdown.
 // Python -> rank:  init_ok(when init() returned: steady-clock ns, as text) | init_failed(traceback),
-//                  outcome(attempt, RunOutcome) per task, shutdown_done(error).
+//                  outcome(attempt, RunOutcome: its rows first) per task, shutdown_done(error).
 // The Python process is not an MPI process: fork and multiprocessing inside run() are safe there, and whatever it
 // does (a segfault, os._exit, an OOM kill, a hang in C) the rank sees it and carries on.
 #include <sys/types.h>

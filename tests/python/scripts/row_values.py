@@ -11,6 +11,11 @@ class Sub(str):
     pass
 
 
+class Shout(str):
+    def __str__(self):  # str(e) of a subclass calls this: the fast path must not copy the str's own text
+        return self.upper()
+
+
 class Plus(str):
     def __add__(self, other):  # str(e) + "\n" uses this: the general path must keep calling it
         return "plus:" + str.__str__(self) + other
@@ -59,7 +64,7 @@ CASES = {
     "numpy_scalars": [np.float64(0.1), np.float32(0.1), np.int64(5), np.uint8(255), np.bool_(True), np.str_("np"),
                       np.float64("nan"), np.datetime64("2024-01-02")],
     "ndarray_rows": list(np.arange(6).reshape(2, 3)),
-    "str_subclass": [Sub("sub"), "plain"],
+    "str_subclass": [Sub("sub"), Shout("shout"), "plain"],
     "str_returns_subclass": [MakesPlus(), "after"],
     "counted": [Counted(), Counted()],
     "list_subclass": Reversed(["first", "second"]),
