@@ -2,8 +2,9 @@
 """append_row throughput against dd to the same disk, rows of 100 B and 100 kB (target: prs_mpi >= 80% of dd).
 
 prs_mpi: 2 workers; each mini-batch's run() returns --batch-bytes of rows (a marker row naming its input, then
-rows built once in init()), which prs_mpi formats ("".join(str(row) + "\\n"), src/worker/python_runner.cpp),
-sends through the pipe to the worker rank, and writes with MPI_File_write_at at the offset the master commits.
+rows built once in init()), which prs_mpi formats (a list of str: src/worker/row_text_py.cpp, in C++, the same bytes
+as the general "".join(str(row) + "\\n") of src/worker/python_runner.cpp), sends through the pipe to the worker
+rank, and writes with MPI_File_write_at at the offset the master commits.
 Time = job_summary.json dispatch_seconds (first task to the last written acknowledged); start-up is left out.
 
 prs_mpi never fsyncs its output (MPI_File_write_at, then MPI_File_close: the rows are in the page cache when the
@@ -184,7 +185,7 @@ def pieces(work, row, rows, total):
             rows_text = "".join(str(element) + "\n" for element in result)
             rows_text.encode("utf-8", "surrogateescape")
             n += 1
-        out["python formatting"] = (time.perf_counter() - t0) / (n * row * rows / 1e9)
+        out["general formatting (other types)"] = (time.perf_counter() - t0) / (n * row * rows / 1e9)
         t0, n = time.perf_counter(), 0
         while time.perf_counter() - t0 < 1.0:  # the same bytes for a non-empty list: a cheaper way to make them
             ("\n".join(map(str, result)) + "\n").encode("utf-8", "surrogateescape")

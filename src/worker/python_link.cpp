@@ -1,10 +1,12 @@
 #include "prs/worker/python_link.hpp"
 
+#include <malloc.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 
 #include "prs/error.hpp"
 #include "prs/mpi/byte_codec.hpp"
@@ -49,22 +51,34 @@ bool known_kind(std::uint8_t k) {
 
 }  // namespace
 
-// The head and the body in one writev (one wake-up of the reader for a small frame), the rest as write_all.
-bool write_frame(int fd, LinkKind kind, const std::string& body) {
+// The head, the body and its tail in one writev (one wake-up of the reader for a small frame, no copy of a big
+// body into a frame buffer), what a full pipe left over as further writevs.
+bool write_frame(int fd, LinkKind kind, std::string_view body, std::string_view tail) {
   char head[kFrameHead];
-  std::uint64_t n = body.size();
+  std::uint64_t n = body.size() + tail.size();
   std::memcpy(head, &n, sizeof n);
   head[sizeof n] = static_cast<char>(kind);
-  iovec parts[2] = {{head, sizeof head}, {const_cast<char*>(body.data()), body.size()}};
-  ssize_t w;
-  do {
-    w = ::writev(fd, parts, body.empty() ? 1 : 2);
-  } while (w < 0 && errno == EINTR);
-  if (w <= 0) return false;
-  auto done = static_cast<std::size_t>(w);
-  if (done < sizeof head) return write_all(fd, head + done, sizeof head - done) && write_all(fd, body.data(), n);
-  done -= sizeof head;
-  return write_all(fd, body.data() + done, n - done);
+  iovec parts[3] = {{head, sizeof head},
+                    {const_cast<char*>(body.data()), body.size()},
+                    {const_cast<char*>(tail.data()), tail.size()}};
+  iovec* next = parts;
+  int left = 3;
+  while (left > 0) {
+    ssize_t w = ::writev(fd, next, left);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    auto done = static_cast<std::size_t>(w);
+    while (left > 0 && done >= next->iov_len) {  // drop the parts written whole (and empty ones)
+      done -= next->iov_len;
+      ++next;
+      --left;
+    }
+    if (left > 0) {
+      next->iov_base = static_cast<char*>(next->iov_base) + done;
+      next->iov_len -= done;
+    }
+  }
+  return true;
 }
 
 void append_frame(std::string& out, LinkKind kind, const std::string& body) {
@@ -89,42 +103,64 @@ std::optional<LinkFrame> read_frame(int fd) {
   return f;
 }
 
-bool FrameBuffer::fill(int fd) {
-  char chunk[1 << 16];
+// Whatever the pipe holds goes into the big frame's body while one is pending, else into bytes_ in 64 KiB reads.
+// read_to reads once: >0 bytes, 0 end of file, -1 an error (errno), with EINTR retried.
+ssize_t FrameBuffer::read_to(int fd) {
   for (;;) {
-    ssize_t r = ::read(fd, chunk, sizeof chunk);
+    ssize_t r;
+    if (big_) {
+      r = ::read(fd, big_->body.data() + big_got_, big_->body.size() - big_got_);
+      if (r > 0 && (big_got_ += static_cast<std::size_t>(r)) == big_->body.size()) {
+        done_.push_back(std::move(*big_));
+        big_.reset();
+      }
+    } else {
+      char chunk[kChunk];
+      r = ::read(fd, chunk, sizeof chunk);
+      if (r > 0) bytes_.append(chunk, static_cast<std::size_t>(r));
+    }
+    if (r < 0 && errno == EINTR) continue;
+    return r;
+  }
+}
+
+bool FrameBuffer::fill(int fd) {
+  for (;;) {
+    const std::size_t asked = big_ ? big_->body.size() - big_got_ : kChunk;
+    ssize_t r = read_to(fd);
     if (r > 0) {
-      bytes_.append(chunk, static_cast<std::size_t>(r));
-      if (static_cast<std::size_t>(r) < sizeof chunk) return true;
+      if (static_cast<std::size_t>(r) < asked) return true;  // the pipe is empty (most likely)
       continue;
     }
     if (r == 0) return false;
-    if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
     return false;  // EIO and the like: as good as closed
   }
 }
 
-bool FrameBuffer::read_once(int fd) {
-  char chunk[1 << 16];
-  for (;;) {
-    ssize_t r = ::read(fd, chunk, sizeof chunk);
-    if (r > 0) {
-      bytes_.append(chunk, static_cast<std::size_t>(r));
-      return true;
-    }
-    if (r < 0 && errno == EINTR) continue;
-    return false;
-  }
-}
+bool FrameBuffer::read_once(int fd) { return read_to(fd) > 0; }
 
 std::optional<LinkFrame> FrameBuffer::next() {
-  if (bytes_.size() - pos_ < kFrameHead) return std::nullopt;
+  if (!done_.empty()) {
+    LinkFrame f = std::move(done_.front());
+    done_.erase(done_.begin());
+    return f;
+  }
+  if (big_ || bytes_.size() - pos_ < kFrameHead) return std::nullopt;
   std::uint64_t n = 0;
   std::memcpy(&n, bytes_.data() + pos_, sizeof n);
   auto kind = static_cast<std::uint8_t>(bytes_[pos_ + sizeof n]);
   if (!known_kind(kind)) throw Fatal("python link: frame of unknown kind " + std::to_string(kind));
-  if (bytes_.size() - pos_ - kFrameHead < n) return std::nullopt;
+  const std::size_t have = bytes_.size() - pos_ - kFrameHead;
+  if (have < n && n >= kDirectBody) {  // the rest of the body goes straight into its own string (fill)
+    big_.emplace(LinkFrame{static_cast<LinkKind>(kind), std::string(n, '\0')});
+    std::memcpy(big_->body.data(), bytes_.data() + pos_ + kFrameHead, have);
+    big_got_ = have;
+    bytes_.clear();
+    pos_ = 0;
+    return std::nullopt;
+  }
+  if (have < n) return std::nullopt;
   LinkFrame f{static_cast<LinkKind>(kind), bytes_.substr(pos_ + kFrameHead, n)};
   pos_ += kFrameHead + n;
   if (pos_ == bytes_.size() || pos_ > (std::size_t{1} << 20)) {  // keep the buffer from growing without bound
@@ -132,6 +168,11 @@ std::optional<LinkFrame> FrameBuffer::next() {
     pos_ = 0;
   }
   return f;
+}
+
+void keep_freed_buffers() {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's dynamic threshold tops out here too; setting one fixes both
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
 }
 
 std::string encode_settings(const RunnerSettings& s) {
@@ -183,23 +224,42 @@ RunnerSettings decode_settings(const std::string& body) {
   return s;
 }
 
-std::string encode_outcome(std::uint64_t attempt_id, const RunOutcome& o) {
-  return ByteWriter()
-      .put(attempt_id)
-      .put<std::uint8_t>(o.ok)
-      .put<std::uint8_t>(o.timed_out)
-      .put(o.returned)
-      .put(o.successes)
-      .put(o.seconds)
-      .put(o.rows)
-      .put(o.header)
-      .put(o.error)
-      .put(o.table_rows)
-      .take();
+// An outcome's body is its rows first, then the other fields, then their length: the rows are the front of the
+// body as read, so decode_outcome moves them out and cuts the fields off, never copying them.
+std::string outcome_fields(std::uint64_t attempt_id, const RunOutcome& o) {
+  std::string fields = ByteWriter()
+                           .put(attempt_id)
+                           .put<std::uint8_t>(o.ok)
+                           .put<std::uint8_t>(o.timed_out)
+                           .put(o.returned)
+                           .put(o.successes)
+                           .put(o.seconds)
+                           .put(o.header)
+                           .put(o.error)
+                           .put(o.table_rows)
+                           .take();
+  std::uint64_t n = fields.size();
+  return fields.append(reinterpret_cast<const char*>(&n), sizeof n);
 }
 
-std::pair<std::uint64_t, RunOutcome> decode_outcome(const std::string& body) {
-  ByteReader r(body, "python link");
+std::string encode_outcome(std::uint64_t attempt_id, const RunOutcome& o) {
+  return o.rows + outcome_fields(attempt_id, o);
+}
+
+bool write_outcome(int fd, std::uint64_t attempt_id, const RunOutcome& o, std::string_view rows) {
+  return write_frame(fd, LinkKind::outcome, rows, outcome_fields(attempt_id, o));
+}
+
+std::pair<std::uint64_t, RunOutcome> decode_outcome(std::string body) {
+  std::uint64_t n = 0;
+  if (body.size() < sizeof n) throw Fatal("python link: truncated message");
+  std::memcpy(&n, body.data() + body.size() - sizeof n, sizeof n);
+  if (n > body.size() - sizeof n)
+    throw Fatal("python link: an outcome of " + std::to_string(body.size()) + " bytes claims " + std::to_string(n) +
+                " bytes of fields");
+  const std::size_t rows = body.size() - sizeof n - n;
+  const std::string fields = body.substr(rows, n);
+  ByteReader r(fields, "python link");
   auto attempt_id = r.get<std::uint64_t>();
   RunOutcome o;
   o.ok = r.get<std::uint8_t>() != 0;
@@ -207,11 +267,12 @@ std::pair<std::uint64_t, RunOutcome> decode_outcome(const std::string& body) {
   o.returned = r.get<std::uint64_t>();
   o.successes = r.get<std::uint64_t>();
   o.seconds = r.get<double>();
-  o.rows = r.get_string();
   o.header = r.get_string();
   o.error = r.get_string();
   o.table_rows = r.get<std::uint64_t>();
   r.done();
+  body.resize(rows);
+  o.rows = std::move(body);
   return {attempt_id, std::move(o)};
 }
 

@@ -122,7 +122,7 @@ void serve(PythonRunner& runner, pid_t self) {
                                          : runner.run_files(task.items);
     if (getpid() != self) std::_Exit(0);  // a child the script forked returned from run(): it is not the worker
     runner.flush_streams();
-    if (!write_frame(kLinkOutFd, LinkKind::outcome, encode_outcome(task.attempt_id, outcome))) return;
+    if (!write_outcome(kLinkOutFd, task.attempt_id, outcome, runner.rows())) return;
   }
 }
 
@@ -143,6 +143,7 @@ int run_python_process() {
   auto init = read_frame(kLinkInFd);
   if (!init || init->kind != LinkKind::init) return 1;
   RunnerSettings settings = decode_settings(init->body);
+  keep_freed_buffers();
   mark_start();
   std::optional<py::scoped_interpreter> interpreter;
   start_interpreter(interpreter, settings.python);
@@ -157,6 +158,7 @@ int run_python_process() {
     const auto returned = std::chrono::steady_clock::now().time_since_epoch();  // the rank reports the init() time
     const std::string when = std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(returned).count());
     if (!write_frame(kLinkOutFd, LinkKind::init_ok, when)) leave(0);
+    runner.keep_rows_in_python();  // written to the pipe from the bytes run() produced
     serve(runner, getpid());
     leave(0);
   }

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "row_records_py.hpp"
+#include "row_text_py.hpp"
 #include "table_reader.hpp"
 
 namespace py = pybind11;
@@ -188,6 +189,9 @@ def _format_result(result, format_rows, want_header):
         if want_header:
             header = result.head(0).to_csv(sep=" ", header=True, index=False)
     else:
+        rows = format_text_rows(result)  # row_text_py.cpp: the same bytes for lists of str, int and float
+        if rows is not None:
+            return count, rows, b""
         rows = "".join(str(element) + "\n" for element in result)
     # surrogateescape: a path that was not valid UTF-8 goes back to its original bytes.
     return count, rows.encode("utf-8", "surrogateescape"), header.encode("utf-8", "surrogateescape")
@@ -214,6 +218,7 @@ py::module_ helper_module() {
   builtins.attr("exec")(builtins.attr("compile")(kHelperSource, kHelperFile, "exec"), helper.attr("__dict__"));
   builtins.attr("exec")(builtins.attr("compile")(table_reader_source(), kHelperFile, "exec"), helper.attr("__dict__"));
   builtins.attr("exec")(builtins.attr("compile")(row_records_source(), kHelperFile, "exec"), helper.attr("__dict__"));
+  helper.attr("format_text_rows") = format_text_rows_function();
   modules[kHelperName] = helper;
   return helper;
 }
@@ -256,6 +261,7 @@ struct __attribute__((visibility("hidden"))) PythonRunner::State {
   py::object run;       // its run(mini_batch)
   py::object shutdown;  // its shutdown(), None without one (or once called)
   py::object flush;     // _prs_runner.flush_streams
+  py::object rows;      // the last run's rows (bytes), with keep_rows_in_python(); None before and on a failure
 };
 
 PythonRunner::PythonRunner(RunnerSettings settings) : settings_(std::move(settings)) {}
@@ -291,19 +297,22 @@ void PythonRunner::init() {
 
 namespace {
 
-// The fields of run_batch's (and run_table's) tuple.
-void take_result(const py::tuple& result, RunOutcome& outcome) {
+// The fields of run_batch's (and run_table's) tuple; the rows into `kept` instead of outcome.rows if it is given.
+void take_result(const py::tuple& result, RunOutcome& outcome, py::object* kept) {
   outcome.ok = result[0].cast<bool>();
   outcome.timed_out = result[1].cast<bool>();
   outcome.returned = result[2].cast<std::uint64_t>();
-  outcome.rows = result[3].cast<std::string>();
+  if (kept != nullptr)
+    *kept = result[3];
+  else
+    outcome.rows = result[3].cast<std::string>();
   outcome.header = result[4].cast<std::string>();
   outcome.error = result[5].cast<std::string>();
 }
 
 // run_table's and run_rows's tuple: run_batch's plus the rows read (-1: none could be read).
-void take_table_result(const py::tuple& result, RunOutcome& outcome) {
-  take_result(result, outcome);
+void take_table_result(const py::tuple& result, RunOutcome& outcome, py::object* kept) {
+  take_result(result, outcome, kept);
   const auto rows = result[6].cast<std::int64_t>();
   if (rows >= 0) outcome.table_rows = static_cast<std::uint64_t>(rows);
   outcome.successes = rows >= 0 ? std::min<std::uint64_t>(outcome.returned, outcome.table_rows) : 0;
@@ -337,6 +346,7 @@ py::dict reader_dict(const TableReader& r) {
 
 RunOutcome PythonRunner::run_files(const std::vector<std::string>& paths) {
   if (!state_) throw std::logic_error("PythonRunner::run_files() called before a successful init()");
+  state_->rows = py::none();
   RunOutcome outcome;
   auto start = std::chrono::steady_clock::now();
   try {
@@ -345,11 +355,12 @@ RunOutcome PythonRunner::run_files(const std::vector<std::string>& paths) {
     take_result(state_->helper.attr("run_batch")(state_->run, mini_batch, settings_.timeout_seconds,
                                                  row_format(settings_), settings_.dataframe_header)
                     .cast<py::tuple>(),
-                outcome);
+                outcome, keep_rows_ ? &state_->rows : nullptr);
     outcome.successes = std::min<std::uint64_t>(outcome.returned, paths.size());
   } catch (const py::error_already_set& e) {
     // Only reachable through our own plumbing (the helpers catch the script's errors): still just a failed attempt.
     outcome = RunOutcome{};
+    state_->rows = py::none();
     outcome.error = describe(e);
   }
   outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -366,6 +377,7 @@ void PythonRunner::set_current(std::uint64_t batch_id, std::uint32_t attempt) {
 
 RunOutcome PythonRunner::run_table(const TableTask& task) {
   if (!state_) throw std::logic_error("PythonRunner::run_table() called before a successful init()");
+  state_->rows = py::none();
   RunOutcome outcome;
   auto start = std::chrono::steady_clock::now();
   try {
@@ -380,9 +392,10 @@ RunOutcome PythonRunner::run_table(const TableTask& task) {
                                                   key_use_name(task.key_use), keys, settings_.timeout_seconds,
                                                   row_format(settings_), settings_.dataframe_header)
                       .cast<py::tuple>();
-    take_table_result(result, outcome);
+    take_table_result(result, outcome, keep_rows_ ? &state_->rows : nullptr);
   } catch (const py::error_already_set& e) {
     outcome = RunOutcome{};
+    state_->rows = py::none();
     outcome.error = describe(e);
   }
   outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -391,6 +404,7 @@ RunOutcome PythonRunner::run_table(const TableTask& task) {
 
 RunOutcome PythonRunner::run_rows(const TableRange& t, const std::vector<ColumnView>& columns) {
   if (!state_) throw std::logic_error("PythonRunner::run_rows() called before a successful init()");
+  state_->rows = py::none();
   RunOutcome outcome;
   auto start = std::chrono::steady_clock::now();
   try {
@@ -404,13 +418,21 @@ RunOutcome PythonRunner::run_rows(const TableRange& t, const std::vector<ColumnV
                                                  settings_.timeout_seconds, row_format(settings_),
                                                  settings_.dataframe_header)
                       .cast<py::tuple>();
-    take_table_result(result, outcome);
+    take_table_result(result, outcome, keep_rows_ ? &state_->rows : nullptr);
   } catch (const py::error_already_set& e) {
     outcome = RunOutcome{};
+    state_->rows = py::none();
     outcome.error = describe(e);
   }
   outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return outcome;
+}
+
+void PythonRunner::keep_rows_in_python() { keep_rows_ = true; }
+
+std::string_view PythonRunner::rows() const {
+  if (!state_ || !state_->rows || !PyBytes_Check(state_->rows.ptr())) return {};
+  return {PyBytes_AS_STRING(state_->rows.ptr()), static_cast<std::size_t>(PyBytes_GET_SIZE(state_->rows.ptr()))};
 }
 
 void PythonRunner::flush_streams() {

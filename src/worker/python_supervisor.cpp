@@ -115,7 +115,7 @@ void PythonSupervisor::on_frame(LinkFrame& f, std::vector<PythonEvent>& events) 
       events.push_back({PythonEvent::Kind::init_failed, 0, {}, std::move(f.body)});
       return;
     case LinkKind::outcome: {
-      auto [attempt_id, outcome] = decode_outcome(f.body);
+      auto [attempt_id, outcome] = decode_outcome(std::move(f.body));
       handed_.answered(attempt_id, Clock::now());
       ++served_;
       run_times_.add(outcome.seconds);

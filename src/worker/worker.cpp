@@ -359,6 +359,7 @@ std::string own_executable() {
 
 int run_worker(const JobConfig& config, const NodeInfo& node, int rank) {
   signal(SIGPIPE, SIG_IGN);  // a Python process that died is seen by waitpid, not by a signal to this rank
+  keep_freed_buffers();      // the rows of each mini-batch pass through here in buffers of MB
   bool idle = node.worker_slot >= active_workers_on_node(config, node);
   SupervisorSettings s;
   s.where = "rank " + std::to_string(rank) + " (" + node.host + ")";

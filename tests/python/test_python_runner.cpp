@@ -94,6 +94,63 @@ TEST_CASE("paths that are not UTF-8 reach run() and the rows unchanged", "[pytho
   CHECK(out.rows == "caf\xe9.txt done\n");
 }
 
+TEST_CASE("the fast text rows are byte for byte the general formatter's, and it takes only what it must",
+          "[python_runner]") {
+  prs::PythonRunner runner(settings_for("row_values.py"));
+  runner.init();
+  py::object script = script_module("row_values");
+  py::object fast = py::module_::import("sys").attr("modules")["_prs_runner"].attr("format_text_rows");
+  py::dict cases = script.attr("CASES");
+  py::set fast_cases = script.attr("FAST");
+  REQUIRE(cases.size() == 23);
+  for (auto item : cases) {
+    const std::string name = item.first.cast<std::string>();
+    INFO("case " << name);
+    const bool takes = !fast(item.second).is_none();
+    CHECK(takes == fast_cases.contains(item.first));
+    if (name == "counted") script.attr("Counted").attr("calls") = 0;
+    prs::RunOutcome out = runner.run_files({name});
+    if (name == "bad_surrogate" || name == "huge_int") {  // the general formatter's own error, as before
+      CHECK_FALSE(out.ok);
+      CHECK_THAT(out.error, Contains(name == "bad_surrogate" ? "UnicodeEncodeError: 'utf-8' codec can't encode "
+                                                               "character '\\ud800' in position 5: surrogates not "
+                                                               "allowed"
+                                                             : "ValueError: Exceeds the limit (4300 digits)"));
+      continue;
+    }
+    REQUIRE(out.ok);
+    if (name == "counted") script.attr("Counted").attr("calls") = 0;  // old_rows calls str() afresh: the same text
+    CHECK(out.rows == script.attr("old_rows")(item.second).cast<std::string>());
+  }
+  CHECK(runner.run_files({"surrogateescape"}).rows == "caf\xe9.txt\nok\n");
+  CHECK(runner.run_files({"str_returns_subclass"}).rows == "plus:made\nafter\n");
+  CHECK(runner.run_files({"list_subclass"}).rows == "second\nfirst\n");
+  CHECK(runner.run_files({"str_subclass"}).rows == "sub\nSHOUT\nplain\n");
+  CHECK(runner.run_files({"long_rows"}).rows.size() == 200002);
+}
+
+TEST_CASE("keep_rows_in_python leaves outcome.rows empty and rows() views the last run's rows", "[python_runner]") {
+  prs::PythonRunner runner(settings_for("returns.py", {"--kind", "list"}));
+  runner.init();
+  CHECK(runner.rows().empty());
+  CHECK(runner.run_files({"a"}).rows == "a done\n");
+  CHECK(runner.rows().empty());  // not kept: copied out
+  runner.keep_rows_in_python();
+  prs::RunOutcome out = runner.run_files({"a", "b"});
+  CHECK(out.ok);
+  CHECK(out.returned == 2);
+  CHECK(out.rows.empty());
+  CHECK(runner.rows() == "a done\nb done\n");
+  CHECK(runner.run_files({}).rows.empty());
+  CHECK(runner.rows().empty());
+
+  prs::PythonRunner failing(settings_for("returns.py", {"--kind", "dict"}));
+  failing.init();
+  failing.keep_rows_in_python();
+  CHECK_FALSE(failing.run_files({"a"}).ok);
+  CHECK(failing.rows().empty());
+}
+
 TEST_CASE("a DataFrame is written as pandas writes it", "[python_runner]") {
   auto simple = run_once(settings_for("frames.py", {"--kind", "simple"}), {"x"});
   CHECK(simple.ok);

@@ -421,18 +421,129 @@ TEST_CASE("outcomes round-trip every field, odd bytes included", "[python_link]"
   CHECK(e.error.empty());
 }
 
+TEST_CASE("an outcome's rows lead its body and are moved out of it, not copied", "[python_link]") {
+  RunOutcome o;
+  o.rows = pattern(1 << 20, 5);
+  o.error = "e";
+  std::string body = encode_outcome(9, o);
+  REQUIRE(body.size() == (1u << 20) + 8 + 1 + 1 + 8 + 8 + 8 + 8 + 9 + 8 + 8);  // rows, fields, their length
+  CHECK(body.compare(0, o.rows.size(), o.rows) == 0);
+  const char* where = body.data();
+  auto [id, d] = decode_outcome(std::move(body));
+  CHECK(id == 9);
+  CHECK(d.rows == o.rows);
+  CHECK(d.rows.data() == where);
+  CHECK(d.error == "e");
+}
+
 TEST_CASE("decoding a truncated or overlong outcome throws", "[python_link]") {
   RunOutcome o;
   o.rows = "rows";
   o.header = "h";
   o.error = "e";
   const std::string body = encode_outcome(7, o);
-  REQUIRE(body.size() == 8 + 1 + 1 + 8 + 8 + 8 + 12 + 9 + 9 + 8);  // ... table_rows
+  REQUIRE(body.size() == 4 + 8 + 1 + 1 + 8 + 8 + 8 + 9 + 9 + 8 + 8);  // rows, ... table_rows, the fields' length
   for (std::size_t n = 0; n < body.size(); ++n) {
     INFO("prefix of " << n << " bytes");
-    CHECK_FATAL(decode_outcome(body.substr(0, n)), "python link: truncated message");
+    CHECK_THROWS_AS(decode_outcome(body.substr(0, n)), prs::Fatal);
   }
-  CHECK_FATAL(decode_outcome(body + "xy"), "python link: message has 2 extra bytes");
+  CHECK_FATAL(decode_outcome(""), "python link: truncated message");
+  CHECK_FATAL(decode_outcome(std::string(7, '\0')), "python link: truncated message");
+  std::uint64_t fields = 0;
+  std::memcpy(&fields, body.data() + body.size() - 8, 8);
+  fields += 2;
+  const std::string longer = body.substr(0, body.size() - 8) + "xy" + std::string(reinterpret_cast<const char*>(&fields), 8);
+  CHECK_FATAL(decode_outcome(longer), "python link: message has 2 extra bytes");
+  std::uint64_t claim = 1000;
+  CHECK_FATAL(decode_outcome(body.substr(0, body.size() - 8) + std::string(reinterpret_cast<const char*>(&claim), 8)),
+              "python link: an outcome of " + std::to_string(body.size()) + " bytes claims 1000 bytes of fields");
+}
+
+TEST_CASE("write_frame sends body and tail as one frame; write_outcome sends the rows it is given", "[python_link]") {
+  Pipe p;
+  REQUIRE(write_frame(p.write, LinkKind::task, "body", "+tail"));
+  REQUIRE(write_frame(p.write, LinkKind::init_ok, "", "tail only"));
+  RunOutcome o;
+  o.rows = "not sent";
+  o.ok = true;
+  REQUIRE(write_outcome(p.write, 3, o, "sent rows\n"));
+  p.close_write();
+  auto a = read_frame(p.read);
+  auto b = read_frame(p.read);
+  auto c = read_frame(p.read);
+  REQUIRE(a);
+  REQUIRE(b);
+  REQUIRE(c);
+  CHECK(a->body == "body+tail");
+  CHECK(b->kind == LinkKind::init_ok);
+  CHECK(b->body == "tail only");
+  CHECK(c->kind == LinkKind::outcome);
+  auto [id, d] = decode_outcome(std::move(c->body));
+  CHECK(id == 3);
+  CHECK(d.ok);
+  CHECK(d.rows == "sent rows\n");
+  CHECK_FALSE(read_frame(p.read));
+}
+
+TEST_CASE("FrameBuffer reads a big body in place, between small frames, with fill and with read_once",
+          "[python_link]") {
+  IgnoreSigpipe ignore;
+  const bool blocking = GENERATE(false, true);
+  INFO((blocking ? "read_once on a blocking pipe" : "fill on a non-blocking pipe"));
+  Pipe p(!blocking);
+  const std::string big = pattern(3 << 20, 1), big2 = pattern((1 << 18) + 1, 2);
+  bool wrote = true;
+  std::thread writer([&] {
+    wrote = write_frame(p.write, LinkKind::init_ok, "small") && write_frame(p.write, LinkKind::outcome, big, "!") &&
+            write_frame(p.write, LinkKind::task, "") && write_frame(p.write, LinkKind::outcome, big2) &&
+            write_frame(p.write, LinkKind::shutdown_done, "last");
+    p.close_write();
+  });
+  FrameBuffer fb;
+  std::vector<LinkFrame> got;
+  bool open = true;
+  while (open && (blocking || readable(p.read))) {
+    open = blocking ? fb.read_once(p.read) : fb.fill(p.read);
+    while (auto f = fb.next()) got.push_back(std::move(*f));
+  }
+  writer.join();
+  CHECK(wrote);
+  CHECK_FALSE(open);
+  REQUIRE(got.size() == 5);
+  CHECK(got[0].body == "small");
+  CHECK(got[1].kind == LinkKind::outcome);
+  CHECK(got[1].body == big + "!");
+  CHECK(got[2].kind == LinkKind::task);
+  CHECK(got[2].body.empty());
+  CHECK(got[3].body == big2);
+  CHECK(got[4].kind == LinkKind::shutdown_done);
+  CHECK(got[4].body == "last");
+}
+
+TEST_CASE("FrameBuffer: the other end closing in the middle of a big body leaves no frame", "[python_link]") {
+  Pipe p;
+  std::thread writer([&] {
+    std::string torn = wire(LinkKind::outcome, pattern(1 << 20, 3));
+    torn.resize(torn.size() / 2);
+    std::size_t done = 0;
+    while (done < torn.size()) {
+      ssize_t w = ::write(p.write, torn.data() + done, torn.size() - done);
+      if (w <= 0) break;
+      done += static_cast<std::size_t>(w);
+    }
+    p.close_write();
+  });
+  FrameBuffer fb;
+  bool open = true, in_body = false;
+  int frames = 0;
+  while (open) {
+    open = fb.read_once(p.read);
+    while (fb.next()) ++frames;
+    in_body = in_body || fb.in_big_body();
+  }
+  writer.join();
+  CHECK(frames == 0);
+  CHECK(in_body);  // the head came, the body was being read in place when the writer went away
 }
 
 TEST_CASE("decoding truncated or overlong settings throws", "[python_link]") {

@@ -3,13 +3,17 @@
 //
 // rank -> Python:  init(settings), then task(TaskMsg) or rows_task(TaskMsg, columns)* one at a time, then shutdown.
 // Python -> rank:  init_ok(when init() returned: steady-clock ns, as text) | init_failed(traceback),
-//                  outcome(attempt, RunOutcome) per task, shutdown_done(error).
+//                  outcome(attempt, RunOutcome: its rows first) per task, shutdown_done(error).
 // The Python process is not an MPI process: fork and multiprocessing inside run() are safe there, and whatever it
 // does (a segfault, os._exit, an OOM kill, a hang in C) the rank sees it and carries on.
+#include <sys/types.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 #include "prs/input/hdf5_table.hpp"
 #include "prs/worker/python_runner.hpp"
@@ -35,8 +39,9 @@ constexpr std::size_t kFrameHeadBytes = sizeof(std::uint64_t) + 1;
 constexpr int kLinkInFd = 3;   // frames from the rank
 constexpr int kLinkOutFd = 4;  // frames to the rank
 
-// Writes one whole frame (blocking, EINTR retried); false if the reader is gone (EPIPE and the like).
-bool write_frame(int fd, LinkKind kind, const std::string& body);
+// Writes one whole frame whose body is body then tail, from where they are (blocking, EINTR retried); false if the
+// reader is gone (EPIPE and the like).
+bool write_frame(int fd, LinkKind kind, std::string_view body, std::string_view tail = {});
 
 // Appends one whole frame to `out`, to be written with others in one go (write_frames).
 void append_frame(std::string& out, LinkKind kind, const std::string& body);
@@ -56,17 +61,32 @@ class FrameBuffer {
   bool read_once(int fd);
   // The next complete frame, if one is there. Throws prs::Fatal on a frame of an unknown kind.
   std::optional<LinkFrame> next();
+  // True while a big frame's body is being read in place: the rest of it is on its way.
+  bool in_big_body() const { return big_.has_value(); }
 
  private:
+  static constexpr std::size_t kChunk = std::size_t{1} << 16;        // bytes of one read into bytes_
+  static constexpr std::size_t kDirectBody = std::size_t{1} << 18;   // a body this big is read into its own string
+  ssize_t read_to(int fd);  // one read(2) into big_ or bytes_: >0 bytes, 0 end of file, -1 an error
   std::string bytes_;
-  std::size_t pos_ = 0;  // start of the first frame not yet returned
+  std::size_t pos_ = 0;                // start of the first frame not yet returned
+  std::optional<LinkFrame> big_;       // a big frame whose body is being read in place
+  std::size_t big_got_ = 0;            // bytes of big_'s body read so far
+  std::vector<LinkFrame> done_;        // big frames read whole, not yet returned (at most one)
 };
+
+// Makes malloc keep the memory of freed buffers up to tens of MB (both ends of the link call it once): a mini-batch's
+// rows come and go as MB-sized buffers, which glibc otherwise maps and unmaps, or trims, each time (page faults).
+void keep_freed_buffers();
 
 // Frame bodies.
 std::string encode_settings(const RunnerSettings& s);
 RunnerSettings decode_settings(const std::string& body);
+// An outcome: its rows, then the other fields and their length (decode_outcome moves the rows out, no copy).
 std::string encode_outcome(std::uint64_t attempt_id, const RunOutcome& o);
-std::pair<std::uint64_t, RunOutcome> decode_outcome(const std::string& body);
+// Writes an outcome frame whose rows are `rows` (o.rows is not sent), from where they are: no copy in user space.
+bool write_outcome(int fd, std::uint64_t attempt_id, const RunOutcome& o, std::string_view rows);
+std::pair<std::uint64_t, RunOutcome> decode_outcome(std::string body);
 // A rows_task body: the task as the master sent it, then each column's name, dtype, bytes and string ends.
 std::string encode_rows_task(const TaskMsg& task, const std::vector<ColumnBytes>& columns);
 // The task of a rows_task body; columns get views into body, which must outlive them.

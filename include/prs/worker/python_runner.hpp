@@ -91,10 +91,16 @@ class PythonRunner {
   // Calls shutdown() if the script has one; returns the traceback if it raised, else "".
   std::string shutdown();
 
+  // From now on the run_*() calls leave outcome.rows empty and keep the rows in Python, for rows() (no copy).
+  void keep_rows_in_python();
+  // The rows of the last run_*() call with keep_rows_in_python(), valid until the next call; empty otherwise.
+  std::string_view rows() const;
+
  private:
   struct State;
   RunnerSettings settings_;
   std::unique_ptr<State> state_;
+  bool keep_rows_ = false;  // keep_rows_in_python() was called
 };
 
 }  // namespace prs
