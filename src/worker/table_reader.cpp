@@ -8,7 +8,7 @@ namespace prs {
 // A bad record is a TableError whose text names the file and the byte offset: a failed attempt, never a crash.
 const char* table_reader_source() {
   return R"PY(
-import io as _io, json as _json, re as _re
+import io as _io, json as _json, os as _os, re as _re
 
 
 class TableError(Exception):
@@ -54,10 +54,30 @@ def _byte_of_line(text, line, codec, offset):
     return offset + len(text[:pos].encode(codec))
 
 
+_header_names = {}  # (path, offset, length, delimiter, encoding, mtime, size) -> the header's column names
+
+
 def _names(reader, header_path, header_offset, header_length):
-    import pandas
+    """The header record's column names, parsed once per header (every mini-batch of a file has the same one; a
+    file changed since is parsed again: its modification time and size are in the key)."""
     if not header_path:
         return None
+    try:
+        st = _os.stat(header_path)
+    except OSError:
+        return _parse_names(reader, header_path, header_offset, header_length)  # its read says what is wrong
+    key = (header_path, header_offset, header_length, reader["delimiter"], reader["encoding"], st.st_mtime_ns,
+           st.st_size)
+    names = _header_names.get(key)
+    if names is None:
+        if len(_header_names) >= 256:
+            _header_names.clear()
+        names = _header_names[key] = _parse_names(reader, header_path, header_offset, header_length)
+    return list(names)
+
+
+def _parse_names(reader, header_path, header_offset, header_length):
+    import pandas
     text = _decode(_read(header_path, header_offset, header_length), _codec(reader, header_path), reader,
                    header_path, header_offset)
     try:
