@@ -245,7 +245,8 @@ def time_to_dataframe(folder, blocksize, repeat):
         return memo[key]
     cached["_names"] = names_once
     reader = {"format": "delimited", "delimiter": ",", "encoding": "utf8", "empty_as_string": False,
-              "include_path_column": False, "infer_column_types": True, "drop_invalid_lines": False}
+              "include_path_column": False, "infer_column_types": True, "drop_invalid_lines": False,
+              "dtype": {}}
     table_dir = os.path.join(folder, "table")
     prs_t, pd_t, cached_t = [], [], []
     warm = True  # the first range once untimed, both ways: imports and first-call costs out of the figures
