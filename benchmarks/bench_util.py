@@ -15,6 +15,22 @@ ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIR
            OMPI_MCA_rmaps_base_oversubscribe="1")
 
 
+# The job every one-file-per-mini-batch benchmark runs: ./data, score.py beside it, rows to out/rows.txt.
+JOB = """\
+type: parallel
+inputs:
+  input_data: {type: uri_folder, path: ./data}
+outputs:
+  out: {type: uri_file, path: ./out/rows.txt}
+input_data: ${{inputs.input_data}}
+mini_batch_size: "1"
+task:
+  type: run_function
+  code: .
+  entry_script: score.py
+  append_row_to: ${{outputs.out}}
+"""
+
 def loadavg():
     """The 1-minute load average now."""
     with open("/proc/loadavg") as f:

@@ -28,23 +28,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_util import (ENV, PYTHON, ROOT, fail, fmt_mmm, loadavg, machine, mmm, pyplot, run_checked,  # noqa
+from bench_util import (ENV, JOB, PYTHON, ROOT, fail, fmt_mmm, loadavg, machine, mmm, pyplot, run_checked,  # noqa
                         save_json, table)
-
-JOB = """\
-type: parallel
-inputs:
-  input_data: {type: uri_folder, path: ./data}
-outputs:
-  out: {type: uri_file, path: ./out/rows.txt}
-input_data: ${{inputs.input_data}}
-mini_batch_size: "1"
-task:
-  type: run_function
-  code: .
-  entry_script: score.py
-  append_row_to: ${{outputs.out}}
-"""
 
 # The no-op entry script; it records its worker's CPU (rank + this process) from the first run() to shutdown().
 SCORE = """\
