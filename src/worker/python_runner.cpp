@@ -344,12 +344,27 @@ py::dict reader_dict(const TableReader& r) {
 
 }  // namespace
 
-RunOutcome PythonRunner::run_files(const std::vector<std::string>& paths) {
-  if (!state_) throw std::logic_error("PythonRunner::run_files() called before a successful init()");
+// The frame of every run_*: before init() a logic error; the rows of the previous call dropped; the call timed; an
+// error of our own plumbing (the helpers catch the script's) is just a failed attempt.
+template <typename Call>
+RunOutcome PythonRunner::guarded_run(const char* name, Call call) {
+  if (!state_) throw std::logic_error(std::string("PythonRunner::") + name + "() called before a successful init()");
   state_->rows = py::none();
   RunOutcome outcome;
   auto start = std::chrono::steady_clock::now();
   try {
+    call(outcome);
+  } catch (const py::error_already_set& e) {
+    outcome = RunOutcome{};
+    state_->rows = py::none();
+    outcome.error = describe(e);
+  }
+  outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return outcome;
+}
+
+RunOutcome PythonRunner::run_files(const std::vector<std::string>& paths) {
+  return guarded_run("run_files", [&](RunOutcome& outcome) {
     py::list mini_batch;
     for (const auto& path : paths) mini_batch.append(fs_str(path));
     take_result(state_->helper.attr("run_batch")(state_->run, mini_batch, settings_.timeout_seconds,
@@ -357,14 +372,7 @@ RunOutcome PythonRunner::run_files(const std::vector<std::string>& paths) {
                     .cast<py::tuple>(),
                 outcome, keep_rows_ ? &state_->rows : nullptr);
     outcome.successes = std::min<std::uint64_t>(outcome.returned, paths.size());
-  } catch (const py::error_already_set& e) {
-    // Only reachable through our own plumbing (the helpers catch the script's errors): still just a failed attempt.
-    outcome = RunOutcome{};
-    state_->rows = py::none();
-    outcome.error = describe(e);
-  }
-  outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return outcome;
+  });
 }
 
 void PythonRunner::set_current(std::uint64_t batch_id, std::uint32_t attempt) {
@@ -376,11 +384,7 @@ void PythonRunner::set_current(std::uint64_t batch_id, std::uint32_t attempt) {
 }
 
 RunOutcome PythonRunner::run_table(const TableTask& task) {
-  if (!state_) throw std::logic_error("PythonRunner::run_table() called before a successful init()");
-  state_->rows = py::none();
-  RunOutcome outcome;
-  auto start = std::chrono::steady_clock::now();
-  try {
+  return guarded_run("run_table", [&](RunOutcome& outcome) {
     py::list ranges;
     for (const TableRange& t : task.ranges)
       ranges.append(py::make_tuple(fs_str(t.path), t.offset, t.length, fs_str(t.header_path), t.header_offset,
@@ -393,21 +397,11 @@ RunOutcome PythonRunner::run_table(const TableTask& task) {
                                                   row_format(settings_), settings_.dataframe_header)
                       .cast<py::tuple>();
     take_table_result(result, outcome, keep_rows_ ? &state_->rows : nullptr);
-  } catch (const py::error_already_set& e) {
-    outcome = RunOutcome{};
-    state_->rows = py::none();
-    outcome.error = describe(e);
-  }
-  outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return outcome;
+  });
 }
 
 RunOutcome PythonRunner::run_rows(const TableRange& t, const std::vector<ColumnView>& columns) {
-  if (!state_) throw std::logic_error("PythonRunner::run_rows() called before a successful init()");
-  state_->rows = py::none();
-  RunOutcome outcome;
-  auto start = std::chrono::steady_clock::now();
-  try {
+  return guarded_run("run_rows", [&](RunOutcome& outcome) {
     // Views of the frame's bytes, no copy: the DataFrame copies them once, and run_rows releases the views
     // before run() is called (the frame dies after this call).
     py::list cols;
@@ -419,13 +413,7 @@ RunOutcome PythonRunner::run_rows(const TableRange& t, const std::vector<ColumnV
                                                  settings_.dataframe_header)
                       .cast<py::tuple>();
     take_table_result(result, outcome, keep_rows_ ? &state_->rows : nullptr);
-  } catch (const py::error_already_set& e) {
-    outcome = RunOutcome{};
-    state_->rows = py::none();
-    outcome.error = describe(e);
-  }
-  outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return outcome;
+  });
 }
 
 void PythonRunner::keep_rows_in_python() { keep_rows_ = true; }

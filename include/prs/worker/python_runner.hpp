@@ -97,6 +97,8 @@ class PythonRunner {
   std::string_view rows() const;
 
  private:
+  template <typename Call>
+  RunOutcome guarded_run(const char* name, Call call);  // the frame every run_* shares
   struct State;
   RunnerSettings settings_;
   std::unique_ptr<State> state_;
