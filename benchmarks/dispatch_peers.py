@@ -15,9 +15,16 @@ For each tool and worker count, over --runs runs (round robin over the tools):
 "bare loop (no sleep)" is the same loop with a backoff cap of 0 (--cap-us 0: it polls without sleeping; Open MPI
 still yields the core in each poll when oversubscribed): the message pattern's own floor, without the wake-ups.
 Every run's output is checked: each input's row exactly once (prs_mpi's and the bare loop's output files, mpi4py's
-returned values). Writes benchmarks/results/dispatch_peers.{json,png}.
+returned values).
+
+End to end (--e2e-workers, default 3): the whole command, `mpiexec` start to exit, start-up and shutdown included,
+prs_mpi (the job above) against an mpi4py.futures script that does the same job: lists the folder, maps the no-op
+over its files (chunksize 1, unordered) and writes the returned paths to a file, checked as prs_mpi's; once with
+Open MPI's default transports and once with OMPI_MCA_pml=ob1 (the setting benchmarks/README.md explains), the four
+runs of a round in turn. Writes benchmarks/results/dispatch_peers.{json,png}.
 
 Usage: benchmarks/dispatch_peers.py [--build DIR] [--batches 20000] [--workers 1,3,7,15] [--runs 3] [--skip T,..]
+                                    [--e2e-workers 3] [--e2e-runs 5]
 """
 import argparse
 import glob
@@ -26,6 +33,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_util import (ENV, JOB, PYTHON, ROOT, fail, fmt_mmm, loadavg, machine, mmm, pyplot, run_checked,  # noqa
@@ -86,6 +94,22 @@ if __name__ == "__main__":
     print(dt, cpu, sum(seen.values()) if len(seen) == workers else -1)
 """
 
+# End to end: the same job as prs_mpi's, as a user would write it with mpi4py.futures.
+MPI4PY_E2E = """\
+import os, sys
+def noop(x):
+    return x
+if __name__ == "__main__":
+    from mpi4py.futures import MPIPoolExecutor
+    data, out = sys.argv[1], sys.argv[2]
+    paths = sorted(os.path.join(data, name) for name in os.listdir(data))
+    with MPIPoolExecutor() as pool:
+        rows = list(pool.map(noop, paths, chunksize=1, unordered=True))
+    with open(out, "w") as f:
+        f.write("".join(r + "\\n" for r in rows))
+"""
+
+TRANSPORTS = {"default": {}, "ob1": {"OMPI_MCA_pml": "ob1"}}
 
 TOOLS = ("prs_mpi", "mpi4py.futures", "bare loop", "bare loop (no sleep)")
 
@@ -114,6 +138,55 @@ def run_prs(build, work, workers, items):
         s = json.load(f)
     return {"seconds": s["dispatch_seconds"], "master_cpu": s["master_cpu_seconds"],
             "worker_cpu": worker_cpu(os.path.join(work, "cpu"), workers)}
+
+
+def wall_prs(build, work, workers, items, env):
+    shutil.rmtree(os.path.join(work, "out"), ignore_errors=True)
+    t0 = time.perf_counter()
+    run_checked(["mpiexec", "-np", str(workers + 1), os.path.join(build, "prs_mpi"), "job.yml"], cwd=work, env=env)
+    wall = time.perf_counter() - t0
+    check_rows(os.path.join(work, "out", "rows.txt"), items)
+    return wall
+
+
+def wall_mpi4py(work, workers, items, env):
+    out = os.path.join(work, "mpi4py_rows.txt")
+    t0 = time.perf_counter()
+    run_checked(["mpiexec", "-np", str(workers + 1), PYTHON, "-m", "mpi4py.futures",
+                 os.path.join(work, "mpi4py_e2e.py"), os.path.join(work, "data"), out], env=env)
+    wall = time.perf_counter() - t0
+    check_rows(out, items)
+    return wall
+
+
+def end_to_end(build, work, items, workers_list, runs, loads):
+    """Wall seconds of the whole command, prs_mpi and mpi4py.futures, default transports and ob1, round robin."""
+    results = []
+    for w in workers_list:
+        per = {(tool, t): [] for t in TRANSPORTS for tool in ("prs_mpi", "mpi4py.futures")}
+        for run in range(runs):
+            keys = list(per)
+            for k in range(len(keys)):
+                tool, transport = keys[(run + k) % len(keys)]
+                env = dict(ENV, **TRANSPORTS[transport])
+                wall = wall_prs(build, work, w, items, env) if tool == "prs_mpi" else wall_mpi4py(work, w, items, env)
+                per[(tool, transport)].append(wall)
+                loads.append(loadavg())
+        for t in TRANSPORTS:
+            results.append({"workers": w, "transports": t, "prs_mpi": per[("prs_mpi", t)],
+                            "mpi4py.futures": per[("mpi4py.futures", t)]})
+    return results
+
+
+def print_end_to_end(e2e, batches):
+    rows = []
+    for r in e2e:
+        ratio = mmm(r["mpi4py.futures"])[1] / mmm(r["prs_mpi"])[1]
+        rows.append([r["workers"], r["transports"], fmt_mmm(r["prs_mpi"], ".2f"), fmt_mmm(r["mpi4py.futures"], ".2f"),
+                     f"{ratio:.1f}x", f"{batches / mmm(r['prs_mpi'])[1]:,.0f}"])
+    print(f"\nEnd to end, {batches} no-op mini-batches, mpiexec start to exit (wall seconds):")
+    table(["workers", "transports", "prs_mpi s min / median / max", "mpi4py.futures s min / median / max",
+           "prs_mpi faster by (medians)", "prs_mpi mini-batches/s end to end"], rows)
 
 
 def run_mpi4py(work, workers, items):
@@ -146,6 +219,7 @@ def make_work(batches):
             f.write("x")
         items.append(path)
     for name, text in (("job.yml", JOB), ("score.py", SCORE), ("mpi4py_noop.py", MPI4PY),
+                       ("mpi4py_e2e.py", MPI4PY_E2E),
                        ("items.txt", "".join(i + "\n" for i in items))):
         with open(os.path.join(work, name), "w") as f:
             f.write(text)
@@ -187,6 +261,9 @@ def main():
     ap.add_argument("--runs", type=int, default=3, help="runs per tool and worker count (default 3)")
     ap.add_argument("--skip", default="", help="tools to leave out, comma-separated: prs_mpi, mpi4py.futures, "
                     "bare loop, bare loop (no sleep)")
+    ap.add_argument("--e2e-workers", default="3", help="worker counts of the end-to-end runs (default 3; "
+                    "empty: none)")
+    ap.add_argument("--e2e-runs", type=int, default=5, help="end-to-end runs per tool and transport (default 5)")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
     tools = [t for t in TOOLS if t not in [x.strip() for x in args.skip.split(",")]]
@@ -215,6 +292,8 @@ def main():
                     if r["worker_cpu"] is not None:
                         per[tool]["worker_us"].append(1e6 * r["worker_cpu"] / args.batches)
             results.extend(per[t] for t in tools)
+        e2e_workers = [int(x) for x in args.e2e_workers.split(",") if x.strip()]
+        e2e = end_to_end(build, work, items, e2e_workers, args.e2e_runs, loads) if e2e_workers else []
     finally:
         shutil.rmtree(work, ignore_errors=True)
     rows = []
@@ -226,9 +305,12 @@ def main():
     print()
     table(["workers", "tool", "mini-batches/s min / median / max", f"vs {tools[0]}",
            "master CPU us/batch", "workers' CPU us/batch"], rows)
+    if e2e:
+        print_end_to_end(e2e, args.batches)
     print(f"\nload average during the runs: {min(loads):.2f} .. {max(loads):.2f}; every output checked")
     out = save_json("dispatch_peers", {**info, "batches": args.batches, "runs": args.runs,
-                                       "load": [min(loads), max(loads)], "results": results})
+                                       "load": [min(loads), max(loads)], "results": results,
+                                       "end_to_end": e2e})
     print(f"results: {out}")
     png = os.path.join(os.path.dirname(out), "dispatch_peers.png")
     if plot(results, png):
