@@ -4,22 +4,14 @@
 
 #include <dlfcn.h>
 
-#include <cstdlib>
-#include <filesystem>
 #include <map>
 #include <mutex>
 
 #include "prs/error.hpp"
+#include "prs/h5_module_path.hpp"
 
 namespace prs::hdf5 {
 namespace {
-
-std::string module_path() {
-  if (const char* path = std::getenv("PRS_H5_MODULE"); path != nullptr && *path != '\0') return path;
-  std::error_code ec;
-  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return (ec ? std::filesystem::path(".") : exe.parent_path()).string() + "/prs_h5.so";
-}
 
 const PrsH5InputV1& load(const std::string& path) {
   void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -39,7 +31,7 @@ const PrsH5InputV1& load(const std::string& path) {
 const PrsH5InputV1& input_module() {
   static std::mutex mutex;
   static std::map<std::string, const PrsH5InputV1*> loaded;  // never unloaded (libhdf5 keeps global state)
-  const std::string path = module_path();
+  const std::string path = h5_module_path();
   std::lock_guard<std::mutex> lock(mutex);
   auto it = loaded.find(path);
   if (it == loaded.end()) it = loaded.emplace(path, &load(path)).first;

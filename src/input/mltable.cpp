@@ -83,14 +83,22 @@ void read_dtype(const Where& w, const YAML::Node& node, const std::string& key, 
   }
 }
 
-void read_delimited(const Where& w, const YAML::Node& options, const std::string& key, TableReader& r) {
-  r.format = TableFormat::delimited;
+// Calls each(name, at, name_node, value) for every option of a transformation ("read_delimited.header" is the at
+// of option header); none, or null, is no option.
+template <typename Each>
+void for_each_option(const Where& w, const YAML::Node& options, const std::string& key, Each each) {
   if (!options || options.IsNull()) return;
   if (!options.IsMap()) fail(w, options, key, "must be a mapping of options");
   for (const auto& option : options) {
     const std::string name = option.first.as<std::string>();
-    const std::string at = key + "." + name;
-    const YAML::Node& value = option.second;
+    each(name, key + "." + name, option.first, option.second);
+  }
+}
+
+void read_delimited(const Where& w, const YAML::Node& options, const std::string& key, TableReader& r) {
+  r.format = TableFormat::delimited;
+  for_each_option(w, options, key, [&](const std::string& name, const std::string& at, const YAML::Node& name_node,
+                                       const YAML::Node& value) {
     if (name == "delimiter") {
       const std::string d = scalar(w, value, at);
       if (d.size() != 1 || d[0] == '"' || d[0] == '\n' || d[0] == '\r')
@@ -111,25 +119,21 @@ void read_delimited(const Where& w, const YAML::Node& options, const std::string
     } else if (name == "dtype") {
       read_dtype(w, value, at, r);
     } else if (name == "converters") {
-      fail(w, option.first, at,
+      fail(w, name_node, at,
            "is not supported: converters are Python functions, which YAML cannot hold; pin a column's type with "
            "dtype: {column: type} and convert further in run()");
     } else {
-      fail(w, option.first, at,
+      fail(w, name_node, at,
            "unknown option; read_delimited takes delimiter, header, encoding, empty_as_string, "
            "include_path_column, support_multi_line, infer_column_types, dtype");
     }
-  }
+  });
 }
 
 void read_json_lines(const Where& w, const YAML::Node& options, const std::string& key, TableReader& r) {
   r.format = TableFormat::json_lines;
-  if (!options || options.IsNull()) return;
-  if (!options.IsMap()) fail(w, options, key, "must be a mapping of options");
-  for (const auto& option : options) {
-    const std::string name = option.first.as<std::string>();
-    const std::string at = key + "." + name;
-    const YAML::Node& value = option.second;
+  for_each_option(w, options, key, [&](const std::string& name, const std::string& at, const YAML::Node& name_node,
+                                       const YAML::Node& value) {
     if (name == "invalid_lines") {
       const std::string text = scalar(w, value, at);
       if (text != "error" && text != "drop") fail(w, value, at, "must be error or drop, got " + text);
@@ -140,9 +144,9 @@ void read_json_lines(const Where& w, const YAML::Node& options, const std::strin
     } else if (name == "include_path_column") {
       r.include_path_column = boolean(w, value, at);
     } else {
-      fail(w, option.first, at, "unknown option; read_json_lines takes invalid_lines, encoding, include_path_column");
+      fail(w, name_node, at, "unknown option; read_json_lines takes invalid_lines, encoding, include_path_column");
     }
-  }
+  });
 }
 
 // An HDF5 path as given ("/group/data" or "group/data"), checked: it names an object below the root.
