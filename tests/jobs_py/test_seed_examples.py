@@ -55,6 +55,14 @@ MODEL_SCRIPT = """\
         return [f"{os.path.basename(p)} {int(open(p).read()) * factor}" for p in mini_batch]
 """
 
+# The same scores for a table: run() gets a DataFrame of rows (name, value) and returns (name, value * factor).
+TABLE_SCRIPT = MODEL_SCRIPT.split("    def run")[0] + """\
+    def run(mini_batch):
+        out = mini_batch[["name"]].copy()
+        out["score"] = mini_batch["value"] * factor
+        return out
+"""
+
 
 def test_the_ported_imports_are_the_seeds_with_prs_mpi_in_front():
     assert port(BLOCKS["imports_003/seed"]) == BLOCKS["imports_003/ported"]
@@ -92,13 +100,17 @@ def test_file_data(in_tmp):
 
 
 def test_tabular_data(in_tmp):
-    names = data("data", 6)
+    rows = [f"item_{i:02d},{i}" for i in range(30)]  # 10 or 11 bytes a row, 317 in all
+    write("data/MLTable", BLOCKS["tabular_batch/data/MLTable"])
+    write("data/rows.csv", "name,value\n" + "".join(r + "\n" for r in rows))
     write("model/factor.txt", "7\n")
-    write("src/tabular_batch_inference.py", MODEL_SCRIPT)
+    write("src/tabular_batch_inference.py", TABLE_SCRIPT)
     ns = run_code(program("imports_003", "tabular_batch", local="tabular_batch"))
     assert ns["exit_code"] == 0
-    assert ns["summary"]["mini_batches"] == {"total": 1, "succeeded": 1, "failed": 0}  # 100 files a mini-batch
-    assert sorted(read("outputs/job_output_path").splitlines()) == [f"{n} {7 * i}" for i, n in enumerate(names)]
+    # cut at each multiple of 100 bytes after the header, moved to the next row: rows 0-9, 10-18, 19-27, 28-29
+    assert ns["summary"]["mini_batches"] == {"total": 4, "succeeded": 4, "failed": 0}
+    assert ns["summary"]["items"] == {"total": 30, "succeeded": 30, "failed": 0}
+    assert sorted(read("outputs/job_output_path").splitlines()) == sorted(f"item_{i:02d} {7 * i}" for i in range(30))
     ns["job"].dump("python.yml")
     write("job.yml", BLOCKS["tabular_batch/yaml"])
     settings = same_settings("python.yml", "job.yml")
