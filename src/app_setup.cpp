@@ -196,6 +196,40 @@ bool output_may_be_an_input(const JobConfig& config) {
   return (exists(config.append_row_file) || exists(config.h5_file)) && !fs::exists(journal_path(config), ec);
 }
 
+// A fresh run of a folder or file input lists while it dispatches; an output that may be an input does not (the
+// whole listing refuses it first, as it always did), nor --resume (which compares the whole listing first).
+bool streams(const CliOptions& cli, const JobConfig& config) {
+  return !cli.resume && input_streams(config) && !output_may_be_an_input(config);
+}
+
+// Starts the listing thread and waits for its first mini-batch. A listing that ends first is the whole listing,
+// with its errors as before (an empty folder, an unreadable one); otherwise the master takes the rest from s.feed.
+void start_streamed_listing(MasterSetup& s) {
+  const std::uint64_t size = s.config.mini_batch_size;
+  s.stream = std::make_unique<ListingStream>(s.config, size);
+  s.stream->wait_for(size);
+  if (s.stream->take(s.files)) {  // throws the listing's error
+    s.stream.reset();
+    s.partition.emplace(s.files.size(), size);
+    return end_phase(s, "listing");
+  }
+  s.partition.emplace(0, size);
+  s.feed.emplace(*s.stream, s.files, *s.partition, size, fingerprint_plan(s.config, FileList(), Partition(0, size)));
+  end_phase(s, "listing the first mini-batch (the rest is listed while the master dispatches)");
+}
+
+// For a journal whose listing never ended: the plan of this listing's first mini-batches (file lists only).
+PrefixPlan prefix_plan(const MasterSetup& s, const PlanFingerprint& plan) {
+  if (s.table) return {};
+  return [&s, plan](std::uint64_t batches) -> std::optional<PlanFingerprint> {
+    const Partition& p = *s.partition;
+    if (batches > p.batch_count()) return std::nullopt;
+    PlanFingerprint first = plan;
+    first.listing = hash_listing(s.files, batches == p.batch_count() ? p.item_count() : p.batch(batches).first);
+    return first;
+  };
+}
+
 }  // namespace
 
 void check_before_workers(const CliOptions& cli, MasterSetup& s) {
@@ -212,18 +246,19 @@ void check_before_workers(const CliOptions& cli, MasterSetup& s) {
 
 // Order matters: under the lock (taken in step 1), the output and the journal are touched only once the plan is
 // known (resume, --overwrite, the exclusive create).
-void plan_while_workers_start(MasterSetup& s) {
+void plan_while_workers_start(const CliOptions& cli, MasterSetup& s) {
   wait_for_test_gate();
+  if (streams(cli, s.config)) return start_streamed_listing(s);
   list_and_partition(s);
 }
 
 void finish_start(const CliOptions& cli, MasterSetup& s) {
   finish_partition(s);
-  const PlanFingerprint plan = fingerprint(s);
+  const PlanFingerprint plan = s.feed ? s.feed->plan() : fingerprint(s);
   end_phase(s, "partition and fingerprint");
   ResumePoint point;
   if (cli.resume) {
-    point = prepare_resume(s.config, plan, s.partition->batch_count(), cli.retry_failed);
+    point = prepare_resume(s.config, plan, s.partition->batch_count(), cli.retry_failed, prefix_plan(s, plan));
     s.journal = std::move(point.state);
     s.output_size = point.output_size;
     s.finished = all_ended(s.journal);
@@ -232,6 +267,7 @@ void finish_start(const CliOptions& cli, MasterSetup& s) {
     check_previous_run(cli, s.config, plan, true);  // again, now under the lock; --overwrite removes here
     create_fresh_output(s.config);
     s.journal = fresh_journal(plan, s.partition->batch_count());
+    s.journal.listing_open = s.feed.has_value();  // its first mini-batches: planned records follow as it lists
   }
   if (s.finished) return;
   s.logs.emplace(s.config.log_dir, cli.resume);
