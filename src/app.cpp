@@ -155,6 +155,8 @@ JobOutcome master_phase(MasterSetup& setup, const CliOptions& cli, int world_siz
     trace.shift(setup.clock->now());  // the master's clock starts now
   }
   JobOutcome outcome = run_master(plan);
+  setup.feed.reset();
+  setup.stream.reset();  // a listing the job did not wait for (it stopped early) ends here
   write_trace(trace);
   return outcome;
 }  // the journal is flushed and synced here

@@ -196,10 +196,13 @@ bool output_may_be_an_input(const JobConfig& config) {
   return (exists(config.append_row_file) || exists(config.h5_file)) && !fs::exists(journal_path(config), ec);
 }
 
-// A fresh run of a folder or file input lists while it dispatches; an output that may be an input does not (the
-// whole listing refuses it first, as it always did), nor --resume (which compares the whole listing first).
+// A fresh run of a folder or file input lists while it dispatches, unless an output file exists already: one
+// without a journal may be an input (the whole listing refuses it first, as it always did), and --overwrite
+// replaces one by a new file the walk could not tell from an input. --resume compares the whole listing first.
 bool streams(const CliOptions& cli, const JobConfig& config) {
-  return !cli.resume && input_streams(config) && !output_may_be_an_input(config);
+  std::error_code ec;
+  const auto exists = [&](const std::string& path) { return !path.empty() && fs::exists(fs::symlink_status(path, ec)); };
+  return !cli.resume && input_streams(config) && !exists(config.append_row_file) && !exists(config.h5_file);
 }
 
 // Starts the listing thread and waits for its first mini-batch. A listing that ends first is the whole listing,

@@ -114,7 +114,7 @@ void ListingStream::hold_if_asked() {
 void ListingStream::walk(const JobConfig& config) {
   const auto start = std::chrono::steady_clock::now();
   std::exception_ptr error;
-  FileList skipped;
+  FileList last, skipped;  // the paths after the last folder's frontier, and the skipped ones
   try {
     const std::string& root = config.input_path;
     const std::uint64_t delay = env_number("PRS_TEST_LISTING_DELAY_US");
@@ -131,6 +131,7 @@ void ListingStream::walk(const JobConfig& config) {
         return true;
       };
       filter.after_folder = [&](const std::string* frontier) {
+        if (frontier == nullptr) return;  // the walk ends: the last paths go out with the end itself (below)
         unreleased.release(frontier, out);
         if (out.size() > 0) publish(out, config);
       };
@@ -140,7 +141,8 @@ void ListingStream::walk(const JobConfig& config) {
                     (found.skipped().empty() ? "" : "; " + skipped_paths_line(found)));
     }
     unreleased.release(nullptr, out);
-    if (out.size() > 0) publish(out, config);
+    check_outputs_not_listed(config, out);
+    last = std::move(out);
     for (const SkippedPath& s : found.skipped()) skipped.add_skipped(s.path, s.problem);
     skipped.sort();  // sorts the skipped paths as list_input_files does
   } catch (const Cancelled&) {
@@ -148,8 +150,10 @@ void ListingStream::walk(const JobConfig& config) {
     error = std::current_exception();
   }
   seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  {
+  {  // with the end, at once: a listing whose last folder holds the rest (a flat folder) is seen whole
     std::lock_guard<std::mutex> lock(mutex_);
+    for (std::size_t i = 0; i < last.size(); ++i) chunk_.add(last.at(i), last.stamp(i));
+    released_ += last.size();
     for (const SkippedPath& s : skipped.skipped()) chunk_.add_skipped(s.path, s.problem);
     error_ = error;
     ended_ = true;
