@@ -201,7 +201,9 @@ bool output_may_be_an_input(const JobConfig& config) {
 // replaces one by a new file the walk could not tell from an input. --resume compares the whole listing first.
 bool streams(const CliOptions& cli, const JobConfig& config) {
   std::error_code ec;
-  const auto exists = [&](const std::string& path) { return !path.empty() && fs::exists(fs::symlink_status(path, ec)); };
+  const auto exists = [&](const std::string& path) {
+    return !path.empty() && fs::exists(fs::symlink_status(path, ec));
+  };
   return !cli.resume && input_streams(config) && !exists(config.append_row_file) && !exists(config.h5_file);
 }
 

@@ -167,7 +167,8 @@ ProgressMode resolve_progress_mode(ProgressMode asked) {
 
 std::string overview_text(const ProgressSnapshot& s) {
   std::ostringstream o;
-  o << "Processed " << s.done << " of " << total_text(s, true) << " mini batches in " << format_duration(s.elapsed) << ".";
+  o << "Processed " << s.done << " of " << total_text(s, true) << " mini batches in " << format_duration(s.elapsed)
+    << ".";
   if (s.eta) o << " Estimated remaining time " << format_duration(*s.eta) << ".";
   o << "\nFailed mini batches: " << s.failed << ". Retried attempts: " << s.retried
     << ". Running attempts: " << s.in_flight << ".\n";
@@ -176,8 +177,8 @@ std::string overview_text(const ProgressSnapshot& s) {
 
 std::string progress_line(const ProgressSnapshot& s) {
   std::ostringstream o;
-  o << "prs_mpi: processed " << s.done << " of " << total_text(s, true) << " mini-batches (" << s.failed << " failed, "
-    << s.retried << " retried) in " << format_duration(s.elapsed);
+  o << "prs_mpi: processed " << s.done << " of " << total_text(s, true) << " mini-batches (" << s.failed
+    << " failed, " << s.retried << " retried) in " << format_duration(s.elapsed);
   if (s.rate > 0) o << "; " << rate_text(s.rate) << ", " << eta_text(s) << " left";
   return o.str();
 }
@@ -185,8 +186,8 @@ std::string progress_line(const ProgressSnapshot& s) {
 std::string progress_bar(const ProgressSnapshot& s, int width) {
   std::ostringstream tail;
   int percent = s.total == 0 ? 100 : static_cast<int>(100.0 * s.done / s.total);
-  tail << "  " << s.done << "/" << total_text(s, false) << "  " << (s.listing ? "?" : std::to_string(percent)) << "%  " << rate_text(s.rate) << "  ETA "
-       << eta_text(s);
+  tail << "  " << s.done << "/" << total_text(s, false) << "  " << (s.listing ? "?" : std::to_string(percent))
+       << "%  " << rate_text(s.rate) << "  ETA " << eta_text(s);
   if (s.failed > 0) tail << "  " << s.failed << " failed";
   if (s.retried > 0) tail << "  " << s.retried << " retried";
   std::string rest = tail.str();

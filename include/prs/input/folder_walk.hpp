@@ -6,7 +6,8 @@
 // sorted order, so a folder inside the tree keeps its real path and the choice does not depend on readdir's order.
 // Every error (open, read, stat, a broken symlink) names the path and the OS reason; with rules.skip_unreadable it
 // is noted in FileList::skipped() instead. An excluded file that does not exist yet when the walk starts (an output
-// created while a streamed listing goes on) is looked up again when a file of its name is met. One folder is open at a time and paths go straight into the FileList's
+// created while a streamed listing goes on) is looked up again when a file of its name is met. One folder is open
+// at a time and paths go straight into the FileList's
 // arena: no allocation per file.
 #include <functional>
 #include <string>
