@@ -76,13 +76,12 @@ prs::JobConfig folder_job(const fs::path& input) {
 }
 
 // Everything the stream releases, taken in the pieces it comes in.
-prs::FileList stream_all(const prs::JobConfig& config, std::vector<std::uint64_t>* pieces = nullptr) {
+prs::FileList stream_all(const prs::JobConfig& config) {
   prs::ListingStream stream(config, 0);
   prs::FileList files;
   for (bool ended = false; !ended;) {
     stream.wait_for(files.size() + 1);
     ended = stream.take(files);
-    if (pieces != nullptr) pieces->push_back(files.size());
   }
   return files;
 }
@@ -111,15 +110,23 @@ TEST_CASE("a streamed listing releases the whole listing's paths and stamps, in 
   }
 }
 
-TEST_CASE("a streamed listing releases the first folders' paths before it ends", "[listing_stream]") {
+TEST_CASE("a streamed listing releases the first folder's paths before it ends", "[listing_stream]") {
   fs::path d = fresh_dir("early");
   for (int f = 0; f < 5; ++f)
     for (int i = 0; i < 3; ++i) touch(d / "in" / ("f" + std::to_string(f)) / ("x" + std::to_string(i)));
-  std::vector<std::uint64_t> pieces;
-  const prs::FileList streamed = stream_all(folder_job(d / "in"), &pieces);
-  CHECK(streamed.size() == 15);
-  CHECK(pieces.size() > 1);  // more than one piece: the first came before the walk ended
-  CHECK(pieces.front() < 15);
+  ::setenv("PRS_TEST_LISTING_HOLD", (d / "gate").c_str(), 1);  // the walk pauses after the first folder
+  prs::FileList files;
+  {
+    prs::ListingStream stream(folder_job(d / "in"), 1);
+    CHECK_FALSE(stream.wait_for(1));
+    CHECK_FALSE(stream.take(files));  // f0's paths, and the listing goes on
+    CHECK(paths(files) == std::vector<std::string>{(d / "in/f0/x0").string(), (d / "in/f0/x1").string(),
+                                                   (d / "in/f0/x2").string()});
+    touch(d / "gate");
+    while (!stream.take(files)) stream.wait_for(files.size() + 1);
+  }
+  ::unsetenv("PRS_TEST_LISTING_HOLD");
+  CHECK(files.size() == 15);
   fs::remove_all(d);
 }
 
@@ -184,4 +191,27 @@ TEST_CASE("streamed mini-batches are the whole listing's, for any listing and an
     for (std::uint64_t b = 0; b < last.batch_count(); ++b) REQUIRE(last.batch(b).count == whole.batch(b).count);
   }
   CHECK_THROWS_WITH(prs::streamed_partition(5, 0, false), "mini_batch_size: must be at least 1, got 0");
+}
+
+TEST_CASE("an output created while the listing goes on is not listed, in the tree or through a symlink",
+          "[listing_stream]") {
+  fs::path d = fresh_dir("output");
+  for (int f = 0; f < 4; ++f) touch(d / "in" / ("f" + std::to_string(f)) / "x");
+  fs::create_directory_symlink(d / "in" / "f3", d / "in" / "g_link");
+  prs::JobConfig config = folder_job(d / "in");
+  config.append_row_file = (d / "in" / "f3" / "rows.txt").string();  // does not exist when the listing starts
+  ::setenv("PRS_TEST_LISTING_HOLD", (d / "gate").c_str(), 1);
+  prs::FileList files;
+  {
+    prs::ListingStream stream(config, 1);  // holds after the first folder
+    stream.wait_for(1);
+    touch(config.append_row_file);  // the job creates its output meanwhile
+    touch(d / "gate");
+    while (!stream.take(files)) stream.wait_for(files.size() + 1);
+  }
+  ::unsetenv("PRS_TEST_LISTING_HOLD");
+  std::vector<std::string> expected;
+  for (int f = 0; f < 4; ++f) expected.push_back((d / "in" / ("f" + std::to_string(f)) / "x").string());
+  CHECK(paths(files) == expected);  // f3 is listed by its real path; rows.txt by neither
+  fs::remove_all(d);
 }
