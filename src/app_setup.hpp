@@ -77,9 +77,10 @@ struct MasterSetup : InputPlan {  // the input: files and partition, or a table'
 void check_before_workers(const CliOptions& cli, MasterSetup& s);
 
 // Step 2a: lists and plans the input (s.index: the index pass it still needs). Throws as step 1. A fresh run of a
-// uri_folder or uri_file input streams its listing (input/listing_stream.hpp): this step then ends with the first
-// mini-batch listed (s.feed set; the master takes the rest as it comes), or with the whole listing if it ended
-// first (an empty or unreadable input fails here as it always did).
+// uri_folder or uri_file input streams its listing (input/listing_stream.hpp), and so does a --resume of one whose
+// journal's listing never ended: this step then ends with the first mini-batch listed (a resume: as many as the
+// journal names; s.feed set, the master takes the rest as it comes), or with the whole listing if it ended first
+// (an empty or unreadable input fails here as it always did).
 void plan_while_workers_start(const CliOptions& cli, MasterSetup& s);
 
 // Step 2b, after the collective index pass (input/index_pass.hpp) finished the plan: the fingerprint, --resume's

@@ -368,13 +368,13 @@ void compact(const std::string& output, const std::string& journal, ResumePoint&
 }  // namespace
 
 ResumePoint prepare_resume(const JobConfig& config, const PlanFingerprint& plan, std::uint64_t batch_count,
-                           bool retry_failed, const PrefixPlan& prefix) {
+                           bool retry_failed, const PrefixPlan& prefix, bool plan_open) {
   check_resumable(config, plan, prefix);
   const std::string journal = journal_path(config);
   ResumePoint point{read_journal(journal, batch_count)};
   JournalState& state = point.state;
-  state.plan = plan;  // the whole new plan, which the journal's first mini-batches are the start of
-  state.listing_open = false;
+  state.plan = plan;  // the new plan, which the journal's first mini-batches are the start of
+  state.listing_open = plan_open;
   state.planned = batch_count;
   const std::string& output = config.append_row_file;
   check_disjoint(regions_by_offset(state), journal);

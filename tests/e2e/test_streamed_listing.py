@@ -140,3 +140,33 @@ def test_skip_unreadable_inputs_warns_once_the_streamed_listing_ended(make_job):
            "symlink: No such file or directory)" in proc.stderr.splitlines(), "the warning", proc)
     expect_equal(sorted(job.rows()), expected_rows(job), "every row once", proc)
     expect("attempts were dispatched before it ended" in master_notes(job), "streamed", proc)
+
+
+def test_a_resume_of_a_listing_that_never_ended_lists_while_it_dispatches_too(make_job):
+    job = folder_job(make_job, "resumed")
+    killed_while_listing(job)  # the journal names the first folder's 2 mini-batches, its listing open
+    # the resumed listing holds once one mini-batch more than the journal names is out, until a run() releases it
+    proc = job.run(np=3, args=["--resume"], env=hold_until_run(job))
+    expect_equal(proc.returncode, 0, "exit code", proc)
+    expect("prs_mpi: resuming:" in proc.stdout, "resumed", proc)
+    ended = re.findall(r"listing ended: 40 files, 20 mini-batches, in [0-9.]+ s; (\d+) attempts were dispatched "
+                       r"before it ended", master_notes(job))
+    expect(len(ended) == 1 and int(ended[0]) >= 1, "the resumed run dispatched before its listing ended", proc)
+    expect_equal(sorted(job.rows()), expected_rows(job), "every row once", proc)
+
+
+def test_kill_9_during_a_resumed_listing_then_resume_gives_every_row_once(make_job):
+    job = folder_job(make_job, "rekilled")
+    killed_while_listing(job)
+    proc = job.start(np=3, args=["--resume"], env={"PRS_TEST_LISTING_HOLD": job.path("never")})
+    deadline = time.time() + 60  # the second folder's first mini-batch, dispatched by the resumed run
+    while time.time() < deadline and proc.poll() is None and not any(r.startswith("item_004.txt ") for r in job.rows()):
+        time.sleep(0.05)
+    expect(proc.poll() is None and any(r.startswith("item_004.txt ") for r in job.rows()),
+           "the resumed run dispatched the next folder's mini-batch and still lists")
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    expect("listing ended" not in master_notes(job), "killed while its listing went on")
+    _, final = resume_until_done(job, limit=3)
+    expect_equal(sorted(job.rows()), expected_rows(job), "every row once", final)
+    expect_equal(job.summary()["mini_batches"], {"total": 20, "succeeded": 20, "failed": 0}, "counts", final)

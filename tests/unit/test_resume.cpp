@@ -335,6 +335,10 @@ TEST_CASE("resume of a journal whose listing never ended compares its first mini
   CHECK_FALSE(point.state.ended[2]);
   CHECK(point.state.plan.listing == 1234);  // the whole new plan from now on
   CHECK_FALSE(point.state.listing_open);
+  JournalWriter::create(journal_path(f.config), s);
+  point = prepare_resume(f.config, whole, 5, false, same_start, true);  // a resume that lists while it dispatches
+  CHECK(point.state.listing_open);  // its plan: the first 5 mini-batches of a listing that goes on
+  CHECK(point.state.batch_count == 5);
   const std::string refused = "job.yml: cannot --resume: the input files (added, removed or modified) changed since "
                               "the interrupted run; use --overwrite to start over";
   JournalWriter::create(journal_path(f.config), s);

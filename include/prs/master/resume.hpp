@@ -78,9 +78,9 @@ void check_resumable(const JobConfig& config, const PlanFingerprint& plan, const
 // failed batches when retry_failed, takes back the batches whose rows the output lost, and compacts the output
 // (crash-safe: the journal is rewritten first with a pending rewrite that finish_pending_rewrite completes
 // idempotently). A journal whose listing never ended is checked as check_resumable says; its state then takes the
-// whole new plan.
+// new plan, which is the first batch_count mini-batches of a listing that goes on when plan_open.
 ResumePoint prepare_resume(const JobConfig& config, const PlanFingerprint& plan, std::uint64_t batch_count,
-                           bool retry_failed, const PrefixPlan& prefix = {});
+                           bool retry_failed, const PrefixPlan& prefix = {}, bool plan_open = false);
 
 // Rewrites the output so that batches' rows follow in batch order (ordered: true); crash-safe like compaction.
 // Returns the state with the new offsets and checksums.
