@@ -86,6 +86,8 @@ RANK0 = ["MPI_Init", "node discovery", "job file, output checks, job lock", "lis
          "journal and logs"]
 PHASES = ["launch"] + RANK0 + ["workers' Python start", "  worker set-up (to the first spawn)",
                                "  process + interpreter (spawn to import)", "import", "init()", "first task"]
+# A streamed listing (dispatch while listing) ends its start-up phase with the first mini-batch listed.
+STREAMED_LISTING = "listing the first mini-batch (the rest is listed while the master dispatches)"
 SETTINGS = {"default transports": {}, "OMPI_MCA_pml=ob1": {"OMPI_MCA_pml": "ob1"}}
 
 
@@ -152,6 +154,8 @@ def phases_of(launched, exited, trace, stamps):
     """Seconds per phase of one run (rank 0's phases only when the build traces them)."""
     origin = trace.get("otherData", {}).get("origin_unix_seconds")
     spans = {e["name"]: e for e in trace["traceEvents"] if e.get("ph") == "X" and e.get("cat") == "startup"}
+    if "listing" not in spans and STREAMED_LISTING in spans:
+        spans["listing"] = spans[STREAMED_LISTING]  # until the first mini-batch: what the first task waits for
     ran = [s for s in stamps if "first_run" in s]
     first = min(ran, key=lambda s: s["first_run"])  # the worker that ran the job's first mini-batch
     out = {"mpirun -> first run()": first["first_run"] - launched,

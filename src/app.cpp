@@ -149,11 +149,14 @@ JobOutcome master_phase(MasterSetup& setup, const CliOptions& cli, int world_siz
     plan.table = &*setup.table;
     plan.mltable = &*setup.mltable;
   }
+  if (setup.feed) plan.listing = &*setup.feed;
   if (setup.clock != nullptr) {
     setup.clock->record(trace);
     trace.shift(setup.clock->now());  // the master's clock starts now
   }
   JobOutcome outcome = run_master(plan);
+  setup.feed.reset();
+  setup.stream.reset();  // a listing the job did not wait for (it stopped early) ends here
   write_trace(trace);
   return outcome;
 }  // the journal is flushed and synced here
@@ -225,7 +228,7 @@ int exit_code_of(StartVerdict verdict) {
 // the job before its first mini-batch on every rank in order (the final collectives come once every worker has
 // ended its Python process; only then are the folders this job created removed).
 int plan_and_run_rank0(const CliOptions& cli, int world_size, MasterSetup& setup) {
-  StartVerdict verdict = try_step([&] { plan_while_workers_start(setup); }, setup);
+  StartVerdict verdict = try_step([&] { plan_while_workers_start(cli, setup); }, setup);
   const bool planned = verdict == StartVerdict::go;  // every rank takes part in the index pass, which may be empty
   const std::string index_error = run_index_pass(planned ? setup.index : std::nullopt,
                                                  planned && setup.table ? &*setup.table : nullptr);

@@ -196,6 +196,71 @@ bool output_may_be_an_input(const JobConfig& config) {
   return (exists(config.append_row_file) || exists(config.h5_file)) && !fs::exists(journal_path(config), ec);
 }
 
+// Whether the output's folder lies outside the input folder: a resume writes tail files beside the output while
+// it compacts, which a walk of that folder could meet.
+bool output_outside_input(const JobConfig& config) {
+  if (config.append_row_file.empty()) return true;
+  std::error_code ec;
+  const std::string input = fs::weakly_canonical(config.input_path, ec).string() + "/";
+  const std::string folder = fs::weakly_canonical(fs::path(config.append_row_file).parent_path(), ec).string() + "/";
+  return !ec && folder.compare(0, input.size(), input) != 0;
+}
+
+// How many paths a streamed listing must have listed before the master starts, or nullopt: list whole first.
+// A fresh run of a folder or file input streams once its first mini-batch is listed, unless an output file exists
+// already: one without a journal may be an input (the whole listing refuses it first, as it always did), and
+// --overwrite replaces one by a new file the walk could not tell from an input. --resume streams only a journal
+// whose listing never ended, once the new listing holds as many mini-batches as it names (they are compared
+// first); a whole plan is compared with the whole listing.
+std::optional<std::uint64_t> streamed_start(const CliOptions& cli, const JobConfig& config) {
+  std::error_code ec;
+  const auto exists = [&](const std::string& path) {
+    return !path.empty() && fs::exists(fs::symlink_status(path, ec));
+  };
+  if (!input_streams(config)) return std::nullopt;
+  if (!cli.resume) {
+    if (exists(config.append_row_file) || exists(config.h5_file)) return std::nullopt;
+    return config.mini_batch_size;
+  }
+  if (!output_outside_input(config)) return std::nullopt;
+  try {
+    const JournalHeader recorded = read_journal_header(journal_path(config));
+    if (!recorded.listing_open) return std::nullopt;
+    return std::max<std::uint64_t>(1, recorded.batch_count) * config.mini_batch_size;
+  } catch (const Error&) {
+    return std::nullopt;  // the whole listing's path reports it
+  }
+}
+
+// Starts the listing thread and waits for `first` paths. A listing that ends first is the whole listing, with its
+// errors as before (an empty folder, an unreadable one); otherwise the master takes the rest from s.feed. Tests
+// only: PRS_TEST_LISTING_HOLD pauses the listing after the first mini-batch (a resume: one more than it waits for).
+void start_streamed_listing(MasterSetup& s, std::uint64_t first, bool resume) {
+  const std::uint64_t size = s.config.mini_batch_size;
+  s.stream = std::make_unique<ListingStream>(s.config, resume ? first + size : size);
+  s.stream->wait_for(first);
+  if (s.stream->take(s.files)) {  // throws the listing's error
+    s.stream.reset();
+    s.partition.emplace(s.files.size(), size);
+    return end_phase(s, "listing");
+  }
+  s.partition.emplace(0, size);
+  s.feed.emplace(*s.stream, s.files, *s.partition, size, fingerprint_plan(s.config, FileList(), Partition(0, size)));
+  end_phase(s, "listing the first mini-batch (the rest is listed while the master dispatches)");
+}
+
+// For a journal whose listing never ended: the plan of this listing's first mini-batches (file lists only).
+PrefixPlan prefix_plan(const MasterSetup& s, const PlanFingerprint& plan) {
+  if (s.table) return {};
+  return [&s, plan](std::uint64_t batches) -> std::optional<PlanFingerprint> {
+    const Partition& p = *s.partition;
+    if (batches > p.batch_count()) return std::nullopt;
+    PlanFingerprint first = plan;
+    first.listing = hash_listing(s.files, batches == p.batch_count() ? p.item_count() : p.batch(batches).first);
+    return first;
+  };
+}
+
 }  // namespace
 
 void check_before_workers(const CliOptions& cli, MasterSetup& s) {
@@ -212,26 +277,29 @@ void check_before_workers(const CliOptions& cli, MasterSetup& s) {
 
 // Order matters: under the lock (taken in step 1), the output and the journal are touched only once the plan is
 // known (resume, --overwrite, the exclusive create).
-void plan_while_workers_start(MasterSetup& s) {
+void plan_while_workers_start(const CliOptions& cli, MasterSetup& s) {
   wait_for_test_gate();
+  if (auto first = streamed_start(cli, s.config)) return start_streamed_listing(s, *first, cli.resume);
   list_and_partition(s);
 }
 
 void finish_start(const CliOptions& cli, MasterSetup& s) {
   finish_partition(s);
-  const PlanFingerprint plan = fingerprint(s);
+  const PlanFingerprint plan = s.feed ? s.feed->plan() : fingerprint(s);
   end_phase(s, "partition and fingerprint");
   ResumePoint point;
   if (cli.resume) {
-    point = prepare_resume(s.config, plan, s.partition->batch_count(), cli.retry_failed);
+    point = prepare_resume(s.config, plan, s.partition->batch_count(), cli.retry_failed, prefix_plan(s, plan),
+                           s.feed.has_value());
     s.journal = std::move(point.state);
     s.output_size = point.output_size;
-    s.finished = all_ended(s.journal);
+    s.finished = !s.feed && all_ended(s.journal);  // a listing that goes on may bring more
     print_resume_repairs(point);
   } else {
     check_previous_run(cli, s.config, plan, true);  // again, now under the lock; --overwrite removes here
     create_fresh_output(s.config);
     s.journal = fresh_journal(plan, s.partition->batch_count());
+    s.journal.listing_open = s.feed.has_value();  // its first mini-batches: planned records follow as it lists
   }
   if (s.finished) return;
   s.logs.emplace(s.config.log_dir, cli.resume);

@@ -5,12 +5,14 @@
 // (the entry script exists, an MLTable file reads), the refusal of an earlier run's output or journal (or, with
 // --resume, of a job without a journal), the folders, the job lock. A failure is one line and exit 2, nothing
 // written. (An existing output without a journal may be one of the inputs: the listing says so first, in step 2.)
-// Step 2 runs while the workers start their Python processes, import the entry script and run init(): the listing,
+// Step 2 runs while the workers start their Python processes, import the entry script and run init(): the listing
+// (for a streamed listing, its first mini-batch: the rest goes on while the master dispatches),
 // the partition, the fingerprint (from the listing's own stat() of each file), --resume's checks against the
 // journal, --overwrite's removal, the fresh output, the journal and the logs. A failure there (an unreadable input,
 // a changed plan) is the same line and exit code; the workers' Python processes are ended first (shutdown() where
 // init() returned), and the folders step 1 created for this job are removed, so nothing is left behind either.
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +21,7 @@
 #include "prs/config/config.hpp"
 #include "prs/input/file_list.hpp"
 #include "prs/input/input_plan.hpp"
+#include "prs/input/listing_stream.hpp"
 #include "prs/input/mltable.hpp"
 #include "prs/input/partition.hpp"
 #include "prs/input/table_plan.hpp"
@@ -26,6 +29,7 @@
 #include "prs/logs/trace.hpp"
 #include "prs/master/job_lock.hpp"
 #include "prs/master/journal.hpp"
+#include "prs/master/listing_feed.hpp"
 
 namespace prs::app_detail {
 
@@ -64,14 +68,20 @@ struct MasterSetup : InputPlan {  // the input: files and partition, or a table'
   JournalWriter journal_writer;  // the journal, created (unless finished)
   std::vector<std::string> created_folders;  // the topmost folders step 1 created (none existed before this job)
   StartupClock* clock = nullptr;  // the phases are timed here when set
+  std::unique_ptr<ListingStream> stream;  // a uri_folder listing that goes on while the master dispatches
+  std::optional<ListingFeed> feed;        // with stream: files and partition grow from it (the master pulls)
 };
 
 // Step 1: loads the job file and does every check that needs no listing, creates the folders, takes the lock.
 // Throws prs::Error (bad input: exit 2) or another exception (fatal).
 void check_before_workers(const CliOptions& cli, MasterSetup& s);
 
-// Step 2a: lists and plans the input (s.index: the index pass it still needs). Throws as step 1.
-void plan_while_workers_start(MasterSetup& s);
+// Step 2a: lists and plans the input (s.index: the index pass it still needs). Throws as step 1. A fresh run of a
+// uri_folder or uri_file input streams its listing (input/listing_stream.hpp), and so does a --resume of one whose
+// journal's listing never ended: this step then ends with the first mini-batch listed (a resume: as many as the
+// journal names; s.feed set, the master takes the rest as it comes), or with the whole listing if it ended first
+// (an empty or unreadable input fails here as it always did).
+void plan_while_workers_start(const CliOptions& cli, MasterSetup& s);
 
 // Step 2b, after the collective index pass (input/index_pass.hpp) finished the plan: the fingerprint, --resume's
 // checks against the journal, --overwrite's removal or a fresh output, the journal and the logs. Throws as step 1.

@@ -116,16 +116,18 @@ void check_output_is_not_input(const JobConfig& config, const FileList& files, c
   }
 }
 
+}  // namespace
+
 // What the job's listing leaves out: the logs and output folders, the entry script, and an earlier run's output
 // (an output beside which the journal of that run lies; without one, the file is the user's and is refused).
-ListRules job_rules(const JobConfig& config) {
+ListRules job_rules(const JobConfig& config, bool outputs_too) {
   ListRules rules;
   rules.skip_unreadable = config.skip_unreadable_inputs;
   rules.excluded_folders = config.output_folders;
   rules.excluded_folders.push_back(config.log_dir);
   rules.excluded_files.push_back(config.entry_script);
   std::error_code ignored;
-  if (!config.append_row_file.empty() && fs::exists(journal_path(config), ignored)) {
+  if (!config.append_row_file.empty() && (outputs_too || fs::exists(journal_path(config), ignored))) {
     rules.excluded_files.push_back(config.append_row_file);
     if (!config.h5_file.empty()) rules.excluded_files.push_back(config.h5_file);
   }
@@ -133,7 +135,10 @@ ListRules job_rules(const JobConfig& config) {
   return rules;
 }
 
-}  // namespace
+void check_outputs_not_listed(const JobConfig& config, const FileList& files) {
+  for (const std::string* output : {&config.append_row_file, &config.h5_file})
+    check_output_is_not_input(config, files, *output);
+}
 
 FileList list_input_files(const std::string& path, const ListRules& rules) {
   FileList files;
@@ -189,8 +194,7 @@ FileList list_input_files(const JobConfig& config) {
     default:
       files = list_input_files(config.input_path, rules);
   }
-  for (const std::string* output : {&config.append_row_file, &config.h5_file})
-    check_output_is_not_input(config, files, *output);
+  check_outputs_not_listed(config, files);
   return files;
 }
 

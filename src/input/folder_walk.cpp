@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <set>
 #include <utility>
 #include <vector>
@@ -26,10 +27,11 @@ using FileId = std::pair<dev_t, ino_t>;
 
 FileId id_of(const struct stat& st) { return {st.st_dev, st.st_ino}; }
 
-// A file the walk leaves out, known by its name (a cheap first test) and its identity.
+// A file the walk leaves out, known by its name (a cheap first test) and its identity (once it exists).
 struct Excluded {
+  std::string path;
   std::string name;
-  FileId id;
+  std::optional<FileId> id;
 };
 
 std::string base_name(const std::string& path) { return path.substr(path.rfind('/') + 1); }
@@ -45,7 +47,9 @@ class Walk {
     }
     for (const std::string& file : rules.excluded_files) {
       struct stat st {};
-      if (!file.empty() && ::stat(file.c_str(), &st) == 0) excluded_files_.push_back({base_name(file), id_of(st)});
+      if (file.empty()) continue;
+      excluded_files_.push_back({file, base_name(file), std::nullopt});
+      if (::stat(file.c_str(), &st) == 0) excluded_files_.back().id = id_of(st);
     }
     struct stat st {};
     if (::stat(root.c_str(), &st) == 0) entered_.erase(id_of(st));  // the root itself is never left out
@@ -60,7 +64,9 @@ class Walk {
       }
       const std::string folder = std::move(pending_.back());
       pending_.pop_back();
+      if (filter_.after_folder && folder != root_) queued_.erase(queued_.find(folder + "/"));
       list_folder(folder);
+      if (filter_.after_folder) filter_.after_folder(queued_.empty() ? nullptr : &*queued_.begin());
     }
   }
 
@@ -98,9 +104,12 @@ class Walk {
     return fd;
   }
 
-  bool excluded(const struct stat& st) const {
-    return std::any_of(excluded_files_.begin(), excluded_files_.end(),
-                       [&](const Excluded& e) { return e.id == id_of(st); });
+  bool excluded(const struct stat& st) {
+    return std::any_of(excluded_files_.begin(), excluded_files_.end(), [&](Excluded& e) {
+      struct stat now {};
+      if (!e.id && ::stat(e.path.c_str(), &now) == 0) e.id = id_of(now);  // created since the walk began
+      return e.id == id_of(st);
+    });
   }
 
   bool named_like_excluded(const char* name) const {
@@ -164,10 +173,12 @@ class Walk {
   }
 
   // Queues the folders the filter enters, the smallest path on top (so the walk is in sorted order).
-  void keep(std::vector<std::string> folders, std::vector<std::string>& queue) const {
+  void keep(std::vector<std::string> folders, std::vector<std::string>& queue) {
     std::sort(folders.begin(), folders.end(), std::greater<>());
     for (std::string& folder : folders) {
-      if (!filter_.enter || filter_.enter(relative(folder))) queue.push_back(std::move(folder));
+      if (filter_.enter && !filter_.enter(relative(folder))) continue;
+      if (filter_.after_folder) queued_.insert(folder + "/");
+      queue.push_back(std::move(folder));
     }
   }
 
@@ -179,6 +190,7 @@ class Walk {
   std::vector<Excluded> excluded_files_;
   std::vector<std::string> pending_;        // folders to enter, the next one last
   std::vector<std::string> through_links_;  // folders reached through a symlink, entered after the real tree
+  std::multiset<std::string> queued_;       // with after_folder: every folder still to enter, plus "/"
 };
 
 }  // namespace

@@ -32,4 +32,9 @@ ItemRange Partition::batch(std::uint64_t id) const {
   return {first, std::min(batch_size_, item_count_ - first)};
 }
 
+Partition streamed_partition(std::uint64_t listed, std::uint64_t batch_size, bool ended) {
+  if (batch_size == 0) return Partition(listed, 0);  // throws
+  return Partition(ended ? listed : listed - listed % batch_size, batch_size);
+}
+
 }  // namespace prs

@@ -77,6 +77,12 @@ std::string rate_text(double rate) {
 
 std::string eta_text(const ProgressSnapshot& s) { return s.eta ? format_duration(*s.eta) : std::string("?"); }
 
+// "20000", or "20000+ (still listing)" while the total is not known.
+std::string total_text(const ProgressSnapshot& s, bool words) {
+  if (!s.listing) return std::to_string(s.total);
+  return std::to_string(s.total) + (words ? "+ (still listing)" : "+");
+}
+
 }  // namespace
 
 // Clears the bar's line before anything else reaches the console, so a warning or a failed attempt gets a line of
@@ -161,7 +167,8 @@ ProgressMode resolve_progress_mode(ProgressMode asked) {
 
 std::string overview_text(const ProgressSnapshot& s) {
   std::ostringstream o;
-  o << "Processed " << s.done << " of " << s.total << " mini batches in " << format_duration(s.elapsed) << ".";
+  o << "Processed " << s.done << " of " << total_text(s, true) << " mini batches in " << format_duration(s.elapsed)
+    << ".";
   if (s.eta) o << " Estimated remaining time " << format_duration(*s.eta) << ".";
   o << "\nFailed mini batches: " << s.failed << ". Retried attempts: " << s.retried
     << ". Running attempts: " << s.in_flight << ".\n";
@@ -170,8 +177,8 @@ std::string overview_text(const ProgressSnapshot& s) {
 
 std::string progress_line(const ProgressSnapshot& s) {
   std::ostringstream o;
-  o << "prs_mpi: processed " << s.done << " of " << s.total << " mini-batches (" << s.failed << " failed, "
-    << s.retried << " retried) in " << format_duration(s.elapsed);
+  o << "prs_mpi: processed " << s.done << " of " << total_text(s, true) << " mini-batches (" << s.failed
+    << " failed, " << s.retried << " retried) in " << format_duration(s.elapsed);
   if (s.rate > 0) o << "; " << rate_text(s.rate) << ", " << eta_text(s) << " left";
   return o.str();
 }
@@ -179,8 +186,8 @@ std::string progress_line(const ProgressSnapshot& s) {
 std::string progress_bar(const ProgressSnapshot& s, int width) {
   std::ostringstream tail;
   int percent = s.total == 0 ? 100 : static_cast<int>(100.0 * s.done / s.total);
-  tail << "  " << s.done << "/" << s.total << "  " << percent << "%  " << rate_text(s.rate) << "  ETA "
-       << eta_text(s);
+  tail << "  " << s.done << "/" << total_text(s, false) << "  " << (s.listing ? "?" : std::to_string(percent))
+       << "%  " << rate_text(s.rate) << "  ETA " << eta_text(s);
   if (s.failed > 0) tail << "  " << s.failed << " failed";
   if (s.retried > 0) tail << "  " << s.retried << " retried";
   std::string rest = tail.str();
@@ -198,7 +205,8 @@ std::string progress_json(const ProgressSnapshot& s) {
   j["pid"] = static_cast<long long>(getpid());
   j["host"] = host;
   j["elapsed_seconds"] = s.elapsed;
-  j["mini_batches"] = {{"total", s.total}, {"done", s.done}, {"failed", s.failed}, {"in_flight", s.in_flight}};
+  j["mini_batches"] = {{"total", s.total}, {"done", s.done}, {"failed", s.failed}, {"in_flight", s.in_flight},
+                       {"still_listing", s.listing}};
   j["retried"] = s.retried;
   j["rate_per_second"] = s.rate;
   j["eta_seconds"] = s.eta ? Json(*s.eta) : Json(nullptr);

@@ -37,10 +37,10 @@ std::string encode_header(const JournalState& s) {
   return out + body;
 }
 
-std::string encode_record(std::uint8_t kind, std::uint64_t batch, const BatchEnd& e) {
+std::string encode_record(std::uint8_t kind, std::uint64_t batch, const BatchEnd& e, std::uint8_t more = 0) {
   std::string r;
   put(r, kind);
-  put<std::uint8_t>(r, (e.succeeded ? kSucceeded : 0) | (e.with_header ? kWithHeader : 0));
+  put<std::uint8_t>(r, (e.succeeded ? kSucceeded : 0) | (e.with_header ? kWithHeader : 0) | more);
   put<std::uint16_t>(r, 0);
   put(r, e.attempts);
   put(r, batch);
@@ -69,6 +69,7 @@ JournalState fresh_journal(const PlanFingerprint& plan, std::uint64_t batch_coun
   JournalState s;
   s.plan = plan;
   s.batch_count = batch_count;
+  s.planned = batch_count;
   s.tries.assign(batch_count, 0);
   s.ended.assign(batch_count, std::nullopt);
   return s;
@@ -82,6 +83,7 @@ JournalWriter JournalWriter::create(const std::string& path, const JournalState&
   w.fd_ = fd;
   w.path_ = path;
   w.buffer_ = encode_header(state);
+  if (state.listing_open) w.planned(state.batch_count, state.plan.listing, true);
   for (std::uint64_t b = 0; b < state.batch_count; ++b) {
     if (state.tries[b] > 0) {
       w.dispatched(b, state.tries[b], -1);
@@ -146,6 +148,21 @@ void JournalWriter::resulted(std::uint64_t batch) { add(kResulted, batch, BatchE
 void JournalWriter::abandoned(std::uint64_t batch) { add(kAbandoned, batch, BatchEnd{}); }
 
 void JournalWriter::ended(std::uint64_t batch, const BatchEnd& end) { add(kEnded, batch, end); }
+
+void JournalWriter::planned(std::uint64_t batches, std::uint64_t listing, bool listing_open) {
+  BatchEnd e;
+  e.offset = listing;
+  buffer_ += encode_record(kPlanned, batches, e, listing_open ? kListingOpen : 0);
+}
+
+void JournalWriter::sync() {
+  if (fd_ < 0) return;
+  flush();
+  const double t0 = now_seconds();
+  if (::fdatasync(fd_) != 0) throw Fatal(path_ + ": cannot sync the journal: " + std::strerror(errno));
+  last_sync_ = now_seconds();
+  seconds_ += last_sync_ - t0;
+}
 
 void JournalWriter::flush() {
   if (buffer_.empty() || fd_ < 0) return;

@@ -102,6 +102,31 @@ std::size_t decode_header(const std::string& in, JournalHeader& h, const std::st
   return kPrefix + len;
 }
 
+// Applies the planned records to what the header says: the plan grows (never shrinks) while its listing goes on.
+// A record that does not match its checksum is damage, unless it is the torn last one.
+void apply_plans(const std::string& in, std::size_t pos, JournalHeader& h) {
+  for (std::uint64_t n = 0; in.size() - pos >= kRecord; pos += kRecord, ++n) {
+    std::uint32_t expected;
+    std::memcpy(&expected, in.data() + pos + kRecord - 4, 4);
+    if (!sum_matches(in.data() + pos, kRecord - 4, expected)) {
+      if (pos + kRecord != in.size()) throw Damaged{"record " + std::to_string(n) + " does not match its checksum"};
+      return;
+    }
+    Cursor r(in, pos, pos + kRecord, "a record");
+    if (r.get<std::uint8_t>() != kPlanned) continue;
+    const auto flags = r.get<std::uint8_t>();
+    r.get<std::uint16_t>();
+    r.get<std::uint32_t>();
+    const auto batches = r.get<std::uint64_t>();
+    if (batches < h.batch_count)
+      throw Damaged{"record " + std::to_string(n) + ": the plan shrinks from " + std::to_string(h.batch_count) +
+                    " to " + std::to_string(batches) + " mini-batches"};
+    h.batch_count = batches;
+    h.plan.listing = r.get<std::uint64_t>();
+    h.listing_open = flags & kListingOpen;
+  }
+}
+
 // Attempts sent and not answered, per worker in the order sent: only the oldest was running.
 struct Unanswered {
   std::unordered_map<std::uint64_t, std::deque<std::pair<std::uint64_t, std::uint32_t>>> by_worker;
@@ -150,9 +175,14 @@ void apply_record(const std::string& in, std::size_t pos, JournalState& s, Unans
   e.checksum = r.get<std::uint32_t>();
   e.succeeded = flags & kSucceeded;
   e.with_header = flags & kWithHeader;
+  if (kind == kPlanned) {  // checked against the job's count and the plan so far by apply_plans
+    if (flags & ~kListingOpen) throw Damaged{"unknown flags " + std::to_string(flags)};
+    s.planned = batch;
+    return;
+  }
   if (flags & ~(kSucceeded | kWithHeader)) throw Damaged{"unknown flags " + std::to_string(flags)};
-  if (batch >= s.batch_count)
-    throw Damaged{"it names mini-batch " + std::to_string(batch) + " of " + std::to_string(s.batch_count)};
+  if (batch >= s.planned)  // a batch is dispatched only once a plan names it
+    throw Damaged{"it names mini-batch " + std::to_string(batch) + " of " + std::to_string(s.planned)};
   if (kind == kDispatched) {
     if (e.attempts == 0) throw Damaged{"a dispatched attempt numbered 0"};
     s.tries[batch] = std::max(s.tries[batch], e.attempts);
@@ -217,7 +247,7 @@ std::string read_all(const std::string& path, std::uint64_t limit) {
 JournalHeader parse_journal_header(const std::string& bytes, const std::string& name) {
   JournalHeader h;
   try {
-    decode_header(bytes, h, name);
+    apply_plans(bytes, decode_header(bytes, h, name), h);
   } catch (const Damaged& d) {
     throw Error(damaged_message(name, d.what));
   }
@@ -227,20 +257,25 @@ JournalHeader parse_journal_header(const std::string& bytes, const std::string& 
 JournalState parse_journal(const std::string& bytes, std::uint64_t batch_count, const std::string& name) {
   try {
     JournalHeader h;
-    std::size_t pos = decode_header(bytes, h, name);
-    if (h.batch_count != batch_count)
-      throw Damaged{"it names " + std::to_string(h.batch_count) + " mini-batches, the job has " +
+    const std::size_t pos = decode_header(bytes, h, name);
+    JournalHeader plan = h;
+    apply_plans(bytes, pos, plan);
+    if (plan.listing_open ? plan.batch_count > batch_count : plan.batch_count != batch_count)
+      throw Damaged{"it names " + std::to_string(plan.batch_count) + " mini-batches, the job has " +
                     std::to_string(batch_count)};
-    JournalState s = fresh_journal(h.plan, batch_count);  // sized by the job's count, never the file's
+    JournalState s = fresh_journal(plan.plan, batch_count);  // sized by the job's count, never the file's
     s.pending = h.pending;
-    return decode_records(bytes, pos, std::move(s));
+    s.planned = h.batch_count;  // grows with each planned record as the records are read
+    s = decode_records(bytes, pos, std::move(s));
+    s.listing_open = plan.listing_open;
+    return s;
   } catch (const Damaged& d) {
     throw Error(damaged_message(name, d.what));
   }
 }
 
 JournalHeader read_journal_header(const std::string& path) {
-  return parse_journal_header(read_all(path, kPrefix + kMaxBody), path);
+  return parse_journal_header(read_all(path, std::numeric_limits<std::uint64_t>::max()), path);  // planned records too
 }
 
 JournalState read_journal(const std::string& path, std::uint64_t batch_count) {

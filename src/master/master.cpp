@@ -58,6 +58,7 @@ JobOutcome Master::run() {
       backoff.wait();
     }
     check_stop();
+    pull_listing();
     if (std::exchange(refeed_, false)) feed();  // work taken back from a lost worker waits for idle ones
     journal_.flush();  // one write per pass: the records of everything this pass decided
     journal_.sync_if_due();
@@ -300,8 +301,9 @@ void Master::check_stop() {
   if (stopping_) return;
   if (auto reason = scheduler_.exceeded_threshold()) return stop(ExitCode::job_failed, *reason, 1e9);
   // Busy while any work is left, in flight or queued: a worker whose fresh Python process never finishes init()
-  // leaves a retry queued and nothing in flight, which must not wait forever either.
-  if (auto order = rules_.check(now(), !scheduler_.finished(), drain_signal()))
+  // leaves a retry queued and nothing in flight, which must not wait forever either; waiting for the listing only
+  // is not waiting for a worker.
+  if (auto order = rules_.check(now(), !scheduler_.finished() && !scheduler_.waits_for_plan(), drain_signal()))
     stop(order->code, order->reason, order->grace_seconds);
 }
 
@@ -354,6 +356,7 @@ ProgressSnapshot Master::snapshot() const {
   ProgressSnapshot s;
   s.done = c.batches_succeeded + c.batches_failed;
   s.total = c.batches;
+  s.listing = scheduler_.growing();
   s.failed = c.batches_failed;
   s.retried = c.retries;
   s.in_flight = sent_.size();
@@ -361,7 +364,7 @@ ProgressSnapshot Master::snapshot() const {
   double working = first_task_ ? now() - *first_task_ : 0;
   if (working > 0 && s.done > done_at_start_) {
     s.rate = static_cast<double>(s.done - done_at_start_) / working;
-    s.eta = static_cast<double>(s.total - s.done) / s.rate;
+    if (!s.listing) s.eta = static_cast<double>(s.total - s.done) / s.rate;
   }
   std::vector<const Sent*> oldest(static_cast<std::size_t>(roster_.world_size()), nullptr);  // per rank: running
   for (const auto& entry : sent_) {

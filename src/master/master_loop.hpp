@@ -21,6 +21,7 @@ constexpr int kPrefetchCeiling = 16;      // and at most, when run() is short
 constexpr double kPrefetchCover = 0.002;  // seconds of run() the tasks queued at a worker should cover
 constexpr int kSlowestShown = 5;          // running attempts the status snapshot lists
 constexpr double kSilenceCheckEvery = 1;  // seconds between looks for lost workers
+constexpr int kListingLowWater = 2 * kPrefetchCeiling;  // per worker: fewer queued mini-batches pull the listing
 
 using Clock = std::chrono::steady_clock;
 
@@ -45,12 +46,15 @@ class Master {
                    {plan.config.mini_batch_error_threshold, plan.config.error_threshold,
                     plan.config.allowed_failed_percent},
                    plan.config.append_row_dataframe_header),
+        listing_(plan.listing),
         rules_(plan.stop),
         roster_(plan.world_size, plan.config.quarantine_after_failures),
         progress_(plan.progress, plan.progress_every, plan.logs.dir()),
         trace_(plan.trace != nullptr ? *plan.trace : no_trace_),
         stats_(static_cast<std::size_t>(plan.world_size)),
-        free_since_(static_cast<std::size_t>(plan.world_size), 0.0) {}
+        free_since_(static_cast<std::size_t>(plan.world_size), 0.0) {
+    if (listing_ != nullptr) scheduler_.grow(plan.partition, true);
+  }
 
   JobOutcome run();
 
@@ -67,6 +71,9 @@ class Master {
   void settle(int rank, const Attempt& a, const ResultMsg& m);
   void log_failure(int rank, const Attempt& a, const std::string& error);
   void feed();
+  void pull_listing();
+  void listing_failed(const std::string& what);
+  void listing_ended();
   void top_up(int rank);
   void check_stop();
   void check_silent();
@@ -93,6 +100,7 @@ class Master {
   JobLogs& logs_;
   JournalWriter& journal_;
   Scheduler scheduler_;
+  ListingFeed* listing_;  // a listing that goes on (nullptr once it ended, or for a whole plan)
   StopRules rules_;
   WorkerRoster roster_;
   std::vector<int> hungry_;  // ranks with a free prefetch slot, one entry per slot

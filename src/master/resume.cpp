@@ -26,6 +26,8 @@ namespace {
 // FNV-1a, 64 bits, fed piece by piece.
 class Hash {
  public:
+  Hash() = default;
+  explicit Hash(std::uint64_t state) : h_(state) {}
   Hash& add(const void* data, std::size_t n) {
     auto p = static_cast<const unsigned char*>(data);
     for (std::size_t i = 0; i < n; ++i) h_ = (h_ ^ p[i]) * 1099511628211ull;
@@ -226,29 +228,32 @@ std::uint64_t unnamed_bytes(std::uint64_t size, const std::vector<Region>& regio
 
 }  // namespace
 
-namespace {
-
-// Paths, sizes and modification times of the input files, as the listing's stat() saw them (a path the listing
-// did not stat is stat()ed here). The same bytes as st_size, tv_sec and tv_nsec: journals of earlier builds match.
-std::uint64_t hash_listing(const FileList& files) {
-  Hash listing;
-  for (std::size_t i = 0; i < files.size(); ++i) {
-    const std::string_view path = files.at(i);
-    FileStamp stamp = files.stamp(i);
-    if (stamp.size < 0) {
-      struct stat st {};
-      if (::stat(std::string(path).c_str(), &st) != 0)
-        throw Error(std::string(path) + ": cannot read the input file: " + std::strerror(errno));
-      stamp = stamp_of(st);
-    }
-    const std::int64_t size = stamp.size;
-    std::int64_t seconds = stamp.mtime_ns / 1000000000, nanoseconds = stamp.mtime_ns % 1000000000;
-    if (nanoseconds < 0) --seconds, nanoseconds += 1000000000;  // before 1970: tv_nsec is never negative
-    static_assert(sizeof(off_t) == 8 && sizeof(time_t) == 8 && sizeof(long) == 8, "hashed as 8-byte numbers");
-    listing.add(path).num(size).num(seconds).num(nanoseconds);
+void ListingHash::add(std::string_view path, FileStamp stamp) {
+  if (stamp.size < 0) {
+    struct stat st {};
+    if (::stat(std::string(path).c_str(), &st) != 0)
+      throw Error(std::string(path) + ": cannot read the input file: " + std::strerror(errno));
+    stamp = stamp_of(st);
   }
+  const std::int64_t size = stamp.size;
+  std::int64_t seconds = stamp.mtime_ns / 1000000000, nanoseconds = stamp.mtime_ns % 1000000000;
+  if (nanoseconds < 0) --seconds, nanoseconds += 1000000000;  // before 1970: tv_nsec is never negative
+  static_assert(sizeof(off_t) == 8 && sizeof(time_t) == 8 && sizeof(long) == 8, "hashed as 8-byte numbers");
+  Hash h(h_);
+  h_ = h.add(path).num(size).num(seconds).num(nanoseconds).value();
+}
+
+// Paths, sizes and modification times of the input files, as the listing's stat() saw them. The same bytes as
+// st_size, tv_sec and tv_nsec: journals of earlier builds match.
+std::uint64_t hash_listing(const FileList& files, std::uint64_t count) {
+  ListingHash listing;
+  for (std::size_t i = 0; i < files.size() && i < count; ++i) listing.add(files.at(i), files.stamp(i));
   return listing.value();
 }
+
+namespace {
+
+std::uint64_t hash_listing(const FileList& files) { return prs::hash_listing(files, files.size()); }
 
 PlanFingerprint fingerprint_output(const JobConfig& config, std::uint64_t listing, std::uint64_t partition) {
   PlanFingerprint f;
@@ -307,10 +312,17 @@ void check_journal_exists(const JobConfig& config) {
     throw Error(config.job_name + ": nothing to resume: no journal at " + journal + "; run without --resume");
 }
 
-void check_resumable(const JobConfig& config, const PlanFingerprint& plan) {
+void check_resumable(const JobConfig& config, const PlanFingerprint& plan, const PrefixPlan& prefix) {
   check_journal_exists(config);
   const std::string journal = journal_path(config);
-  std::string change = describe_plan_change(read_journal_header(journal).plan, plan);  // before sizing anything
+  const JournalHeader recorded = read_journal_header(journal);  // before sizing anything
+  PlanFingerprint now = plan;
+  if (recorded.listing_open && prefix) {  // the first mini-batches it names, against as many of the new listing's
+    const std::optional<PlanFingerprint> first = prefix(recorded.batch_count);
+    now = first ? *first : plan;
+    if (!first) now.listing = ~recorded.plan.listing;  // fewer files now: they changed
+  }
+  std::string change = describe_plan_change(recorded.plan, now);
   if (!change.empty())
     throw Error(config.job_name + ": cannot --resume: " + change +
                 " changed since the interrupted run; use --overwrite to start over");
@@ -356,11 +368,14 @@ void compact(const std::string& output, const std::string& journal, ResumePoint&
 }  // namespace
 
 ResumePoint prepare_resume(const JobConfig& config, const PlanFingerprint& plan, std::uint64_t batch_count,
-                           bool retry_failed) {
-  check_resumable(config, plan);
+                           bool retry_failed, const PrefixPlan& prefix, bool plan_open) {
+  check_resumable(config, plan, prefix);
   const std::string journal = journal_path(config);
   ResumePoint point{read_journal(journal, batch_count)};
   JournalState& state = point.state;
+  state.plan = plan;  // the new plan, which the journal's first mini-batches are the start of
+  state.listing_open = plan_open;
+  state.planned = batch_count;
   const std::string& output = config.append_row_file;
   check_disjoint(regions_by_offset(state), journal);
   if (state.pending) check_tail_name(*state.pending, output, journal);

@@ -224,7 +224,22 @@ std::vector<Committed> Scheduler::restore(const JournalState& state, std::uint64
   return exhausted;
 }
 
-bool Scheduler::finished() const { return batches_ended_ == partition_.batch_count() && writing_.empty(); }
+bool Scheduler::finished() const {
+  return !growing_ && batches_ended_ == partition_.batch_count() && writing_.empty();
+}
+
+void Scheduler::grow(const Partition& partition, bool growing) {
+  const std::uint64_t before = partition_.batch_count(), now = partition.batch_count();
+  if (now < before) throw Fatal("internal error: the plan shrinks from " + std::to_string(before) + " mini-batches");
+  partition_ = partition;
+  growing_ = growing;
+  tries_.resize(now, 0);
+  last_worker_.resize(now, -1);
+  ended_.resize(now, false);
+  unscheduled_ += now - before;
+  counts_.batches = now;
+  counts_.items = partition.item_count();
+}
 
 std::optional<std::string> Scheduler::exceeded_threshold() const {
   const auto& c = counts_;

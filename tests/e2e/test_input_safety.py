@@ -74,13 +74,15 @@ def make_nobody_job():
 
 
 def with_locked_folder(job):
-    """Puts 4 of the job's items into data/locked and makes it unreadable (mode 000)."""
-    os.makedirs(job.path("data/locked"))
+    """Puts 4 of the job's items into data/a_locked and makes it unreadable (mode 000). Its name sorts before the
+    other items: the listing meets it before any mini-batch is final, so the job ends before any worker ran (one met
+    after mini-batches ran: test_streamed_listing.py)."""
+    os.makedirs(job.path("data/a_locked"))
     for i in range(4):
-        os.rename(job.path(f"data/item_{i:03d}.txt"), job.path(f"data/locked/item_{i:03d}.txt"))
+        os.rename(job.path(f"data/item_{i:03d}.txt"), job.path(f"data/a_locked/item_{i:03d}.txt"))
     if AS_NOBODY:
-        os.chown(job.path("data/locked"), 65534, 65534)
-    os.chmod(job.path("data/locked"), 0)
+        os.chown(job.path("data/a_locked"), 65534, 65534)
+    os.chmod(job.path("data/a_locked"), 0)
 
 
 def test_an_unreadable_folder_fails_the_job_naming_it(make_nobody_job):
@@ -89,7 +91,7 @@ def test_an_unreadable_folder_fails_the_job_naming_it(make_nobody_job):
     proc = job.run(np=3)
     assert proc.returncode == 2, proc.stderr
     assert error_lines(proc) == [
-        f"prs_mpi: error: {job.path('data/locked')}: cannot list the input folder: Permission denied{HINT}"]
+        f"prs_mpi: error: {job.path('data/a_locked')}: cannot list the input folder: Permission denied{HINT}"]
     assert not job.exists("out"), "nothing written"
 
 
@@ -98,13 +100,13 @@ def test_skip_mode_runs_the_rest_and_names_what_it_skipped(make_nobody_job):
     with_locked_folder(job)
     proc = job.run(np=3)
     assert proc.returncode == 0, proc.stderr
-    assert (f"prs_mpi: warning: skipped 1 unreadable path: {job.path('data/locked')} (cannot list the input "
+    assert (f"prs_mpi: warning: skipped 1 unreadable path: {job.path('data/a_locked')} (cannot list the input "
             "folder: Permission denied)") in error_lines(proc)
     assert sorted(job.rows()) == sorted(f"item_{i:03d}.txt {i}" for i in range(4, 12))
     assert job.summary()["items"]["total"] == 8
     dry = job.run(np=0, args=["--dry-run"])
     assert dry.returncode == 0, dry.stderr
-    assert (f"skipped (skip_unreadable_inputs): 1 unreadable path\n  {job.path('data/locked')}: cannot list the "
+    assert (f"skipped (skip_unreadable_inputs): 1 unreadable path\n  {job.path('data/a_locked')}: cannot list the "
             "input folder: Permission denied\n") in dry.stdout
 
 

@@ -359,3 +359,71 @@ TEST_CASE("a journal that cannot be written at creation is a prs::Error, and no 
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
 }
+
+// ---- a plan that grows while its listing goes on ----
+
+TEST_CASE("journal: planned records grow the plan; the reader sees the latest, open or whole", "[journal]") {
+  const std::string path = temp_path("planned");
+  JournalState s = fresh_journal(plan(), 2);  // the first 2 mini-batches of a listing that goes on
+  s.listing_open = true;
+  {
+    JournalWriter w = JournalWriter::create(path, s);
+    w.dispatched(1, 1, 3);
+    w.planned(5, 77, true);
+    w.dispatched(4, 1, 2);
+    w.flush();
+  }
+  JournalHeader h = read_journal_header(path);
+  CHECK(h.batch_count == 5);
+  CHECK(h.listing_open);
+  CHECK(h.plan.listing == 77);
+  CHECK(h.plan.partition == plan().partition);
+  JournalState back = read_journal(path, 9);  // a new listing of 9 mini-batches: its first 5 are the journal's
+  CHECK(back.listing_open);
+  CHECK(back.planned == 5);
+  CHECK(back.batch_count == 9);
+  CHECK(back.tries[1] == 1);
+  CHECK(back.tries[4] == 1);
+  CHECK_THROWS_WITH(read_journal(path, 4), damaged(path, "it names 5 mini-batches, the job has 4"));
+  {
+    JournalWriter w = JournalWriter::create(path, s);
+    w.planned(6, 88, false);  // the listing ended: the plan is whole
+    w.flush();
+  }
+  h = read_journal_header(path);
+  CHECK(h.batch_count == 6);
+  CHECK_FALSE(h.listing_open);
+  CHECK(h.plan.listing == 88);
+  CHECK(read_journal(path, 6).planned == 6);
+  CHECK_THROWS_WITH(read_journal(path, 9), damaged(path, "it names 6 mini-batches, the job has 9"));
+}
+
+TEST_CASE("journal: a batch named before a plan names it, a shrinking plan, a torn planned record", "[journal]") {
+  const std::string path = temp_path("planned_bad");
+  JournalState s = fresh_journal(plan(), 2);
+  s.listing_open = true;
+  {
+    JournalWriter w = JournalWriter::create(path, s);
+    w.dispatched(3, 1, 1);  // mini-batch 3 is not planned yet
+    w.planned(5, 77, true);
+    w.flush();
+  }
+  CHECK_THROWS_WITH(read_journal(path, 5), damaged(path, "record 1: it names mini-batch 3 of 2"));
+  {
+    JournalWriter w = JournalWriter::create(path, s);
+    w.planned(5, 77, true);
+    w.planned(4, 78, true);
+    w.flush();
+  }
+  CHECK_THROWS_WITH(read_journal_header(path), damaged(path, "record 2: the plan shrinks from 5 to 4 mini-batches"));
+  {
+    JournalWriter w = JournalWriter::create(path, s);
+    w.planned(5, 77, true);
+    w.flush();
+  }
+  fs::resize_file(path, fs::file_size(path) - 10);  // the last planned record torn by a crash: the plan before it
+  const JournalHeader h = read_journal_header(path);
+  CHECK(h.batch_count == 2);
+  CHECK(h.listing_open);
+  CHECK(read_journal(path, 3).torn_tail);
+}

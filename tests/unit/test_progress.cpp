@@ -83,7 +83,8 @@ TEST_CASE("progress: the status snapshot is JSON with the slowest running attemp
   s.slowest = {{12, 2, 3, "node\"7", 41.5}};
   const nlohmann::json j = nlohmann::json::parse(prs::progress_json(s));
   CHECK(j["mini_batches"] ==
-        nlohmann::json{{"total", 20000}, {"done", 4117}, {"failed", 3}, {"in_flight", 8}});
+        nlohmann::json{{"total", 20000}, {"done", 4117}, {"failed", 3}, {"in_flight", 8},
+                       {"still_listing", false}});
   CHECK(j["eta_seconds"] == 69959.0);
   CHECK(j["slowest_running"] == nlohmann::json::array({{{"mini_batch", 12}, {"attempt", 2}, {"rank", 3},
                                                         {"host", "node\"7"}, {"seconds", 41.5}}}));
@@ -164,4 +165,19 @@ TEST_CASE("status: the job lock is seen held while a job holds it, and free afte
                       Catch::Matchers::Contains("another prs_mpi job is using this output"));
   }
   CHECK_FALSE(prs::lock_is_held(path));
+}
+
+TEST_CASE("progress: while the input is still listed the total is a lower bound and there is no estimate",
+          "[progress]") {
+  prs::ProgressSnapshot s = sample();
+  s.listing = true;
+  s.eta.reset();
+  CHECK(prs::overview_text(s) ==
+        "Processed 4117 of 20000+ (still listing) mini batches in 5:02:14.\n"
+        "Failed mini batches: 3. Retried attempts: 5. Running attempts: 8.\n");
+  CHECK(prs::progress_line(s) == "prs_mpi: processed 4117 of 20000+ (still listing) mini-batches (3 failed, 5 "
+                                 "retried) in 5:02:14; 0.25/s, ? left");
+  const std::string bar = prs::progress_bar(s, 120);
+  CHECK(bar.find("  4117/20000+  ?%  ") != std::string::npos);
+  CHECK(nlohmann::json::parse(prs::progress_json(s))["mini_batches"]["still_listing"] == true);
 }

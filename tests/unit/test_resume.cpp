@@ -308,3 +308,54 @@ TEST_CASE("a .h5 build takes every region with rows, in commit or in batch order
   CHECK(offsets(h5_staged_records(s, true)) == std::vector<std::uint64_t>{30, 2000, 4040});
   CHECK(h5_staged_records(s, true)[1].length == 30);
 }
+
+TEST_CASE("resume of a journal whose listing never ended compares its first mini-batches only", "[resume]") {
+  Fixture f;
+  f.write_output("ab");
+  JournalState s = fresh_journal(f.plan, 3);  // 3 mini-batches listed when the job was killed
+  s.listing_open = true;
+  BatchEnd e = region(0, 2);
+  e.checksum = crc32c("ab");
+  s.ended[1] = e;
+  s.tries[1] = 1;
+  JournalWriter::create(journal_path(f.config), s);
+  PlanFingerprint whole = f.plan;  // the new listing has 8 mini-batches: its whole fingerprint is another
+  whole.listing = 1234;
+  std::vector<std::uint64_t> asked;
+  const PrefixPlan same_start = [&](std::uint64_t batches) -> std::optional<PlanFingerprint> {
+    asked.push_back(batches);
+    PlanFingerprint p = whole;
+    p.listing = f.plan.listing;  // its first 3 mini-batches are the journal's
+    return p;
+  };
+  ResumePoint point = prepare_resume(f.config, whole, 8, false, same_start);
+  CHECK(asked.front() == 3);
+  CHECK(point.state.batch_count == 8);
+  CHECK(point.state.ended[1]);
+  CHECK_FALSE(point.state.ended[2]);
+  CHECK(point.state.plan.listing == 1234);  // the whole new plan from now on
+  CHECK_FALSE(point.state.listing_open);
+  JournalWriter::create(journal_path(f.config), s);
+  point = prepare_resume(f.config, whole, 5, false, same_start, true);  // a resume that lists while it dispatches
+  CHECK(point.state.listing_open);  // its plan: the first 5 mini-batches of a listing that goes on
+  CHECK(point.state.batch_count == 5);
+  const std::string refused = "job.yml: cannot --resume: the input files (added, removed or modified) changed since "
+                              "the interrupted run; use --overwrite to start over";
+  JournalWriter::create(journal_path(f.config), s);
+  const PrefixPlan other_start = [&](std::uint64_t) -> std::optional<PlanFingerprint> { return whole; };
+  CHECK_THROWS_WITH(prepare_resume(f.config, whole, 8, false, other_start), refused);
+  const PrefixPlan fewer = [](std::uint64_t) -> std::optional<PlanFingerprint> { return std::nullopt; };
+  CHECK_THROWS_WITH(prepare_resume(f.config, f.plan, 2, false, fewer), refused);
+  CHECK_THROWS_WITH(prepare_resume(f.config, whole, 8, false), refused);  // a table's plan is compared whole
+}
+
+TEST_CASE("the listing fingerprint of a list's first files, fed file by file or at once", "[resume]") {
+  Fixture f;
+  FileList files;
+  for (int i = 0; i < 5; ++i) files.add("/d/" + std::to_string(i), {i, 1000 + i});
+  ListingHash hash;
+  for (std::size_t i = 0; i < 3; ++i) hash.add(files.at(i), files.stamp(i));
+  CHECK(hash.value() == hash_listing(files, 3));
+  CHECK(hash_listing(files, 3) != hash_listing(files, 5));
+  CHECK(hash_listing(files, 5) == fingerprint_plan(f.config, files, Partition(5, 2)).listing);
+}

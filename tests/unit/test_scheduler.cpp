@@ -220,3 +220,50 @@ TEST_CASE("restore with retry_failed gives failed batches a fresh set of attempt
   CHECK(a->batch_id == 0);
   CHECK(a->number == 1);
 }
+
+TEST_CASE("a plan that grows while its listing goes on: more batches, and nothing counted as whole before its end",
+          "[scheduler]") {
+  Scheduler s = make(4, 2, 0, {-1, -1, 25});  // the first 2 mini-batches of a listing that goes on
+  s.grow(Partition(4, 2), true);
+  auto a = s.next_for(1), b = s.next_for(1);
+  REQUIRE((a && b));
+  CHECK_FALSE(s.next_for(1));  // nothing more until the plan grows
+  s.on_result(failed(*a));
+  REQUIRE(s.on_result(ok(*b, 2, 20)).action == Verdict::Action::commit);
+  s.on_written(b->attempt_id);
+  CHECK(s.waits_for_plan());
+  CHECK_FALSE(s.finished());  // more may come
+  CHECK_FALSE(s.all_scheduled());
+  CHECK_FALSE(s.exceeded_threshold());  // 1 of 2 failed so far, but the total is not known yet
+  s.grow(Partition(9, 2), true);  // 5 mini-batches listed: the 3 new ones go out after the first two
+  CHECK_FALSE(s.waits_for_plan());
+  CHECK(s.counts().batches == 5);
+  CHECK(s.counts().items == 9);
+  for (std::uint64_t batch = 2; batch < 5; ++batch) {
+    auto next = s.next_for(2);
+    REQUIRE(next);
+    CHECK(next->batch_id == batch);
+    CHECK(s.batch_range(batch).first == 2 * batch);
+    REQUIRE(s.on_result(ok(*next, s.batch_items(batch), 10)).action == Verdict::Action::commit);
+    s.on_written(next->attempt_id);
+  }
+  CHECK_FALSE(s.finished());
+  CHECK_FALSE(s.exceeded_threshold());
+  s.grow(Partition(9, 2), false);  // the listing ended: 1 of 5 failed is 20%, within 25%
+  CHECK(s.finished());
+  CHECK_FALSE(s.exceeded_threshold());
+  CHECK_THROWS_AS(s.grow(Partition(3, 2), false), Fatal);  // a plan never shrinks
+}
+
+TEST_CASE("a failed share over allowed_failed_percent counts once the listing ended", "[scheduler]") {
+  Scheduler s = make(2, 1, 0, {-1, -1, 25});
+  s.grow(Partition(2, 1), true);
+  s.on_result(failed(*s.next_for(1)));
+  s.on_result(failed(*s.next_for(1)));
+  CHECK_FALSE(s.exceeded_threshold());  // 2 of 2 so far, but more are being listed
+  s.grow(Partition(3, 1), false);
+  CHECK_FALSE(s.exceeded_threshold());  // the third is not scheduled yet
+  s.next_for(1);
+  CHECK(s.exceeded_threshold() ==
+        std::string("allowed_failed_percent exceeded: 2 of 3 mini-batches failed, more than 25%"));
+}

@@ -84,6 +84,14 @@ FileList list_path_list(const std::string& list_file, const std::string& as_writ
 // file that is one of the inputs. Rank 0 only.
 FileList list_input_files(const JobConfig& config);
 
+// Refuses (prs::Error at task.append_row_to) an output file (the rows', a .h5's) that is one of the files.
+void check_outputs_not_listed(const JobConfig& config, const FileList& files);
+
+// What the job's listing leaves out (the logs and output folders, the entry script, an earlier output), and what it
+// does with an unreadable path; with outputs_too, the output files even without an earlier run's journal (a
+// streamed listing goes on while the job creates them).
+ListRules job_rules(const JobConfig& config, bool outputs_too = false);
+
 // The stamp of what stat() returned.
 FileStamp stamp_of(const struct stat& st);
 

@@ -5,7 +5,9 @@
 // by two paths is listed once: real entries are walked first and folders reached through a symlink after them, in
 // sorted order, so a folder inside the tree keeps its real path and the choice does not depend on readdir's order.
 // Every error (open, read, stat, a broken symlink) names the path and the OS reason; with rules.skip_unreadable it
-// is noted in FileList::skipped() instead. One folder is open at a time and paths go straight into the FileList's
+// is noted in FileList::skipped() instead. An excluded file that does not exist yet when the walk starts (an output
+// created while a streamed listing goes on) is looked up again when a file of its name is met. One folder is open
+// at a time and paths go straight into the FileList's
 // arena: no allocation per file.
 #include <functional>
 #include <string>
@@ -19,6 +21,9 @@ namespace prs::input_detail {
 struct WalkFilter {
   std::function<bool(std::string_view relative)> enter;  // empty: every folder
   std::function<bool(std::string_view relative)> take;   // empty: every file
+  // Called after each folder is listed with the smallest path a file found later can have (every folder still to
+  // enter, plus "/"), or nullptr when nothing more can come: the files found so far that sort before it are final.
+  std::function<void(const std::string* frontier)> after_folder;  // empty: not called
 };
 
 // Adds to files every regular file below root (a folder), symlinks followed, as rules and filter say; unsorted.

@@ -31,4 +31,9 @@ class Partition {
   std::vector<std::uint64_t> starts_;  // given starts (then batch_size_ is 0)
 };
 
+// The mini-batches of a listing that is still going on: of the `listed` paths so far only whole mini-batches (the
+// last, shorter one comes once the listing ended), so that they are the first mini-batches of the whole listing's
+// Partition(item_count, batch_size). Throws prs::Error when batch_size is 0.
+Partition streamed_partition(std::uint64_t listed, std::uint64_t batch_size, bool ended);
+
 }  // namespace prs

@@ -33,6 +33,7 @@ struct RunningAttempt {
 // The counts and times one progress report shows.
 struct ProgressSnapshot {
   std::uint64_t done = 0, total = 0;        // mini-batches ended (succeeded or failed) of all
+  bool listing = false;                     // the input is still being listed: total is what is listed so far
   std::uint64_t failed = 0, retried = 0;    // mini-batches failed, attempts retried
   std::uint64_t in_flight = 0;              // attempts sent and not answered
   double elapsed = 0;                       // seconds since the master started
@@ -42,7 +43,8 @@ struct ProgressSnapshot {
 };
 
 // "Processed 4117 of 20000 mini batches in 5:02:14. Estimated remaining time 19:25:59." and the failed and
-// retried counts on a second line: job_progress_overview.<timestamp>.txt.
+// retried counts on a second line: job_progress_overview.<timestamp>.txt. While the input is still listed, the
+// total is unknown: "of 20000+ (still listing)", and no estimate (in the line and the bar too).
 std::string overview_text(const ProgressSnapshot& s);
 
 // "prs_mpi: processed 6 of 10 mini-batches (1 failed, 2 retried) in 0:00:05; 1.2/s, 0:00:03 left": the plain line.

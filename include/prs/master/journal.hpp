@@ -13,7 +13,13 @@
 //
 // Nothing read from the file is trusted: lengths are checked in 64 bits against the bytes present, the batch count
 // must be the job's before anything is sized by it, and any malformed header or record is "the journal is damaged"
-// (prs::Error, exit 2), never a crash or an unbounded allocation. An "ended" record carries the CRC-32C of the
+// (prs::Error, exit 2), never a crash or an unbounded allocation.
+//
+// A plan can grow (a listing that goes on while the first mini-batches run): "planned" records then say how many
+// mini-batches are known so far and the fingerprint of their listing, each written and synced before any of those
+// batches is dispatched; the last one says whether the listing ended. A journal whose listing never ended
+// describes the first batch_count mini-batches of the job: --resume compares those with the new listing's first
+// ones. An "ended" record carries the CRC-32C of the
 // batch's bytes in the output, so --resume can tell which committed rows are still there.
 #include <cstdint>
 #include <optional>
@@ -58,6 +64,8 @@ struct JournalState {
   std::vector<std::optional<BatchEnd>> ended;  // per batch
   std::uint64_t records = 0;                   // whole records read
   bool torn_tail = false;                      // a partial or damaged last record was dropped
+  bool listing_open = false;  // the listing had not ended: plan.listing and planned are of its first batches
+  std::uint64_t planned = 0;  // mini-batches the journal's plan names (batch_count, or fewer while listing_open)
 };
 
 // Appends records to a journal; writes happen in flush(), syncs in sync_if_due().
@@ -80,6 +88,11 @@ class JournalWriter {
   void abandoned(std::uint64_t batch);
   // Records that a batch ended; its rows (if any) are in the output.
   void ended(std::uint64_t batch, const BatchEnd& end);
+  // Records that the plan now has `batches` mini-batches whose listing has fingerprint `listing`, and whether the
+  // listing goes on. Flush and sync() it before any of the new batches is dispatched.
+  void planned(std::uint64_t batches, std::uint64_t listing, bool listing_open);
+  // fsyncs now. Throws prs::Fatal.
+  void sync();
   // Writes the buffered records with one write(2). Throws prs::Fatal on a write error.
   void flush();
   // fsyncs when the last sync is older than the interval (bounds what a crash of the node can lose).
@@ -99,19 +112,21 @@ class JournalWriter {
   double seconds_ = 0;
 };
 
-// What a journal's header says.
+// What a journal's header says, with what its planned records made of the plan.
 struct JournalHeader {
   PlanFingerprint plan;
-  std::uint64_t batch_count = 0;
+  std::uint64_t batch_count = 0;  // mini-batches of the plan (the first ones of the job while listing_open)
   std::optional<PendingRewrite> pending;
+  bool listing_open = false;  // the listing had not ended when the journal was last written
 };
 
-// Reads only a journal's header (to compare plans before anything is sized by its counts). Throws prs::Error when
-// the file is missing, not a journal, from another prs_mpi version, or damaged.
+// Reads a journal's plan (to compare plans before anything is sized by its counts): the header and its planned
+// records. Throws prs::Error when the file is missing, not a journal, from another prs_mpi version, or damaged.
 JournalHeader read_journal_header(const std::string& path);
 
 // Reads a journal of a job with batch_count mini-batches, dropping a torn last record. Throws prs::Error when it is
-// missing, not a journal, from another version, for another batch count, or damaged before its last record.
+// missing, not a journal, from another version, for another batch count (more than batch_count while its listing
+// was open), or damaged before its last record.
 JournalState read_journal(const std::string& path, std::uint64_t batch_count);
 
 // parse_journal_header and parse_journal: the same from bytes in memory (name: the path, for messages).

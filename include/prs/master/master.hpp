@@ -10,6 +10,7 @@
 #include "prs/logs/progress.hpp"
 #include "prs/logs/trace.hpp"
 #include "prs/master/journal.hpp"
+#include "prs/master/listing_feed.hpp"
 #include "prs/master/stop_rules.hpp"
 
 namespace prs {
@@ -31,6 +32,7 @@ struct MasterPlan {
   TraceRecorder* trace = nullptr;        // --trace: spans recorded here (written by the caller)
   const TablePlan* table = nullptr;      // tabular input: the cuts (then files is empty, partition 1 per batch)
   const MLTable* mltable = nullptr;      // with table: how its header records are found
+  ListingFeed* listing = nullptr;        // a listing that goes on: files and partition grow as it lists
 };
 
 // Runs the master loop until every worker has been told to stop; returns the verdict and the master's counts

@@ -8,6 +8,8 @@
 // not the entry script's fault). A lost range that carried the DataFrame header line takes every range with it, so
 // that the header is written again at the top.
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +21,26 @@
 #include "prs/output/h5_layout.hpp"
 
 namespace prs {
+
+// The listing part of a fingerprint, fed path by path in listing order (a streamed listing hashes its first
+// mini-batches as they come); the same value as the whole listing's once every path is in.
+class ListingHash {
+ public:
+  // Adds a path with its stamp (a path the listing did not stat is stat()ed here; prs::Error if it vanished).
+  void add(std::string_view path, FileStamp stamp);
+  // The fingerprint of the paths added so far.
+  std::uint64_t value() const { return h_; }
+
+ private:
+  std::uint64_t h_ = 1469598103934665603ull;
+};
+
+// The listing fingerprint of the first `count` files of a list.
+std::uint64_t hash_listing(const FileList& files, std::uint64_t count);
+
+// For a journal whose listing never ended (a crash while rank 0 still listed): the plan of the new listing's
+// first `batches` mini-batches, or nullopt when it has fewer. Empty for a table (its journal always has a whole plan).
+using PrefixPlan = std::function<std::optional<PlanFingerprint>(std::uint64_t batches)>;
 
 // Hashes what must not change between a run and its resume: the listing (paths, sizes, modification times), the
 // partition, the output settings and the entry script (path and content). Throws prs::Error if a file vanished.
@@ -47,16 +69,18 @@ struct ResumePoint {
 void check_journal_exists(const JobConfig& config);
 
 // Refuses, before anything is written, a --resume with no journal or with a changed plan (prs::Error naming what
-// changed and --overwrite). prepare_resume checks the same again under the job lock.
-void check_resumable(const JobConfig& config, const PlanFingerprint& plan);
+// changed and --overwrite); a journal whose listing never ended is compared with prefix's plan of as many
+// mini-batches. prepare_resume checks the same again under the job lock.
+void check_resumable(const JobConfig& config, const PlanFingerprint& plan, const PrefixPlan& prefix = {});
 
 // Reads the journal of a job of batch_count mini-batches, refuses a changed plan (prs::Error naming what changed and
 // --overwrite) or a damaged journal, recreates a missing output, finishes a pending rewrite, drops the rows of
 // failed batches when retry_failed, takes back the batches whose rows the output lost, and compacts the output
 // (crash-safe: the journal is rewritten first with a pending rewrite that finish_pending_rewrite completes
-// idempotently).
+// idempotently). A journal whose listing never ended is checked as check_resumable says; its state then takes the
+// new plan, which is the first batch_count mini-batches of a listing that goes on when plan_open.
 ResumePoint prepare_resume(const JobConfig& config, const PlanFingerprint& plan, std::uint64_t batch_count,
-                           bool retry_failed);
+                           bool retry_failed, const PrefixPlan& prefix = {}, bool plan_open = false);
 
 // Rewrites the output so that batches' rows follow in batch order (ordered: true); crash-safe like compaction.
 // Returns the state with the new offsets and checksums.

@@ -76,10 +76,17 @@ class Scheduler {
   std::optional<std::string> exceeded_threshold() const;
   // Batches waiting to be dispatched: never dispatched, or back in the queue for another attempt.
   std::uint64_t waiting() const { return unscheduled_ + retry_queue_.size(); }
-  // Every batch has been dispatched at least once.
-  bool all_scheduled() const { return unscheduled_ == 0; }
-  // Every batch ended and every committed write is acknowledged.
+  // Every batch has been dispatched at least once (and no more can come: the plan is whole).
+  bool all_scheduled() const { return unscheduled_ == 0 && !growing_; }
+  // Every batch ended and every committed write is acknowledged (and no more can come).
   bool finished() const;
+  // A listing that goes on: the plan is the first mini-batches of partition, which replaces the one so far
+  // (the same first batches, more of them); growing: more may come. Throws prs::Fatal if it has fewer batches.
+  void grow(const Partition& partition, bool growing);
+  // More mini-batches may still join the plan.
+  bool growing() const { return growing_; }
+  // Nothing to dispatch or wait for until the plan grows.
+  bool waits_for_plan() const { return growing_ && waiting() == 0 && in_flight() == 0; }
   // Attempts dispatched and not yet answered, plus writes not yet acknowledged.
   std::size_t in_flight() const { return attempts_.size() + writing_.size(); }
   // The attempt is dispatched and unanswered (not taken back).
@@ -112,6 +119,7 @@ class Scheduler {
   Thresholds thresholds_;
   bool dataframe_header_;
   bool header_placed_ = false;
+  bool growing_ = false;                              // the listing goes on: more batches may come
   std::uint64_t next_new_ = 0;                        // first batch never dispatched
   std::uint64_t unscheduled_ = 0;                     // batches neither dispatched nor ended
   std::deque<std::uint64_t> retry_queue_;             // batches waiting for another attempt
