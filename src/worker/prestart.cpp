@@ -3,9 +3,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <filesystem>
+#include <iterator>
 
 #include "prs/error.hpp"
+
+namespace fs = std::filesystem;
 
 namespace prs {
 
@@ -28,6 +33,22 @@ std::optional<JobConfig> with_likely_python_env(const JobConfig& config) {
     return std::nullopt;
   }
   return likely;
+}
+
+// The standard modules the runner imports after the code folder went on sys.path (load(): logging, for the job's
+// logging_level), imported ahead unless the code folder has a module of that name, which would then shadow them.
+std::vector<std::string> modules_ahead(const JobConfig& config) {
+  std::vector<std::string> modules;
+  for (const char* module : {"logging"}) {
+    bool shadowed = false;
+    std::error_code ec;
+    for (fs::directory_iterator it(config.code_dir, ec), end; !ec && it != end && !shadowed; it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      shadowed = name == module || name.rfind(std::string(module) + ".", 0) == 0;
+    }
+    if (!shadowed && !ec) modules.emplace_back(module);
+  }
+  return modules;
 }
 
 }  // namespace
@@ -93,7 +114,7 @@ std::optional<PrestartedPython> prestart_python(const JobConfig& config) {
   try {
     PrestartedPython p;
     p.python = interpreter(likely->python_env.python);
-    p.process = PythonProcess::prestart(this_executable(), p.python, env.entries());
+    p.process = PythonProcess::prestart(this_executable(), p.python, env.entries(), modules_ahead(*likely));
     p.startup = startup_entries(env.entries());
     return p;
   } catch (const Fatal&) {

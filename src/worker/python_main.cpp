@@ -155,15 +155,17 @@ bool redirect_streams(const Adoption& a) {
   return true;
 }
 
-// A prestarted process (prestart.hpp): the interpreter and prs_mpi's runner, then the wait for the rank. Once
+// A prestarted process (prestart.hpp): the interpreter, prs_mpi's runner and the standard modules the rank names
+// (which the runner would import anyway), then the wait for the rank. Once
 // adopted: its log files, the environment it would have inherited (launcher variables left out, as at the start
 // above), the start marker, and the job as any other process serves it. A rank that ends first (a job refused by
 // rank 0, an idle worker) closes the link or kills it: it leaves without a word, no file made. Anything that goes
 // wrong before the adoption ends it with exit code 1 and nothing said: the rank starts a fresh process.
-[[noreturn]] void serve_prestarted(const std::string& python) {
+[[noreturn]] void serve_prestarted(const std::string& python, const std::vector<std::string>& modules) {
   std::optional<py::scoped_interpreter> interpreter;
   start_interpreter(interpreter, python);
   PythonRunner::prepare();
+  for (const std::string& module : modules) py::module_::import(module.c_str());
   auto frame = read_frame(kLinkInFd);
   if (!frame) std::_Exit(0);
   if (frame->kind != LinkKind::adopt) std::_Exit(1);
@@ -185,7 +187,7 @@ bool redirect_streams(const Adoption& a) {
 }  // namespace
 
 int run_python_process(int argc, char** argv) {
-  const bool prestarted = argc == 4 && std::string(argv[2]) == "--prestart";
+  const bool prestarted = argc >= 4 && std::string(argv[2]) == "--prestart";
   if ((argc != 2 && !prestarted) || !is_pipe(kLinkInFd) || !is_pipe(kLinkOutFd)) {
     std::cerr << "prs_mpi: error: --python-process is internal: a worker rank starts it with its link on fds 3 and 4"
               << std::endl;
@@ -198,7 +200,7 @@ int run_python_process(int argc, char** argv) {
   std::signal(SIGUSR2, SIG_IGN);
   forget_mpi_launcher();
   keep_freed_buffers();
-  if (prestarted) serve_prestarted(argv[3]);
+  if (prestarted) serve_prestarted(argv[3], std::vector<std::string>(argv + 4, argv + argc));
   auto init = read_frame(kLinkInFd);
   if (!init || init->kind != LinkKind::init) return 1;
   RunnerSettings settings = decode_settings(init->body);

@@ -180,11 +180,13 @@ PythonProcess PythonProcess::start(const std::string& exe, const RunnerSettings&
 }
 
 PythonProcess PythonProcess::prestart(const std::string& exe, const std::string& python,
-                                      const std::vector<std::string>& env) {
+                                      const std::vector<std::string>& env, const std::vector<std::string>& modules) {
   std::vector<char*> envp;
   for (const std::string& entry : env) envp.push_back(const_cast<char*>(entry.c_str()));
   envp.push_back(nullptr);
-  return spawn(exe, {"--python-process", "--prestart", python}, envp.data(), -1, -1, true);
+  std::vector<std::string> args{"--python-process", "--prestart", python};
+  args.insert(args.end(), modules.begin(), modules.end());
+  return spawn(exe, args, envp.data(), -1, -1, true);
 }
 
 void PythonProcess::adopt(const RunnerSettings& settings, const std::string& stdout_file,

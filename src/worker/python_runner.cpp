@@ -276,10 +276,7 @@ struct __attribute__((visibility("hidden"))) PythonRunner::State {
   py::object rows;      // the last run's rows (bytes), with keep_rows_in_python(); None before and on a failure
 };
 
-void PythonRunner::prepare() {
-  helper_module();
-  py::module_::import("logging");  // load() imports it for logging_level, which every job sets (INFO by default)
-}
+void PythonRunner::prepare() { helper_module(); }
 
 void PythonRunner::set_environment(const std::vector<std::string>& entries) {
   py::list list;

@@ -219,3 +219,21 @@ def test_idle_workers_end_their_prestarted_processes(make_job):
     expect_equal(proc.returncode, 0, "exit code", proc)
     expect_equal(sorted(job.rows()), [f"{item} 1" for item in job.items], "Python processes of the job", proc)
     expect_equal(processes_tagged(tag), [], "processes left behind", proc)
+
+
+def test_a_code_folder_s_own_logging_module_still_shadows_the_standard_one(make_job):
+    # The runner imports logging after task.code went first on sys.path (for logging_level), so a logging.py there
+    # is the one the script gets, as without a prestarted process (which then does not import logging ahead).
+    script = """
+        import logging, os
+
+        def run(mini_batch):
+            return [f"{os.path.basename(p)} {getattr(logging, 'MARK', 'standard')}" for p in mini_batch]
+    """
+    job = make_job("shadow", script, items=2, batch=1, extra="logging_level: DEBUG\n")
+    job.write("src/logging.py", 'MARK = "the-code-folder-s"\n\n\nclass _Root:\n    def setLevel(self, level):\n'
+                                '        pass\n\n\ndef getLogger(name=None):\n    return _Root()\n')
+    proc = job.run(np=2)
+    expect_equal(proc.returncode, 0, "exit code", proc)
+    expect_equal(sorted(job.rows()), [f"{item} the-code-folder-s" for item in job.items], "rows", proc)
+    expect_equal(len(ADOPTED.findall(sys_log(job, 1))), 1, "adopted", proc)

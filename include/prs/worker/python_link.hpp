@@ -86,12 +86,13 @@ RunnerSettings decode_settings(const std::string& body);
 // An adopt body: the stdout and stderr files, then the environment's NAME=VALUE entries, each ended by a NUL.
 std::string encode_adoption(const std::string& stdout_file, const std::string& stderr_file,
                             const std::vector<std::string>& env);
-// Its parts back: the two files and the entries. Throws prs::Fatal on a body without both files.
+// What an adopt body holds.
 struct Adoption {
   std::string stdout_file;       // the process's fd 1 appends here
   std::string stderr_file;       // its fd 2
   std::vector<std::string> env;  // its environment, in order
 };
+// An adopt body's parts back. Throws prs::Fatal on a body without both files or with an entry without its end.
 Adoption decode_adoption(const std::string& body);
 // An outcome: its rows, then the other fields and their length (decode_outcome moves the rows out, no copy).
 std::string encode_outcome(std::uint64_t attempt_id, const RunOutcome& o);

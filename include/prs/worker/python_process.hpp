@@ -27,9 +27,11 @@ class PythonProcess {
   // are appended to the two files (created as needed; "" keeps the rank's own). Throws prs::Fatal.
   static PythonProcess start(const std::string& exe, const RunnerSettings& settings,
                              const std::string& stdout_file = "", const std::string& stderr_file = "");
-  // Starts `exe --python-process --prestart python` with env (NAME=VALUE entries) as its environment, its fds 1 and
-  // 2 on /dev/null: it starts the interpreter and waits for adopt(). Throws prs::Fatal.
-  static PythonProcess prestart(const std::string& exe, const std::string& python, const std::vector<std::string>& env);
+  // Starts `exe --python-process --prestart python modules...` with env (NAME=VALUE entries) as its environment,
+  // its fds 1 and 2 on /dev/null: it starts the interpreter, imports the modules and waits for adopt(). Throws
+  // prs::Fatal.
+  static PythonProcess prestart(const std::string& exe, const std::string& python, const std::vector<std::string>& env,
+                                const std::vector<std::string>& modules = {});
   // Hands a prestarted process its log files (created here as start() creates them; the process appends to them),
   // its environment (env: what it would have inherited) and its settings. Throws prs::Fatal as start() does.
   void adopt(const RunnerSettings& settings, const std::string& stdout_file, const std::string& stderr_file,
