@@ -6,6 +6,7 @@ import json
 import os
 import re
 import subprocess
+import time
 import uuid
 
 from prs_e2e import MPIEXEC, PRS_MPI, expect, expect_equal
@@ -237,3 +238,46 @@ def test_a_code_folder_s_own_logging_module_still_shadows_the_standard_one(make_
     expect_equal(proc.returncode, 0, "exit code", proc)
     expect_equal(sorted(job.rows()), [f"{item} the-code-folder-s" for item in job.items], "rows", proc)
     expect_equal(len(ADOPTED.findall(sys_log(job, 1))), 1, "adopted", proc)
+
+
+def prestarted_children(tag):
+    """(pid, parent pid) of the prestarted Python processes whose environment holds PRS_TEST_TAG=tag."""
+    found = []
+    for pid in processes_tagged(tag):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read().split(b"\0")
+            with open(f"/proc/{pid}/stat") as f:
+                parent = int(f.read().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+        if b"--prestart" in cmdline:
+            found.append((int(pid), parent))
+    return found
+
+
+def test_a_worker_rank_killed_at_start_up_leaves_no_python_process(make_job):
+    # A worker rank is SIGKILLed as soon as its prestarted process shows (it may be in MPI_Init still, or have
+    # adopted it already): the process dies with it (PR_SET_PDEATHSIG), mpirun ends the job, nothing is left.
+    job = make_job("killed", "def run(mini_batch):\n    return mini_batch\n")
+    tag = uuid.uuid4().hex
+    proc = job.start(np=3, env={"PRS_TEST_TAG": tag})
+    try:
+        victims = []
+        for _ in range(20000):  # until the first prestarted process shows (its rank spawned it before MPI_Init)
+            victims = prestarted_children(tag)
+            if victims or proc.poll() is not None:
+                break
+        expect(victims, "a prestarted process was seen")
+        os.kill(victims[0][1], 9)
+        proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+    expect(proc.returncode != 0, f"the job failed (exit {proc.returncode})")
+    for _ in range(2000):  # the kernel ends the orphans at once; give it a moment to reap
+        if not processes_tagged(tag):
+            break
+        time.sleep(0.005)
+    expect_equal(processes_tagged(tag), [], "processes left behind")
