@@ -1,6 +1,7 @@
 #include "prs/worker/python_main.hpp"
 
 #include <pybind11/embed.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -162,6 +163,10 @@ bool redirect_streams(const Adoption& a) {
 // rank 0, an idle worker) closes the link or kills it: it leaves without a word, no file made. Anything that goes
 // wrong before the adoption ends it with exit code 1 and nothing said: the rank starts a fresh process.
 [[noreturn]] void serve_prestarted(const std::string& python, const std::vector<std::string>& modules) {
+  // SCHED_BATCH (nice unchanged) until adopted: the interpreter's start does not preempt the ranks in MPI_Init,
+  // whose round trips wait for the CPU otherwise; any process may go back to SCHED_OTHER, and does below.
+  sched_param normal{};
+  const bool batch = sched_setscheduler(0, SCHED_BATCH, &normal) == 0;
   std::optional<py::scoped_interpreter> interpreter;
   start_interpreter(interpreter, python);
   PythonRunner::prepare();
@@ -169,6 +174,7 @@ bool redirect_streams(const Adoption& a) {
   auto frame = read_frame(kLinkInFd);
   if (!frame) std::_Exit(0);
   if (frame->kind != LinkKind::adopt) std::_Exit(1);
+  if (batch && sched_setscheduler(0, SCHED_OTHER, &normal) != 0) std::_Exit(1);  // the script runs as always
   const Adoption adoption = decode_adoption(frame->body);
   if (!redirect_streams(adoption)) std::_Exit(1);
   std::vector<std::string> env;

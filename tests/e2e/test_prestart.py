@@ -44,6 +44,7 @@ DUMP_SCRIPT = """
         "stdout": [sys.stdout.encoding, sys.stdout.errors, sys.stdout.line_buffering, fd_target(1)],
         "stderr": [sys.stderr.encoding, sys.stderr.errors, sys.stderr.line_buffering, fd_target(2)],
         "stdin": fd_target(0), "ctype": locale.setlocale(locale.LC_CTYPE), "cwd": os.getcwd(),
+        "scheduling": [os.sched_getscheduler(0), os.getpriority(os.PRIO_PROCESS, 0), sorted(os.sched_getaffinity(0))],
         "helper": helper.VALUE, "modules": sorted(sys.modules),
     }
     with open(os.path.join(os.environ["PRS_TEST_DUMPS"], f"{os.getpid()}.json"), "w") as f:
@@ -86,6 +87,7 @@ def test_an_adopted_process_sees_what_a_fresh_one_sees(make_job):
     expect_equal(len(seen), 3, "processes", proc)
     first = seen.pop(int(adopted[0][1]))
     expect_equal(first["prestarted"], True, "the adopted process is the prestarted one")
+    expect_equal(first["scheduling"][0], os.SCHED_OTHER, "scheduling policy (SCHED_BATCH only until adopted)")
     expect_equal(first["os_environ"], first["c_environ"], "os.environ and the C environment")
     for pid, other in seen.items():
         expect_equal(other["prestarted"], False, f"process {pid} started after MPI_Init")

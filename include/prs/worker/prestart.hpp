@@ -2,7 +2,8 @@
 // A worker rank's Python process started before MPI_Init, so that the interpreter starts while MPI starts. Forking
 // then is also the safe moment (no MPI state inherited). The process starts the interpreter and prs_mpi's runner,
 // which run no user code and read nothing of the job, and waits: it creates no file and prints nothing until the
-// rank adopts it (PythonProcess::adopt) after rank 0's first verdict; only then are the entry script imported and
+// rank adopts it (PythonProcess::adopt) after rank 0's first verdict (until then it runs as SCHED_BATCH, so as not
+// to preempt the ranks in MPI_Init); only then are the entry script imported and
 // init() run. The rank adopts it only if the interpreter and every startup variable are what the job gives the
 // process now; otherwise it is killed and a fresh one started, as without it.
 //
