@@ -1,11 +1,12 @@
 #pragma once
 // A worker rank's Python process started before MPI_Init, so that the interpreter starts while MPI starts. Forking
 // then is also the safe moment (no MPI state inherited). The process starts the interpreter and prs_mpi's runner,
-// which run no user code and read nothing of the job, and waits: it creates no file and prints nothing until the
+// which run no code of the job and read nothing of it, and waits: it creates no file (but Python's compiled-module
+// cache under PYTHONPYCACHEPREFIX, as any python3 does) and prints nothing (fds 1 and 2 on /dev/null) until the
 // rank adopts it (PythonProcess::adopt) after rank 0's first verdict (until then it runs as SCHED_BATCH, so as not
-// to preempt the ranks in MPI_Init); only then are the entry script imported and
-// init() run. The rank adopts it only if the interpreter and every startup variable are what the job gives the
-// process now; otherwise it is killed and a fresh one started, as without it.
+// to preempt the ranks in MPI_Init); only then are the entry script imported and init() run. The rank adopts it
+// only if the interpreter and every startup variable are what the job gives the process now; otherwise it is
+// killed and a fresh one started, as without it.
 //
 // Startup variables (is_startup_variable): what is read while a process and its interpreter start and is not read
 // again, so setting it later would not do what the job asks:
@@ -21,6 +22,8 @@
 //   LD_*               the dynamic loader's (LD_LIBRARY_PATH, LD_PRELOAD, ...), read at exec: a later dlopen
 //                      (an extension module) still searches the paths of the start;
 //   GLIBC_TUNABLES, MALLOC_*  glibc's malloc settings, read at the first malloc.
+// Python's site start-up (.pth files, sitecustomize, usercustomize on sys.path, PYTHONPATH included) runs in the
+// prestarted process, so before rank 0's checks; the entry script and init() run only after them.
 // Every other variable (PRS_*, CUDA_VISIBLE_DEVICES, OMP_NUM_THREADS & co., PATH, VIRTUAL_ENV, the job's other
 // environment_variables) is read when the script or a library asks for it, after the rank set the process's
 // environment (C environ and os.environ alike) to the very entries it would have inherited.
