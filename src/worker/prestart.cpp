@@ -65,6 +65,18 @@ std::optional<int> launcher_rank(const Environment& env) {
   return std::nullopt;
 }
 
+bool surely_idle(const Environment& env, int cap) {
+  if (cap <= 0) return false;
+  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"}) {
+    const char* value = env.get(name);
+    if (value == nullptr) continue;
+    char* end = nullptr;
+    const long local = std::strtol(value, &end, 10);
+    return *value != '\0' && *end == '\0' && local - 1 >= cap;
+  }
+  return false;
+}
+
 bool is_launcher_variable(const std::string& name) {
   for (const char* p : {"PMIX_", "OMPI_COMM_WORLD_", "OMPI_MCA_ess", "OMPI_MCA_orte_", "OMPI_MCA_pmix",
                         "OMPI_UNIVERSE_SIZE", "OMPI_FILE_LOCATION"})
@@ -106,6 +118,7 @@ std::optional<PrestartedPython> prestart_python(const JobConfig& config) {
   Environment env = Environment::current();
   const std::optional<int> rank = launcher_rank(env);
   if (!rank || *rank == 0) return std::nullopt;  // rank 0 never starts Python
+  if (surely_idle(env, config.max_concurrency_per_instance)) return std::nullopt;
   std::optional<JobConfig> likely = with_likely_python_env(config);
   if (!likely) return std::nullopt;
   apply_job_environment(*likely, env);

@@ -9,6 +9,8 @@ import subprocess
 import time
 import uuid
 
+import pytest
+
 from prs_e2e import MPIEXEC, PRS_MPI, expect, expect_equal
 from test_python_env import make_venv
 
@@ -215,10 +217,18 @@ IDLE_SCRIPT = """
 """
 
 
-def test_idle_workers_end_their_prestarted_processes(make_job):
+@pytest.mark.parametrize("local_rank", ["known", "hidden"])
+def test_idle_workers_end_their_prestarted_processes(make_job, local_rank):
+    # Ranks 2 and 3 are idle (max_concurrency_per_instance: 1). With the launcher's local rank they know it before
+    # MPI_Init and start no Python at all; without it they start one and end it once node discovery tells them.
     job = make_job("idle", IDLE_SCRIPT, items=2, batch=1, extra="max_concurrency_per_instance: 1\n")
     tag = uuid.uuid4().hex
-    proc = job.run(np=4, env={"PRS_TEST_TAG": tag})
+    if local_rank == "known":
+        proc = job.run(np=4, env={"PRS_TEST_TAG": tag})
+    else:
+        cmd = [MPIEXEC, "--oversubscribe", "-np", "4", "env", "-u", "OMPI_COMM_WORLD_LOCAL_RANK", PRS_MPI, "job.yml"]
+        proc = subprocess.run(cmd, cwd=job.dir, capture_output=True, text=True, timeout=300,
+                              env=dict(os.environ, PRS_TEST_TAG=tag))
     expect_equal(proc.returncode, 0, "exit code", proc)
     expect_equal(sorted(job.rows()), [f"{item} 1" for item in job.items], "Python processes of the job", proc)
     expect_equal(processes_tagged(tag), [], "processes left behind", proc)

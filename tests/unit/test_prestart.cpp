@@ -27,6 +27,16 @@ TEST_CASE("launcher_rank is unknown without a launcher or with a value that is n
   CHECK_FALSE(launcher_rank(Environment({"PMI_RANK=-1"})).has_value());
 }
 
+TEST_CASE("surely_idle: a local rank above max_concurrency_per_instance, whichever node rank 0 is on", "[prestart]") {
+  CHECK(surely_idle(Environment({"OMPI_COMM_WORLD_LOCAL_RANK=3"}), 2));  // slot 2 or 3 of 2 active workers
+  CHECK_FALSE(surely_idle(Environment({"OMPI_COMM_WORLD_LOCAL_RANK=2"}), 2));  // slot 1 if rank 0 is on this node
+  CHECK_FALSE(surely_idle(Environment({"OMPI_COMM_WORLD_LOCAL_RANK=9"}), 0));  // no cap
+  CHECK(surely_idle(Environment({"MPI_LOCALRANKID=2", "SLURM_LOCALID=0"}), 1));
+  CHECK_FALSE(surely_idle(Environment({"SLURM_LOCALID=0", "PMIX_RANK=5"}), 1));
+  CHECK_FALSE(surely_idle(Environment({"PMIX_RANK=5"}), 1));  // unknown
+  CHECK_FALSE(surely_idle(Environment({"OMPI_COMM_WORLD_LOCAL_RANK=x9"}), 1));
+}
+
 TEST_CASE("is_startup_variable: what the interpreter, the loader and malloc read at the start", "[prestart]") {
   for (const char* name : {"PYTHONPATH", "PYTHONHOME", "PYTHONPYCACHEPREFIX", "PYTHONUTF8", "PYTHONSAFEPATH",
                            "_PYTHON_SYSCONFIGDATA_NAME", "LC_ALL", "LC_CTYPE", "LANG", "LANGUAGE", "HOME", "TZ",

@@ -43,6 +43,11 @@ namespace prs {
 // or the first set is not a number.
 std::optional<int> launcher_rank(const Environment& env);
 
+// Whether max_concurrency_per_instance (cap; 0 = none) leaves this worker idle wherever rank 0 runs: its worker
+// slot on the node is at least its launcher's local rank (OMPI_COMM_WORLD_LOCAL_RANK, MPI_LOCALRANKID,
+// SLURM_LOCALID, the first set) minus 1, so a local rank above cap says so; false when unknown.
+bool surely_idle(const Environment& env, int cap);
+
 // A variable an MPI launcher sets for its ranks (PMIX_*, OMPI_COMM_WORLD_*, ...): the Python process is no rank and
 // drops them, so that an mpi4py in the entry script finds itself a singleton.
 bool is_launcher_variable(const std::string& name);
@@ -66,7 +71,7 @@ struct PrestartedPython {
 
 // On a worker rank (launcher_rank > 0), before MPI_Init: starts the Python process with the interpreter and the
 // environment the job will most likely give it: the job file's python_env, else this process's VIRTUAL_ENV (rank
-// 0 decides after its checks), and apply_job_environment's variables; it imports logging too (the runner does for
+// 0 decides after its checks), and apply_job_environment's variables (none on a worker surely_idle); it imports logging too (the runner does for
 // logging_level) unless the code folder holds a module of that name. nullopt on rank 0, on an unknown rank, or
 // when it cannot start (the worker then starts its process as without this).
 std::optional<PrestartedPython> prestart_python(const JobConfig& config);
