@@ -10,9 +10,13 @@ OMPI_MCA_pml=ob1 (which skips probing for InfiniBand/Omni-Path), --runs times, r
     began and the last one ended, on every worker;
   - the benchmark's own clock around `mpirun`.
 Phases: launch (mpirun to rank 0's start), MPI_Init, ..., workers' Python start (rank 0 lets the workers start ->
-the entry script's import begins; split into the worker's set-up up to the spawn of its Python process, taken from
-the trace's init() spans, and the process's own start: exec, the interpreter, prs_mpi's runner), import, init(),
-first task (init() returned -> the first run() began), and shutdown (the last run() returned -> mpirun exited). "mpirun -> first run()" is the total the issue's target is about.
+the entry script's import begins; split at the start of the trace's init() spans: the worker's set-up until it
+spawned its Python process, or adopted the one it started before MPI_Init, then that process until the import:
+exec, interpreter and runner for a fresh one, only its log files and environment for an adopted one), import,
+init(), first task (init() returned -> the first run() began), and shutdown (the last run() returned -> mpirun
+exited). "mpirun -> first run()" is the total the issue's target is about. A prestarted process starts during
+launch and MPI_Init, off that path; its own start (exec, interpreter, runner, until it waits for its rank) is timed
+alone, --runs times: `prs_mpi --python-process --prestart` until it blocks reading its link (/proc/PID/syscall).
 With --baseline DIR (an earlier build), that build runs the same jobs side by side; without start-up spans in
 its trace only its totals are shown.
 
@@ -21,6 +25,7 @@ Writes benchmarks/results/startup.json and, with matplotlib, startup.png. Not a 
 Usage: benchmarks/startup.py [--build DIR] [--baseline DIR] [--runs 5] [--workers 3] [--big 200000] [--no-big]
 """
 import argparse
+import fcntl
 import json
 import os
 import shutil
@@ -84,8 +89,8 @@ _stamps["import_end"] = time.time()
 
 RANK0 = ["MPI_Init", "node discovery", "job file, output checks, job lock", "listing", "partition and fingerprint",
          "journal and logs"]
-PHASES = ["launch"] + RANK0 + ["workers' Python start", "  worker set-up (to the first spawn)",
-                               "  process + interpreter (spawn to import)", "import", "init()", "first task"]
+PHASES = ["launch"] + RANK0 + ["workers' Python start", "  worker set-up (to the spawn or adoption)",
+                               "  process (spawn or adoption to import)", "import", "init()", "first task"]
 # A streamed listing (dispatch while listing) ends its start-up phase with the first mini-batch listed.
 STREAMED_LISTING = "listing the first mini-batch (the rest is listed while the master dispatches)"
 SETTINGS = {"default transports": {}, "OMPI_MCA_pml=ob1": {"OMPI_MCA_pml": "ob1"}}
@@ -169,8 +174,8 @@ def phases_of(launched, exited, trace, stamps):
         spawned = [origin + e["ts"] / 1e6 for e in trace["traceEvents"] if e.get("ph") == "X" and e.get("cat") == "init"]
         out["workers' Python start"] = first["import_begin"] - released
         if spawned:  # the init() spans start where the worker spawned its Python process
-            out["  worker set-up (to the first spawn)"] = min(spawned) - released
-            out["  process + interpreter (spawn to import)"] = first["import_begin"] - min(spawned)
+            out["  worker set-up (to the spawn or adoption)"] = min(spawned) - released
+            out["  process (spawn or adoption to import)"] = first["import_begin"] - min(spawned)
         out["import"] = first["import_end"] - first["import_begin"]
         out["init()"] = first["init_end"] - first["init_begin"]
         out["first task"] = first["first_run"] - first["init_end"]
@@ -178,6 +183,41 @@ def phases_of(launched, exited, trace, stamps):
         out["rank 0 ready (master loop starts)"] = planned - launched
         out["workers ready (init() returned)"] = first["init_end"] - launched
     return out
+
+
+def prestart_once(prs):
+    """Seconds from the spawn of a prestarted Python process until it waits for its rank: it reads fd 3."""
+    pipes = [os.pipe(), os.pipe()]
+    (link_in, to_child), (from_child, link_out) = [[fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in p] for p in pipes]
+    for fd in sum(pipes, ()):
+        os.close(fd)  # away from 3 and 4, which the child's link takes
+
+    def on_link():
+        os.dup2(link_in, 3)
+        os.dup2(link_out, 4)
+
+    began = time.perf_counter()
+    child = subprocess.Popen([prs, "--python-process", "--prestart", "/usr/bin/python3"], preexec_fn=on_link,
+                             env=dict(os.environ, PRS_WORKER_PID=str(os.getpid())), close_fds=False, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    waited = None
+    while waited is None and child.poll() is None:
+        try:
+            with open(f"/proc/{child.pid}/syscall") as f:
+                call = f.read().split()
+        except OSError:
+            call = []
+        if call[:2] == ["0", "0x3"]:  # read(3, ...): the interpreter and the runner are up
+            waited = time.perf_counter() - began
+        else:
+            time.sleep(0.0002)
+    os.close(to_child)  # end of its link: it leaves without a word
+    child.wait()
+    for fd in (link_in, from_child, link_out):
+        os.close(fd)
+    if child.returncode != 0:
+        sys.exit(f"the prestarted process ended with {child.returncode}")
+    return waited
 
 
 def summarize(samples):
@@ -190,7 +230,7 @@ def print_table(title, stats):
     print(f"\n{title}")
     print(f"  {'phase':38s} {'min ms':>8s} {'median':>8s} {'max':>8s}")
     order = PHASES + ["rank 0 ready (master loop starts)", "workers ready (init() returned)",
-                      "mpirun -> first run()", "shutdown", "mpirun -> exit"]
+                      "mpirun -> first run()", "shutdown", "mpirun -> exit", "start"]
     for k in order:
         if k in stats:
             v = stats[k]
@@ -225,7 +265,7 @@ def plot(results, path):
         first = stats["mpirun -> first run()"]["median"] * 1e3
         ax.plot([first], [y], "k|", markersize=18, label="first run()" if y == 0 else None)
     for label, stats in results.items():
-        if "launch" not in stats and label.replace("baseline: ", "") in results:
+        if "launch" not in stats and label.startswith("baseline: ") and label.replace("baseline: ", "") in results:
             y = [r[0] for r in rows].index(label.replace("baseline: ", ""))
             ax.plot([stats["mpirun -> first run()"]["median"] * 1e3], [y], "rx", markersize=10,
                     label="baseline first run()" if "baseline first run()" not in
@@ -265,6 +305,9 @@ def main():
                     samples.setdefault(label, []).append(run_once(prs, a.workers, data, batch, env, items))
         print(f"run {r + 1}/{a.runs} done", flush=True)
     results = {label: summarize(s) for label, s in samples.items()}
+    alone = [prestart_once(builds[""]) for _ in range(a.runs)]
+    if all(t is not None for t in alone):
+        results["prestarted process alone (exec, interpreter, runner)"] = summarize([{"start": t} for t in alone])
     print(f"\nprs_mpi start-up, {a.workers} workers, {a.runs} runs each, host {os.uname().nodename}, "
           f"{os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     for label, stats in results.items():

@@ -35,6 +35,8 @@
 #include "prs/mpi/mpi_comm.hpp"
 #include "prs/output/append_file.hpp"
 #include "prs/output/h5_build.hpp"
+#include "prs/worker/node_env.hpp"
+#include "prs/worker/prestart.hpp"
 #include "prs/worker/worker.hpp"
 
 namespace fs = std::filesystem;
@@ -262,9 +264,32 @@ int plan_and_run_rank0(const CliOptions& cli, int world_size, MasterSetup& setup
   return code;
 }
 
-// Rank 0 checks what can fail fast while the workers read the job file; then the workers start Python while rank 0
-// lists the input (app_setup.hpp). A job file a worker cannot read although rank 0 could ends the job (fatal).
-int run_mpi_job(const CliOptions& cli, const MpiSession& mpi, StartupClock& clock) {
+// What a worker rank (by its launcher's variables) does before MPI_Init: it reads the job file, which it needs
+// anyway, and starts its Python process (prestart.hpp), so that the interpreter starts while MPI does.
+struct EarlyStart {
+  std::optional<JobConfig> config;       // the job file, read
+  std::exception_ptr config_error;       // or why it could not be
+  std::optional<PrestartedPython> python;  // the prestarted process
+};
+
+EarlyStart start_early(const CliOptions& cli) {
+  EarlyStart early;
+  const std::optional<int> rank = launcher_rank(Environment::current());
+  if (!rank || *rank == 0) return early;
+  try {
+    early.config = load_job_config(cli);
+  } catch (...) {
+    early.config_error = std::current_exception();  // as after MPI_Init: said only if rank 0 did not
+    return early;
+  }
+  early.python = prestart_python(*early.config);
+  return early;
+}
+
+// Rank 0 checks what can fail fast while the workers read the job file (or have read it before MPI_Init); then the
+// workers start Python (or adopt the process they prestarted) while rank 0 lists the input (app_setup.hpp). A job
+// file a worker cannot read although rank 0 could ends the job (fatal).
+int run_mpi_job(const CliOptions& cli, const MpiSession& mpi, StartupClock& clock, EarlyStart& early) {
   const NodeInfo node = discover_node();  // collective
   MasterSetup setup;
   StartVerdict verdict = StartVerdict::go;
@@ -273,6 +298,10 @@ int run_mpi_job(const CliOptions& cli, const MpiSession& mpi, StartupClock& cloc
     setup.clock = &clock;
     clock.end("node discovery");
     verdict = try_step([&] { check_before_workers(cli, setup); }, setup);
+  } else if (early.config) {
+    setup.config = std::move(*early.config);
+  } else if (early.config_error) {
+    config_error = early.config_error;
   } else {
     try {
       setup.config = load_job_config(cli);
@@ -281,12 +310,15 @@ int run_mpi_job(const CliOptions& cli, const MpiSession& mpi, StartupClock& cloc
     }
   }
   verdict = broadcast_verdict(verdict);
-  if (verdict != StartVerdict::go) return exit_code_of(verdict);  // no worker started anything
+  if (verdict != StartVerdict::go) {
+    end_prestarted(early.python);  // it ran no user code and wrote nothing
+    return exit_code_of(verdict);  // no worker started anything
+  }
   if (config_error) std::rethrow_exception(config_error);
   // rank 0's: VIRTUAL_ENV is the environment prs_mpi was started in, which remote ranks need not have.
   setup.config.python_env = decode_python_env(broadcast_string(encode_python_env(setup.config.python_env)));
   if (mpi.rank() != 0) {
-    const int code = run_worker(setup.config, node, mpi.rank());
+    const int code = run_worker(setup.config, node, mpi.rank(), std::move(early.python));
     // rank 0 decides whether a .h5 is built (broadcast); every rank takes part
     return build_h5_if_asked(setup.config, true, 0).empty() ? code : static_cast<int>(ExitCode::job_failed);
   }
@@ -314,8 +346,10 @@ int run_app(const CliOptions& cli, int& argc, char**& argv) {
   }
   install_drain_handlers();  // as early as can be: a drain signal during start-up must not kill a rank
   StartupClock clock;
+  EarlyStart early = start_early(cli);  // a worker's Python starts while MPI does
   MpiSession mpi(argc, argv);
   clock.end("MPI_Init");
+  if (mpi.rank() == 0 || mpi.size() < 2) end_prestarted(early.python);  // the launcher's variables misled it
   install_drain_handlers();  // again after MPI_Init, which may set handlers of its own; before Python
   if (mpi.rank() == 0) {
     std::string hint = slow_init_hint(mpi.init_seconds());
@@ -328,7 +362,7 @@ int run_app(const CliOptions& cli, int& argc, char**& argv) {
     return static_cast<int>(ExitCode::usage);
   }
   try {
-    return run_mpi_job(cli, mpi, clock);
+    return run_mpi_job(cli, mpi, clock, early);
   } catch (const std::exception& e) {
     std::cerr << "prs_mpi: fatal: rank " << mpi.rank() << ": " << e.what() << std::endl;
     mpi.abort(1);

@@ -9,7 +9,7 @@
 
 int main(int argc, char** argv) {
   try {
-    if (argc == 2 && std::string(argv[1]) == "--python-process") return prs::run_python_process();  // a worker's child
+    if (argc >= 2 && std::string(argv[1]) == "--python-process") return prs::run_python_process(argc, argv);  // a worker's child
     auto cli = prs::parse_cli(argc, argv);
     if (!cli) return 0;  // --help or --version
     return prs::run_app(*cli, argc, argv);

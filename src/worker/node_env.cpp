@@ -1,5 +1,6 @@
 #include "prs/worker/node_env.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -9,6 +10,8 @@
 #include "prs/logs/process_logs.hpp"
 
 namespace fs = std::filesystem;
+
+extern char** environ;
 
 namespace prs {
 
@@ -49,14 +52,28 @@ void set_gpu(const NodeInfo& node) {
 }
 
 // What `source VENV/bin/activate` sets: VIRTUAL_ENV, and its bin/ first on PATH (for the script's subprocesses).
-void activate_python_env(const PythonEnv& env) {
-  if (env.prefix.empty()) return;
-  setenv("VIRTUAL_ENV", env.prefix.c_str(), 1);
-  const char* path = std::getenv("PATH");
-  const std::string bin = env.prefix + "/bin";
-  setenv("PATH", (path != nullptr && *path != '\0' ? bin + ":" + path : bin).c_str(), 1);
-  unsetenv("PYTHONHOME");  // activate does the same: a home would override the environment's prefix
+void activate_python_env(const PythonEnv& python_env, Environment& env) {
+  if (python_env.prefix.empty()) return;
+  env.set("VIRTUAL_ENV", python_env.prefix);
+  const char* path = env.get("PATH");
+  const std::string bin = python_env.prefix + "/bin";
+  env.set("PATH", path != nullptr && *path != '\0' ? bin + ":" + path : bin);
+  env.unset("PYTHONHOME");  // activate does the same: a home would override the environment's prefix
 }
+
+// Compiled modules go to ~/.cache/prs_mpi/pycache (or $XDG_CACHE_HOME/prs_mpi/pycache), not to __pycache__ beside
+// the entry script: workers import it while rank 0 lists the input, so a code folder inside the input folder would
+// otherwise gain files during the listing (and the next --resume would see another input). A PYTHONPYCACHEPREFIX
+// of the user's (not empty) stays; without a home folder nothing is set (never a shared /tmp path another user could plant).
+void set_pycache_prefix(Environment& env) {
+  const char* xdg = env.get("XDG_CACHE_HOME");
+  const char* home = env.get("HOME");
+  std::string cache = xdg != nullptr && *xdg == '/' ? xdg : home != nullptr && *home == '/' ? std::string(home) + "/.cache" : "";
+  const char* mine = env.get("PYTHONPYCACHEPREFIX");
+  if (!cache.empty() && (mine == nullptr || *mine == '\0')) env.set("PYTHONPYCACHEPREFIX", cache + "/prs_mpi/pycache");
+}
+
+std::string name_of(const std::string& entry) { return entry.substr(0, entry.find('=')); }
 
 }  // namespace
 
@@ -90,28 +107,60 @@ std::string gpu_for_slot(const std::vector<std::string>& gpus, int slot) {
   return gpus[static_cast<std::size_t>(slot < 0 ? 0 : slot) % gpus.size()];
 }
 
-// Compiled modules go to ~/.cache/prs_mpi/pycache (or $XDG_CACHE_HOME/prs_mpi/pycache), not to __pycache__ beside
-// the entry script: workers import it while rank 0 lists the input, so a code folder inside the input folder would
-// otherwise gain files during the listing (and the next --resume would see another input). A PYTHONPYCACHEPREFIX
-// of the user's (not empty) stays; without a home folder nothing is set (never a shared /tmp path another user could plant).
-static void set_pycache_prefix() {
-  const char* xdg = std::getenv("XDG_CACHE_HOME");
-  const char* home = std::getenv("HOME");
-  std::string cache = xdg != nullptr && *xdg == '/' ? xdg : home != nullptr && *home == '/' ? std::string(home) + "/.cache" : "";
-  const char* mine = std::getenv("PYTHONPYCACHEPREFIX");
-  if (!cache.empty() && (mine == nullptr || *mine == '\0'))
-    setenv("PYTHONPYCACHEPREFIX", (cache + "/prs_mpi/pycache").c_str(), 1);
+Environment Environment::current() {
+  std::vector<std::string> entries;
+  for (char** e = environ; *e != nullptr; ++e) entries.emplace_back(*e);
+  return Environment(std::move(entries));
+}
+
+const char* Environment::get(const std::string& name) const {
+  for (const std::string& entry : entries_)
+    if (entry.size() > name.size() && entry[name.size()] == '=' && entry.compare(0, name.size(), name) == 0)
+      return entry.c_str() + name.size() + 1;
+  return nullptr;
+}
+
+void Environment::set(const std::string& name, const std::string& value, bool overwrite) {
+  for (std::string& entry : entries_) {
+    if (name_of(entry) != name) continue;
+    if (overwrite) entry = name + "=" + value;
+    return;
+  }
+  entries_.push_back(name + "=" + value);
+}
+
+void Environment::unset(const std::string& name) {
+  entries_.erase(std::remove_if(entries_.begin(), entries_.end(), [&](const std::string& e) { return name_of(e) == name; }),
+                 entries_.end());
+}
+
+void Environment::make_current() const {
+  std::vector<std::string> gone;
+  const Environment now = current();
+  for (const std::string& entry : now.entries())
+    if (get(name_of(entry)) == nullptr) gone.push_back(name_of(entry));
+  for (const std::string& name : gone) unsetenv(name.c_str());
+  for (const std::string& entry : entries_) {
+    const std::string name = name_of(entry);
+    setenv(name.c_str(), entry.c_str() + name.size() + 1, 1);
+  }
+}
+
+void apply_job_environment(const JobConfig& config, Environment& env) {
+  activate_python_env(config.python_env, env);  // first: environment_variables may still change PATH
+  for (const auto& [name, value] : config.environment_variables) env.set(name, value);
+  set_pycache_prefix(env);
 }
 
 void set_worker_environment(const JobConfig& config, const NodeInfo& node, int rank) {
-  activate_python_env(config.python_env);  // first: environment_variables may still change PATH
-  for (const auto& [name, value] : config.environment_variables) setenv(name.c_str(), value.c_str(), 1);
+  Environment env = Environment::current();
+  apply_job_environment(config, env);
+  env.make_current();
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   int workers = std::max(1, active_workers_on_node(config, node));
   std::string threads = std::to_string(std::max(1u, cores / static_cast<unsigned>(workers)));
   for (const char* name : {"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"})
     setenv(name, threads.c_str(), 0);  // 0: what the user set (YAML or environment) stays
-  set_pycache_prefix();
   setenv("PRS_RANK", std::to_string(rank).c_str(), 1);
   setenv("PRS_NODE", node.host.c_str(), 1);
   setenv("PRS_LOCAL_RANK", std::to_string(node.worker_slot).c_str(), 1);

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <string_view>
 
 #include "prs/error.hpp"
@@ -46,7 +47,7 @@ bool read_all(int fd, char* data, std::size_t n) {
 }
 
 bool known_kind(std::uint8_t k) {
-  return k >= static_cast<std::uint8_t>(LinkKind::init) && k <= static_cast<std::uint8_t>(LinkKind::rows_task);
+  return k >= static_cast<std::uint8_t>(LinkKind::init) && k <= static_cast<std::uint8_t>(LinkKind::adopt);
 }
 
 }  // namespace
@@ -302,6 +303,27 @@ TaskMsg decode_rows_task(const std::string& body, std::vector<ColumnView>& colum
   }
   r.done();
   return task;
+}
+
+std::string encode_adoption(const std::string& stdout_file, const std::string& stderr_file,
+                            const std::vector<std::string>& env) {
+  std::string body = stdout_file + '\0' + stderr_file + '\0';
+  for (const std::string& entry : env) body += entry + '\0';
+  return body;
+}
+
+Adoption decode_adoption(const std::string& body) {
+  std::vector<std::string> parts;
+  for (std::size_t at = 0; at < body.size();) {
+    const std::size_t end = body.find('\0', at);
+    if (end == std::string::npos) throw Fatal("python link: an adopt frame whose last entry has no end");
+    parts.push_back(body.substr(at, end - at));
+    at = end + 1;
+  }
+  if (parts.size() < 2) throw Fatal("python link: an adopt frame without its two log files");
+  Adoption a{std::move(parts[0]), std::move(parts[1]), {}};
+  a.env.assign(std::make_move_iterator(parts.begin() + 2), std::make_move_iterator(parts.end()));
+  return a;
 }
 
 }  // namespace prs

@@ -1,7 +1,9 @@
 #include "prs/worker/python_main.hpp"
 
 #include <pybind11/embed.h>
+#include <sched.h>
 #include <sys/prctl.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +20,7 @@
 #include "prs/logs/process_logs.hpp"
 #include "prs/mpi/protocol.hpp"
 #include "prs/worker/python_link.hpp"
+#include "prs/worker/prestart.hpp"
 #include "prs/worker/python_runner.hpp"
 
 namespace py = pybind11;
@@ -41,14 +44,11 @@ bool is_pipe(int fd) {
 // The variables an MPI launcher sets for its ranks: this process is not one, and an entry script that imports
 // mpi4py must find itself a singleton rather than wait for a launcher that does not know it.
 void forget_mpi_launcher() {
-  static const char* const prefixes[] = {"PMIX_", "OMPI_COMM_WORLD_", "OMPI_MCA_ess", "OMPI_MCA_orte_",
-                                         "OMPI_MCA_pmix", "OMPI_UNIVERSE_SIZE", "OMPI_FILE_LOCATION"};
   std::vector<std::string> names;
   for (char** e = environ; *e != nullptr; ++e) {
     std::string entry(*e);
     std::string name = entry.substr(0, entry.find('='));
-    for (const char* p : prefixes)
-      if (name.rfind(p, 0) == 0) names.push_back(name);
+    if (is_launcher_variable(name)) names.push_back(name);
   }
   for (const auto& name : names) unsetenv(name.c_str());
 }
@@ -126,10 +126,75 @@ void serve(PythonRunner& runner, pid_t self) {
   }
 }
 
+// init(), then the tasks until shutdown; never returns.
+[[noreturn]] void serve_job(const RunnerSettings& settings) {
+  PythonRunner runner(settings);
+  try {
+    runner.init();
+  } catch (const EntryScriptError& e) {
+    write_frame(kLinkOutFd, LinkKind::init_failed, e.what());
+    leave(0);
+  }
+  const auto returned = std::chrono::steady_clock::now().time_since_epoch();  // the rank reports the init() time
+  const std::string when = std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(returned).count());
+  if (!write_frame(kLinkOutFd, LinkKind::init_ok, when)) leave(0);
+  runner.keep_rows_in_python();  // written to the pipe from the bytes run() produced
+  serve(runner, getpid());
+  leave(0);
+}
+
+// The adopt frame's log files on fds 1 and 2 (sys.stdout and sys.stderr write there from now on); false if one
+// cannot be opened.
+bool redirect_streams(const Adoption& a) {
+  for (auto [path, fd] : {std::pair{&a.stdout_file, STDOUT_FILENO}, std::pair{&a.stderr_file, STDERR_FILENO}}) {
+    const int file = ::open(path->c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (file < 0) return false;
+    const bool moved = dup2(file, fd) == fd;  // dup2 clears close-on-exec on fd
+    ::close(file);
+    if (!moved) return false;
+  }
+  return true;
+}
+
+// A prestarted process (prestart.hpp): the interpreter, prs_mpi's runner and the standard modules the rank names
+// (which the runner would import anyway), then the wait for the rank. Once
+// adopted: its log files, the environment it would have inherited (launcher variables left out, as at the start
+// above), the start marker, and the job as any other process serves it. A rank that ends first (a job refused by
+// rank 0, an idle worker) closes the link or kills it: it leaves without a word, no file made. Anything that goes
+// wrong before the adoption ends it with exit code 1 and nothing said: the rank starts a fresh process.
+[[noreturn]] void serve_prestarted(const std::string& python, const std::vector<std::string>& modules) {
+  // SCHED_BATCH (nice unchanged) until adopted: the interpreter's start does not preempt the ranks in MPI_Init,
+  // whose round trips wait for the CPU otherwise; any process may go back to SCHED_OTHER, and does below.
+  sched_param normal{};
+  const bool batch = sched_setscheduler(0, SCHED_BATCH, &normal) == 0;
+  std::optional<py::scoped_interpreter> interpreter;
+  start_interpreter(interpreter, python);
+  PythonRunner::prepare();
+  for (const std::string& module : modules) py::module_::import(module.c_str());
+  auto frame = read_frame(kLinkInFd);
+  if (!frame) std::_Exit(0);
+  if (frame->kind != LinkKind::adopt) std::_Exit(1);
+  if (batch && sched_setscheduler(0, SCHED_OTHER, &normal) != 0) std::_Exit(1);  // the script runs as always
+  const Adoption adoption = decode_adoption(frame->body);
+  if (!redirect_streams(adoption)) std::_Exit(1);
+  std::vector<std::string> env;
+  for (const std::string& entry : adoption.env)
+    if (!is_launcher_variable(entry.substr(0, entry.find('=')))) env.push_back(entry);
+  clearenv();  // what os.environ does not know of goes too
+  PythonRunner::set_environment(env);
+  mark_start();
+  auto init = read_frame(kLinkInFd);
+  if (!init || init->kind != LinkKind::init) std::_Exit(1);
+  RunnerSettings settings = decode_settings(init->body);
+  if ((settings.python.empty() ? std::string(PRS_PYTHON_EXECUTABLE) : settings.python) != python) std::_Exit(1);
+  serve_job(settings);
+}
+
 }  // namespace
 
-int run_python_process() {
-  if (!is_pipe(kLinkInFd) || !is_pipe(kLinkOutFd)) {
+int run_python_process(int argc, char** argv) {
+  const bool prestarted = argc >= 4 && std::string(argv[2]) == "--prestart";
+  if ((argc != 2 && !prestarted) || !is_pipe(kLinkInFd) || !is_pipe(kLinkOutFd)) {
     std::cerr << "prs_mpi: error: --python-process is internal: a worker rank starts it with its link on fds 3 and 4"
               << std::endl;
     return 2;
@@ -140,28 +205,15 @@ int run_python_process() {
   std::signal(SIGUSR1, SIG_IGN);
   std::signal(SIGUSR2, SIG_IGN);
   forget_mpi_launcher();
+  keep_freed_buffers();
+  if (prestarted) serve_prestarted(argv[3], std::vector<std::string>(argv + 4, argv + argc));
   auto init = read_frame(kLinkInFd);
   if (!init || init->kind != LinkKind::init) return 1;
   RunnerSettings settings = decode_settings(init->body);
-  keep_freed_buffers();
   mark_start();
   std::optional<py::scoped_interpreter> interpreter;
   start_interpreter(interpreter, settings.python);
-  {
-    PythonRunner runner(settings);
-    try {
-      runner.init();
-    } catch (const EntryScriptError& e) {
-      write_frame(kLinkOutFd, LinkKind::init_failed, e.what());
-      leave(0);
-    }
-    const auto returned = std::chrono::steady_clock::now().time_since_epoch();  // the rank reports the init() time
-    const std::string when = std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(returned).count());
-    if (!write_frame(kLinkOutFd, LinkKind::init_ok, when)) leave(0);
-    runner.keep_rows_in_python();  // written to the pipe from the bytes run() produced
-    serve(runner, getpid());
-    leave(0);
-  }
+  serve_job(settings);
 }
 
 }  // namespace prs

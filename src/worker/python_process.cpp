@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <climits>
 #include <cstring>
 #include <fstream>
 #include <thread>
@@ -102,15 +103,18 @@ class LogFile {
   int fd_ = -1;
 };
 
-// The child's end of each pipe on the link's fixed descriptors, and its log files on 1 and 2.
+// The child's end of each pipe on the link's fixed descriptors, and its log files on 1 and 2 (or /dev/null on 1
+// and 2: a prestarted process, which must write nothing until it is adopted; fd 0 is the rank's either way).
 class SpawnFiles {
  public:
-  SpawnFiles(int in_fd, int out_fd, const LogFile& out, const LogFile& err) {
+  SpawnFiles(int in_fd, int out_fd, int stdout_fd, int stderr_fd, bool quiet) {
     posix_spawn_file_actions_init(&actions_);
     posix_spawn_file_actions_adddup2(&actions_, in_fd, kLinkInFd);
     posix_spawn_file_actions_adddup2(&actions_, out_fd, kLinkOutFd);
-    if (out.fd() >= 0) posix_spawn_file_actions_adddup2(&actions_, out.fd(), STDOUT_FILENO);
-    if (err.fd() >= 0) posix_spawn_file_actions_adddup2(&actions_, err.fd(), STDERR_FILENO);
+    if (stdout_fd >= 0) posix_spawn_file_actions_adddup2(&actions_, stdout_fd, STDOUT_FILENO);
+    if (stderr_fd >= 0) posix_spawn_file_actions_adddup2(&actions_, stderr_fd, STDERR_FILENO);
+    if (quiet)
+      for (int fd : {STDOUT_FILENO, STDERR_FILENO}) posix_spawn_file_actions_addopen(&actions_, fd, "/dev/null", O_WRONLY, 0);
   }
   ~SpawnFiles() { posix_spawn_file_actions_destroy(&actions_); }
   SpawnFiles(const SpawnFiles&) = delete;
@@ -135,19 +139,25 @@ std::string describe_exit(int status) {
   return "ended with wait status " + std::to_string(status);
 }
 
-PythonProcess PythonProcess::start(const std::string& exe, const RunnerSettings& settings,
-                                   const std::string& stdout_file, const std::string& stderr_file) {
-  LogFile out(stdout_file), err(stderr_file);
+std::string this_executable() {
+  char path[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+  if (n <= 0) throw Fatal("worker: cannot find its own executable (/proc/self/exe)");
+  return std::string(path, static_cast<std::size_t>(n));
+}
+
+PythonProcess PythonProcess::spawn(const std::string& exe, const std::vector<std::string>& args, char* const envp[],
+                                   int stdout_fd, int stderr_fd, bool quiet) {
   Pipe to = make_pipe(), from = make_pipe();
   enlarge(to);
   enlarge(from);
   SpawnAttributes attr;
-  SpawnFiles files(to.read, from.write, out, err);
-  std::string mode = "--python-process";
-  char* argv[] = {const_cast<char*>(exe.c_str()), mode.data(), nullptr};
-  setenv("PRS_WORKER_PID", std::to_string(getpid()).c_str(), 1);  // the child checks it still has its rank
+  SpawnFiles files(to.read, from.write, stdout_fd, stderr_fd, quiet);
+  std::vector<char*> argv{const_cast<char*>(exe.c_str())};
+  for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
   PythonProcess p;
-  int rc = posix_spawn(&p.pid_, exe.c_str(), files.get(), attr.get(), argv, environ);
+  int rc = posix_spawn(&p.pid_, exe.c_str(), files.get(), attr.get(), argv.data(), envp);
   ::close(to.read);
   ::close(from.write);
   p.to_fd_ = to.write;
@@ -157,8 +167,33 @@ PythonProcess PythonProcess::start(const std::string& exe, const RunnerSettings&
     throw Fatal(os_error("cannot start the Python process (" + exe + ")", rc));
   }
   fcntl(p.from_fd_, F_SETFL, fcntl(p.from_fd_, F_GETFL) | O_NONBLOCK);
+  return p;
+}
+
+PythonProcess PythonProcess::start(const std::string& exe, const RunnerSettings& settings,
+                                   const std::string& stdout_file, const std::string& stderr_file) {
+  LogFile out(stdout_file), err(stderr_file);
+  setenv("PRS_WORKER_PID", std::to_string(getpid()).c_str(), 1);  // the child checks it still has its rank
+  PythonProcess p = spawn(exe, {"--python-process"}, environ, out.fd(), err.fd(), false);
   p.send(LinkKind::init, encode_settings(settings));  // a process that died at once shows up in try_reap()
   return p;
+}
+
+PythonProcess PythonProcess::prestart(const std::string& exe, const std::string& python,
+                                      const std::vector<std::string>& env, const std::vector<std::string>& modules) {
+  std::vector<char*> envp;
+  for (const std::string& entry : env) envp.push_back(const_cast<char*>(entry.c_str()));
+  envp.push_back(nullptr);
+  std::vector<std::string> args{"--python-process", "--prestart", python};
+  args.insert(args.end(), modules.begin(), modules.end());
+  return spawn(exe, args, envp.data(), -1, -1, true);
+}
+
+void PythonProcess::adopt(const RunnerSettings& settings, const std::string& stdout_file,
+                          const std::string& stderr_file, const std::vector<std::string>& env) {
+  { LogFile out(stdout_file), err(stderr_file); }  // created (or refused) here, as start() would
+  send(LinkKind::adopt, encode_adoption(stdout_file, stderr_file, env));  // a process that died shows in try_reap()
+  send(LinkKind::init, encode_settings(settings));
 }
 
 PythonProcess::PythonProcess(PythonProcess&& o) noexcept

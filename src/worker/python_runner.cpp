@@ -139,6 +139,18 @@ def load(path, code_dir, argv, module_dir="", logging_level="", needs_pandas=Fal
     return module
 
 
+def set_environment(entries):
+    # The environment the rank gives its process: os.environ and the C one (putenv, unsetenv) in step, in order
+    # (os.environb shares os.environ's data, which on POSIX is posix.environ itself).
+    env = os.environb
+    for key in list(env):
+        del env[key]
+    for entry in entries:
+        key, sep, value = entry.partition(b"=")
+        if sep and key:
+            env[key] = value
+
+
 def flush_streams():
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -263,6 +275,14 @@ struct __attribute__((visibility("hidden"))) PythonRunner::State {
   py::object flush;     // _prs_runner.flush_streams
   py::object rows;      // the last run's rows (bytes), with keep_rows_in_python(); None before and on a failure
 };
+
+void PythonRunner::prepare() { helper_module(); }
+
+void PythonRunner::set_environment(const std::vector<std::string>& entries) {
+  py::list list;
+  for (const std::string& entry : entries) list.append(py::bytes(entry));
+  helper_module().attr("set_environment")(list);
+}
 
 PythonRunner::PythonRunner(RunnerSettings settings) : settings_(std::move(settings)) {}
 

@@ -9,6 +9,7 @@
 
 #include "prs/error.hpp"
 #include "prs/logs/process_logs.hpp"
+#include "prs/worker/node_env.hpp"
 
 namespace prs {
 
@@ -46,6 +47,17 @@ Clock::time_point init_return_time(const std::string& body) {
 void PythonSupervisor::start() {
   started_ = Clock::now();
   process_ = PythonProcess::start(s_.exe, s_.runner, s_.stdout_file, s_.stderr_file);
+  begin_process();
+}
+
+void PythonSupervisor::adopt(PythonProcess prestarted) {
+  started_ = Clock::now();
+  process_ = std::move(prestarted);
+  process_.adopt(s_.runner, s_.stdout_file, s_.stderr_file, Environment::current().entries());
+  begin_process();
+}
+
+void PythonSupervisor::begin_process() {
   ++generation_;
   ready_ = false;
   handed_.take_all();

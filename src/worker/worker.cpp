@@ -21,6 +21,7 @@
 #include "prs/mpi/job_end.hpp"
 #include "prs/output/checksum.hpp"
 #include "prs/worker/node_env.hpp"
+#include "prs/worker/prestart.hpp"
 #include "prs/worker/python_supervisor.hpp"
 
 namespace prs {
@@ -39,9 +40,13 @@ class Worker {
     if (python_.settings().runner.table.format == TableFormat::hdf5) hdf5_.emplace(python_.settings().runner.table);
   }
 
-  // Starts the Python process (init() runs there while rank 0 still lists the input); idle workers start none.
-  void start() {
-    if (!idle_) python_.start();
+  // Starts the Python process, or adopts the prestarted one (init() runs there while rank 0 still lists the
+  // input); idle workers start none. note: what became of a prestarted process, for the sys log.
+  void start(std::optional<PrestartedPython> prestarted, const std::string& note) {
+    if (!note.empty()) log_sys(10, note);
+    if (idle_) return;
+    if (prestarted) python_.adopt(std::move(prestarted->process));
+    else python_.start();
   }
   // The protocol loop, then the final collectives; returns the job's exit code.
   int run();
@@ -348,16 +353,22 @@ std::optional<ProcessLogs> open_process_logs(const JobConfig& config, const Node
   }
 }
 
-std::string own_executable() {
-  char path[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
-  if (n <= 0) throw Fatal("worker: cannot find its own executable (/proc/self/exe)");
-  return std::string(path, static_cast<std::size_t>(n));
+// Keeps the prestarted process if it fits the job as this worker set it up (and returns what the sys log says of
+// it), else ends it: the worker then starts a fresh one, as without it.
+std::string keep_if_fits(std::optional<PrestartedPython>& prestarted, const SupervisorSettings& s, bool idle) {
+  if (!prestarted) return "";
+  const std::string why = idle ? "an idle worker runs no Python" :
+      prestart_mismatch(*prestarted, s.runner.python, Environment::current().entries(), !s.stdout_file.empty());
+  if (why.empty()) return "adopted the Python process started before MPI_Init (pid " +
+                          std::to_string(prestarted->process.pid()) + ")";
+  end_prestarted(prestarted);
+  return "the Python process started before MPI_Init was ended (" + why + ")" +
+         (idle ? "" : "; a fresh one starts");
 }
 
 }  // namespace
 
-int run_worker(const JobConfig& config, const NodeInfo& node, int rank) {
+int run_worker(const JobConfig& config, const NodeInfo& node, int rank, std::optional<PrestartedPython> prestarted) {
   signal(SIGPIPE, SIG_IGN);  // a Python process that died is seen by waitpid, not by a signal to this rank
   keep_freed_buffers();      // the rows of each mini-batch pass through here in buffers of MB
   bool idle = node.worker_slot >= active_workers_on_node(config, node);
@@ -372,7 +383,7 @@ int run_worker(const JobConfig& config, const NodeInfo& node, int rank) {
       s.error_file = logs->paths().error_file;
     }
     set_worker_environment(config, node, rank);
-    s.exe = own_executable();
+    s.exe = this_executable();
     s.runner = runner_settings(config);
     s.hard_timeout = hard_timeout(config);
     s.shutdown_patience = hard_timeout(config);
@@ -382,10 +393,11 @@ int run_worker(const JobConfig& config, const NodeInfo& node, int rank) {
   const std::string perf = config.log_dir + "/sys/perf/" + node.host + "/" + process_name(rank) + ".csv";
   ResourceMonitor monitor(perf, config.log_dir, rank, idle ? 0 : config.resource_monitor_interval);
   AppendFile output;  // opened with the other ranks once rank 0 says go
+  const std::string note = keep_if_fits(prestarted, s, idle);
   {
     Worker worker(std::move(s), output, node.host, rank, idle, std::move(logs),
                   log_level_number(config.logging_level), std::move(monitor));
-    worker.start();
+    worker.start(std::move(prestarted), note);
     run_index_pass(std::nullopt, nullptr);  // rank 0's plan may need this rank to scan a share of the table
     if (broadcast_verdict(StartVerdict::go) == StartVerdict::go) {
       if (config.output_action == OutputAction::append_row) output = AppendFile::open(config.append_row_file);

@@ -175,8 +175,8 @@ TEST_CASE("read_frame throws on a kind it does not know", "[python_link]") {
     CHECK_FATAL(read_frame(p.read), "python link: frame of unknown kind 0");
   }
   SECTION("one past the last") {
-    p.put(wire(9, ""));
-    CHECK_FATAL(read_frame(p.read), "python link: frame of unknown kind 9");
+    p.put(wire(10, ""));
+    CHECK_FATAL(read_frame(p.read), "python link: frame of unknown kind 10");
   }
   SECTION("255") {
     p.put(wire(255, "ab"));
@@ -633,4 +633,14 @@ TEST_CASE("FrameBuffer::read_once waits for bytes on a blocking pipe and says en
   CHECK(f->kind == LinkKind::task);
   CHECK(f->body == "late");
   CHECK_FALSE(fb.read_once(p.read));
+}
+
+TEST_CASE("an adopt body gives back the log files and the environment in order", "[python_link]") {
+  const Adoption a = decode_adoption(encode_adoption("/l/out.txt", "/l/err.txt", {"B=2", "A=1=x", "EMPTY="}));
+  CHECK(a.stdout_file == "/l/out.txt");
+  CHECK(a.stderr_file == "/l/err.txt");
+  CHECK(a.env == std::vector<std::string>{"B=2", "A=1=x", "EMPTY="});
+  CHECK(decode_adoption(encode_adoption("o", "e", {})).env.empty());
+  CHECK_FATAL(decode_adoption(std::string("o\0", 2)), "python link: an adopt frame without its two log files");
+  CHECK_FATAL(decode_adoption(std::string("o\0e\0X=1", 7)), "python link: an adopt frame whose last entry has no end");
 }

@@ -8,10 +8,37 @@
 
 namespace prs {
 
+// An environment as NAME=VALUE entries in their order. set() and unset() change it as setenv and unsetenv change
+// the process's: a new name goes last, a name already there keeps its place.
+class Environment {
+ public:
+  // The process's environment now.
+  static Environment current();
+  // These entries, in order.
+  explicit Environment(std::vector<std::string> entries) : entries_(std::move(entries)) {}
+  // The value of name; nullptr when it is not set.
+  const char* get(const std::string& name) const;
+  // setenv(name, value, overwrite).
+  void set(const std::string& name, const std::string& value, bool overwrite = true);
+  // unsetenv(name).
+  void unset(const std::string& name);
+  // Makes the process's environment these entries, in this order.
+  void make_current() const;
+  // The entries, in order.
+  const std::vector<std::string>& entries() const { return entries_; }
+
+ private:
+  std::vector<std::string> entries_;
+};
+
+// What the job alone gives the worker's environment, applied to env: the python_env's activation (VIRTUAL_ENV,
+// its bin/ first on PATH, no PYTHONHOME), environment_variables, then PYTHONPYCACHEPREFIX (see node_env.cpp).
+void apply_job_environment(const JobConfig& config, Environment& env);
+
 // Number of workers that take work on this node: all of them, or max_concurrency_per_instance when set.
 int active_workers_on_node(const JobConfig& config, const NodeInfo& node);
 
-// Sets environment_variables, then OMP/OPENBLAS/MKL/NUMEXPR thread counts = cores of the node / its active workers
+// Applies apply_job_environment to the process's environment, then sets OMP/OPENBLAS/MKL/NUMEXPR thread counts = cores of the node / its active workers
 // (unless the user set them, in the YAML or the environment), PRS_RANK, PRS_NODE, PRS_LOCAL_RANK, PRS_LOG_DIR,
 // PRS_PROCESS_NAME, PRS_LOGGING_LEVEL, AZUREML_BI_OUTPUT_PATH and, on a node with GPUs, CUDA_VISIBLE_DEVICES.
 void set_worker_environment(const JobConfig& config, const NodeInfo& node, int rank);

@@ -1,7 +1,7 @@
 #pragma once
 // The link between a worker rank and its Python process: frames over two pipes, [u64 body length][u8 kind][body].
 //
-// rank -> Python:  init(settings), then task(TaskMsg) or rows_task(TaskMsg, columns)* one at a time, then shutdown.
+// rank -> Python:  [adopt(log files, environment): a prestarted process only] init(settings), then task(TaskMsg) or rows_task(TaskMsg, columns)* one at a time, then shutdown.
 // Python -> rank:  init_ok(when init() returned: steady-clock ns, as text) | init_failed(traceback),
 //                  outcome(attempt, RunOutcome: its rows first) per task, shutdown_done(error).
 // The Python process is not an MPI process: fork and multiprocessing inside run() are safe there, and whatever it
@@ -24,6 +24,7 @@ namespace prs {
 enum class LinkKind : std::uint8_t {
   init = 1, task, shutdown, init_ok, init_failed, outcome, shutdown_done,
   rows_task,  // a read_hdf5 task with the rows its rank read: the TaskMsg, then the columns' bytes
+  adopt,      // to a prestarted process (prestart.hpp): its log files and its environment, before init
 };
 
 // One frame.
@@ -82,6 +83,17 @@ void keep_freed_buffers();
 // Frame bodies.
 std::string encode_settings(const RunnerSettings& s);
 RunnerSettings decode_settings(const std::string& body);
+// An adopt body: the stdout and stderr files, then the environment's NAME=VALUE entries, each ended by a NUL.
+std::string encode_adoption(const std::string& stdout_file, const std::string& stderr_file,
+                            const std::vector<std::string>& env);
+// What an adopt body holds.
+struct Adoption {
+  std::string stdout_file;       // the process's fd 1 appends here
+  std::string stderr_file;       // its fd 2
+  std::vector<std::string> env;  // its environment, in order
+};
+// An adopt body's parts back. Throws prs::Fatal on a body without both files or with an entry without its end.
+Adoption decode_adoption(const std::string& body);
 // An outcome: its rows, then the other fields and their length (decode_outcome moves the rows out, no copy).
 std::string encode_outcome(std::uint64_t attempt_id, const RunOutcome& o);
 // Writes an outcome frame whose rows are `rows` (o.rows is not sent), from where they are: no copy in user space.

@@ -17,6 +17,9 @@ namespace prs {
 // "killed by signal 11 (SIGSEGV)" or "exited with code 3", from a waitpid status.
 std::string describe_exit(int wait_status);
 
+// This program's own path (/proc/self/exe), which the worker re-executes in its Python mode. Throws prs::Fatal.
+std::string this_executable();
+
 // The Python process of one worker rank. Move-only; the destructor kills what is left of it and never throws.
 class PythonProcess {
  public:
@@ -24,6 +27,15 @@ class PythonProcess {
   // are appended to the two files (created as needed; "" keeps the rank's own). Throws prs::Fatal.
   static PythonProcess start(const std::string& exe, const RunnerSettings& settings,
                              const std::string& stdout_file = "", const std::string& stderr_file = "");
+  // Starts `exe --python-process --prestart python modules...` with env (NAME=VALUE entries) as its environment,
+  // its fds 1 and 2 on /dev/null: it starts the interpreter, imports the modules and waits for adopt(). Throws
+  // prs::Fatal.
+  static PythonProcess prestart(const std::string& exe, const std::string& python, const std::vector<std::string>& env,
+                                const std::vector<std::string>& modules = {});
+  // Hands a prestarted process its log files (created here as start() creates them; the process appends to them),
+  // its environment (env: what it would have inherited) and its settings. Throws prs::Fatal as start() does.
+  void adopt(const RunnerSettings& settings, const std::string& stdout_file, const std::string& stderr_file,
+             const std::vector<std::string>& env);
   PythonProcess() = default;
   PythonProcess(PythonProcess&& other) noexcept;
   PythonProcess& operator=(PythonProcess&& other) noexcept;
@@ -49,6 +61,10 @@ class PythonProcess {
   std::uint64_t rss_bytes() const;
 
  private:
+  // Spawns exe args with envp, the link on fds 3 and 4, stdout_fd/stderr_fd (>= 0) on 1 and 2, or with quiet
+  // /dev/null on 1 and 2.
+  static PythonProcess spawn(const std::string& exe, const std::vector<std::string>& args, char* const envp[],
+                             int stdout_fd, int stderr_fd, bool quiet);
   void close_pipes();
   pid_t pid_ = -1;
   int to_fd_ = -1;    // rank -> Python

@@ -48,6 +48,9 @@ class PythonSupervisor {
   explicit PythonSupervisor(SupervisorSettings settings) : s_(std::move(settings)) {}
   // Starts the first process (init() runs there; a ready or init_failed event follows).
   void start();
+  // Takes a prestarted process (prestart.hpp) as the first one instead: its log files, the rank's environment now
+  // and the settings go to it, and init() runs there as after start(). Throws prs::Fatal as start() does.
+  void adopt(PythonProcess prestarted);
   // Tasks the process may hold at once now, the running one included: up to 8 while run() takes well under a
   // millisecond, else 1; 1 after a failed run(), 1 with max_memory_per_child (it is recycled between tasks), and
   // never past max_tasks_per_child.
@@ -56,7 +59,8 @@ class PythonSupervisor {
   bool alive() const { return process_.alive(); }
   // What it was started with.
   const SupervisorSettings& settings() const { return s_; }
-  // Seconds from the start of the current process until its init() returned (after its ready event).
+  // Seconds from the start (or the adoption) of the current process until its init() returned (after its ready
+  // event).
   double init_seconds() const { return std::chrono::duration<double>(init_returned_ - started_).count(); }
   // When the current process's init() returned, by its own clock (the node's steady clock; after its ready event).
   std::chrono::steady_clock::time_point init_returned() const { return init_returned_; }
@@ -81,6 +85,7 @@ class PythonSupervisor {
   void stop();
 
  private:
+  void begin_process();
   void on_frame(LinkFrame& frame, std::vector<PythonEvent>& events);
   void on_death(const std::string& cause, std::vector<PythonEvent>& events);
   void check_limits(std::vector<PythonEvent>& events);

@@ -1,0 +1,155 @@
+#include "prs/worker/prestart.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <iterator>
+
+#include "prs/error.hpp"
+
+namespace fs = std::filesystem;
+
+namespace prs {
+
+namespace {
+
+bool starts_with(const std::string& text, const char* prefix) { return text.rfind(prefix, 0) == 0; }
+
+std::string name_of(const std::string& entry) { return entry.substr(0, entry.find('=')); }
+
+// The interpreter a worker runs: "" is the embedded Python's.
+std::string interpreter(const std::string& python) { return python.empty() ? embedded_python() : python; }
+
+// The interpreter the job most likely gets: python_env, else VIRTUAL_ENV as rank 0 would read it; nullopt when
+// that cannot be read (rank 0 then ends the job, or chooses and the process is replaced).
+std::optional<JobConfig> with_likely_python_env(const JobConfig& config) {
+  JobConfig likely = config;
+  try {
+    use_virtual_env(likely);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  return likely;
+}
+
+// The standard modules the runner imports after the code folder went on sys.path (load(): logging, for the job's
+// logging_level), imported ahead unless the code folder has a module of that name, which would then shadow them.
+std::vector<std::string> modules_ahead(const JobConfig& config) {
+  std::vector<std::string> modules;
+  for (const char* module : {"logging"}) {
+    bool shadowed = false;
+    std::error_code ec;
+    for (fs::directory_iterator it(config.code_dir, ec), end; !ec && it != end && !shadowed; it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      shadowed = name == module || name.rfind(std::string(module) + ".", 0) == 0;
+    }
+    if (!shadowed && !ec) modules.emplace_back(module);
+  }
+  return modules;
+}
+
+}  // namespace
+
+std::optional<int> launcher_rank(const Environment& env) {
+  for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"}) {
+    const char* value = env.get(name);
+    if (value == nullptr) continue;
+    char* end = nullptr;
+    const long rank = std::strtol(value, &end, 10);
+    if (*value == '\0' || *end != '\0' || rank < 0 || rank > 1 << 30) return std::nullopt;
+    return static_cast<int>(rank);
+  }
+  return std::nullopt;
+}
+
+bool surely_idle(const Environment& env, int cap) {
+  if (cap <= 0) return false;
+  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"}) {
+    const char* value = env.get(name);
+    if (value == nullptr) continue;
+    char* end = nullptr;
+    const long local = std::strtol(value, &end, 10);
+    return *value != '\0' && *end == '\0' && local - 1 >= cap;
+  }
+  return false;
+}
+
+bool is_launcher_variable(const std::string& name) {
+  for (const char* p : {"PMIX_", "OMPI_COMM_WORLD_", "OMPI_MCA_ess", "OMPI_MCA_orte_", "OMPI_MCA_pmix",
+                        "OMPI_UNIVERSE_SIZE", "OMPI_FILE_LOCATION"})
+    if (starts_with(name, p)) return true;
+  return false;
+}
+
+bool is_startup_variable(const std::string& name) {
+  for (const char* p : {"PYTHON", "_PYTHON", "LC_", "LD_", "MALLOC_"})
+    if (starts_with(name, p)) return true;
+  for (const char* n : {"LANG", "LANGUAGE", "HOME", "TZ", "GLIBC_TUNABLES"})
+    if (name == n) return true;
+  return false;
+}
+
+std::vector<std::string> startup_entries(const std::vector<std::string>& env) {
+  std::vector<std::string> out;
+  for (const std::string& entry : env) {
+    const std::string name = name_of(entry);
+    if (is_startup_variable(name) && !is_launcher_variable(name)) out.push_back(entry);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string startup_differences(const std::vector<std::string>& started, const std::vector<std::string>& now) {
+  std::vector<std::string> names;
+  std::vector<std::string> only;  // the entries in one list and not the other
+  std::set_symmetric_difference(started.begin(), started.end(), now.begin(), now.end(), std::back_inserter(only));
+  for (const std::string& entry : only) names.push_back(name_of(entry));
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  std::string text;
+  for (const std::string& name : names) text += (text.empty() ? "" : ", ") + name;
+  return text;
+}
+
+std::optional<PrestartedPython> prestart_python(const JobConfig& config) {
+  Environment env = Environment::current();
+  const std::optional<int> rank = launcher_rank(env);
+  if (!rank || *rank == 0) return std::nullopt;  // rank 0 never starts Python
+  if (surely_idle(env, config.max_concurrency_per_instance)) return std::nullopt;
+  std::optional<JobConfig> likely = with_likely_python_env(config);
+  if (!likely) return std::nullopt;
+  apply_job_environment(*likely, env);
+  setenv("PRS_WORKER_PID", std::to_string(getpid()).c_str(), 1);  // the child checks it still has its rank
+  env.set("PRS_WORKER_PID", std::to_string(getpid()));
+  try {
+    PrestartedPython p;
+    p.python = interpreter(likely->python_env.python);
+    p.process = PythonProcess::prestart(this_executable(), p.python, env.entries(), modules_ahead(*likely));
+    p.startup = startup_entries(env.entries());
+    return p;
+  } catch (const Fatal&) {
+    return std::nullopt;  // the worker starts its process after MPI_Init, and says why if that fails too
+  }
+}
+
+void end_prestarted(std::optional<PrestartedPython>& prestarted) {
+  if (prestarted) prestarted->process.kill_and_reap(std::chrono::seconds(2));
+  prestarted.reset();
+}
+
+std::string prestart_mismatch(PrestartedPython& prestarted, const std::string& python,
+                              const std::vector<std::string>& env, bool log_files) {
+  if (auto status = prestarted.process.try_reap()) return "it ended: " + describe_exit(*status);
+  if (!prestarted.process.alive()) return "it is gone";
+  if (interpreter(python) != prestarted.python)
+    return "the interpreter is " + interpreter(python) + ", not " + prestarted.python;
+  const std::string differ = startup_differences(prestarted.startup, startup_entries(env));
+  if (!differ.empty()) return "startup variables differ: " + differ;
+  if (!log_files) return "no log files: its output goes to the console";  // a console may be a terminal
+  return "";
+}
+
+}  // namespace prs
