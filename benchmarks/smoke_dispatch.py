@@ -7,7 +7,7 @@ Prints, for each worker count, min / median / max over --runs runs of:
   - the CPU of every process of the run (mpiexec, the ranks, their Python processes) per mini-batch, less that of
     a run of a few mini-batches (start-up and the end) in the same round;
 and, once per build, the master's CPU share while every worker sleeps inside run() (rank 0 must not spin a core
-while it waits) and the journal's share of the dispatch time. Every run's output is checked: each row once.
+while it waits), and a worker rank's over each sleep (min / median / max of its threads' schedstat, read by run()) and the journal's share of the dispatch time. Every run's output is checked: each row once.
 When mpi4py is installed (python3-mpi4py), the same no-op tasks through mpi4py.futures run in the same rounds.
 With --baseline DIR (the build of an earlier commit) the two builds alternate run by run, so both see the same
 noisy machine, and the ratios of the medians are printed. Writes benchmarks/results/smoke_dispatch.json and, when
@@ -62,6 +62,24 @@ if __name__ == "__main__":
 """
 
 
+SLEEPY = """\
+import glob, os, time
+def rank_cpu_ns():
+    total = 0
+    for path in glob.glob(f"/proc/{{os.getppid()}}/task/*/schedstat"):
+        with open(path) as f:
+            total += int(f.read().split()[0])
+    return total
+def run(mini_batch):
+    cpu0, t0 = rank_cpu_ns(), time.monotonic()
+    time.sleep({sleep})
+    cpu, wall = rank_cpu_ns() - cpu0, time.monotonic() - t0
+    with open(os.path.join({out!r}, f"{{os.getpid()}}_{{time.monotonic_ns()}}"), "w") as f:
+        f.write(f"{{cpu / 1e9 / wall}}\\n")
+    return mini_batch
+"""
+
+
 def make_job(batches, sleep):
     work = tempfile.mkdtemp(prefix="prs_bench_")
     os.makedirs(os.path.join(work, "data"))
@@ -71,8 +89,11 @@ def make_job(batches, sleep):
     with open(os.path.join(work, "job.yml"), "w") as f:
         f.write(JOB.format())
     with open(os.path.join(work, "score.py"), "w") as f:
-        body = f"    time.sleep({sleep})\n" if sleep > 0 else ""  # a true no-op: time.sleep(0) is a syscall
-        f.write(f"import time\ndef run(mini_batch):\n{body}    return mini_batch\n")
+        if sleep > 0:  # the rank's CPU (its parent's threads) over the sleep, into rank_cpu/: its idle polling
+            f.write(SLEEPY.format(sleep=sleep, out=os.path.join(work, "rank_cpu")))
+        else:  # a true no-op: time.sleep(0) is a syscall
+            f.write("def run(mini_batch):\n    return mini_batch\n")
+    os.makedirs(os.path.join(work, "rank_cpu"))
     return work
 
 
@@ -101,7 +122,13 @@ def run_in(prs, workers, work):
 def run_prs(prs, workers, batches, sleep):
     work = make_job(batches, sleep)
     try:
-        return run_in(prs, workers, work)
+        summary = run_in(prs, workers, work)
+        shares = []
+        for name in os.listdir(os.path.join(work, "rank_cpu")):
+            with open(os.path.join(work, "rank_cpu", name)) as f:
+                shares.append(float(f.read()))
+        summary["rank_shares_while_sleeping"] = shares
+        return summary
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -186,6 +213,7 @@ def measure(builds, w, batches, runs):
         entry[key] = {name: spread(v) for name, v in samples[key].items()}
         sleepy = run_prs(prs, w, 4 * w, 1.0)  # every worker asleep in run() for ~4 s
         entry[key]["master_cpu_share_while_sleeping"] = sleepy["master_cpu_seconds"] / sleepy["seconds"]
+        entry[key]["rank_cpu_share_while_sleeping"] = spread(sleepy["rank_shares_while_sleeping"])
     rate = spread(other)
     entry["mpi4py"] = {"rate": rate} if rate else None
     return entry
@@ -212,7 +240,7 @@ def main():
             print(f"{w} workers {key:>8}: {fmt(e['rate'])} mini-batches/s; master {fmt(e['master_us'], 1, 2)} us "
                   f"CPU per mini-batch; all processes {fmt(e['all_us'], 1, 1)} us; journal "
                   f"{fmt(e['journal'], 100, 2)}% of dispatch; master {100 * e['master_cpu_share_while_sleeping']:.2f}% "
-                  f"of a core while workers sleep")
+                  f"of a core while workers sleep, a worker rank {fmt(e['rank_cpu_share_while_sleeping'], 100, 2)}%")
         if entry["mpi4py"]:
             print(f"{w} workers   mpi4py: {fmt(entry['mpi4py']['rate'])} tasks/s")
             entry["ratio_to_mpi4py"] = entry["build"]["rate"]["median"] / entry["mpi4py"]["rate"]["median"]

@@ -53,7 +53,7 @@ JobOutcome Master::run() {
       rules_.progress(now());
       feed();
       backoff.reset();
-      backoff.set_cap(poll_cap(run_times_));
+      backoff.set_cap(roster_.all_fed() ? resting_cap(run_times_) : poll_cap(run_times_));
     } else {
       backoff.wait();
     }
