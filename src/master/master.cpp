@@ -52,7 +52,7 @@ JobOutcome Master::run() {
       rules_.progress(now());
       feed();
       backoff.reset();
-      backoff.set_cap(roster_.all_fed() ? resting_cap(run_times_) : poll_cap(run_times_));
+      backoff.set_cap(resting_cap(run_times_, 0, roster_.all_fed() ? 16 : kTailShare));
     } else {
       backoff.wait();
     }

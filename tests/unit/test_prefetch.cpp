@@ -58,7 +58,7 @@ TEST_CASE("the pause between polls is 4 x run() within 20 us and 1 ms", "[prefet
   CHECK(poll_cap(of({60.0})) == us(1000));
 }
 
-TEST_CASE("the pause while nothing is urgent is a sixteenth of run() within poll_cap and 20 ms", "[prefetch]") {
+TEST_CASE("the pause while nothing is urgent is a share of run() within poll_cap and 20 ms", "[prefetch]") {
   using us = std::chrono::microseconds;
   CHECK(resting_cap(RunTimeAverage{}) == us(1000));  // nothing known yet: as poll_cap
   CHECK(resting_cap(of({0.0})) == us(20));           // short run(): as poll_cap, the next answer comes soon
@@ -72,6 +72,9 @@ TEST_CASE("the pause while nothing is urgent is a sixteenth of run() within poll
   CHECK(resting_cap(RunTimeAverage{}, 0.001) == us(1000));
   CHECK(resting_cap(of({0.00001}), 0.16) == us(10000));     // far slower than the mean
   CHECK(resting_cap(of({0.32}), 0.016) == us(20000));       // the mean when it is longer
+  CHECK(resting_cap(of({1.0}), 0, kTailShare) == us(3906));  // the master at a job's end: 1 s / 256
+  CHECK(resting_cap(of({0.1}), 0, kTailShare) == us(1000));  // never under poll_cap
+  CHECK(resting_cap(of({0.1}), 0, 0) == us(20000));          // a share under 1 counts as 1
 }
 
 TEST_CASE("the backoff doubles from 10 us after four immediate polls, up to its cap", "[prefetch]") {

@@ -41,9 +41,13 @@ std::chrono::microseconds poll_cap(const RunTimeAverage& run);
 
 // The longest pause while nothing this rank could be told is urgent: the worker's Python process is in run() (its
 // answer wakes the rank through the pipe), or, at the master, every worker holds its next task (the prefetch floor
-// is 2). A message still waits up to this long (a commit, a cancel), so it stays a sixteenth of run(), as long as
-// the mean or as the task has run so far (a first task, or one far slower than the others):
-// max(poll_cap, min(max(mean, running_seconds) / 16, 20 ms)).
-std::chrono::microseconds resting_cap(const RunTimeAverage& run, double running_seconds = 0);
+// is 2). A message still waits up to this long (a commit, a cancel), so it stays a share of run(), as long as the
+// mean or as the task has run so far (a first task, or one far slower than the others):
+// max(poll_cap, min(max(mean, running_seconds) / share, 20 ms)). The master waiting for the last results of a job
+// takes a smaller share (kTailShare): the job's end waits for them.
+std::chrono::microseconds resting_cap(const RunTimeAverage& run, double running_seconds = 0, int share = 16);
+
+// The share of run() the master rests while some worker holds no next task (the end of a job).
+constexpr int kTailShare = 256;
 
 }  // namespace prs
