@@ -52,7 +52,7 @@ JobOutcome Master::run() {
       rules_.progress(now());
       feed();
       backoff.reset();
-      backoff.set_cap(resting_cap(run_times_, 0, roster_.all_fed() ? 16 : kTailShare));
+      backoff.set_cap(resting_cap(run_times_, 0, roster_.all_fed() ? 16 : kTailShare));  // the end waits less
     } else {
       backoff.wait();
     }
