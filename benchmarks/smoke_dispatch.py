@@ -7,13 +7,17 @@ Prints, for each worker count, min / median / max over --runs runs of:
   - the CPU of every process of the run (mpiexec, the ranks, their Python processes) per mini-batch, less that of
     a run of a few mini-batches (start-up and the end) in the same round;
 and, once per build, the master's CPU share while every worker sleeps inside run() (rank 0 must not spin a core
-while it waits) and the journal's share of the dispatch time. Every run's output is checked: each row once.
+while it waits), and a worker rank's over each sleep (min / median / max of its threads' schedstat, read by run()) and the journal's share of the dispatch time. Every run's output is checked: each row once.
 When mpi4py is installed (python3-mpi4py), the same no-op tasks through mpi4py.futures run in the same rounds.
 With --baseline DIR (the build of an earlier commit) the two builds alternate run by run, so both see the same
 noisy machine, and the ratios of the medians are printed. Writes benchmarks/results/smoke_dispatch.json and, when
-matplotlib is installed, smoke_dispatch.png.
+matplotlib is installed, smoke_dispatch.png (smoke_dispatch_all_ready.* with --all-ready).
+
+With --all-ready, init() waits until every worker's init() has started (as in scaling.py), so the dispatch seconds
+hold no other worker's start-up (on 2 cores a Python start-up takes a core for ~0.1 s).
 
 Usage: benchmarks/smoke_dispatch.py [--build DIR] [--baseline DIR] [--batches N] [--workers 1,3,7] [--runs N]
+                                    [--all-ready]
 """
 import argparse
 import json
@@ -62,17 +66,55 @@ if __name__ == "__main__":
 """
 
 
-def make_job(batches, sleep):
+SLEEPY = """\
+import glob, os, time
+def rank_cpu_ns():
+    total = 0
+    for path in glob.glob(f"/proc/{{os.getppid()}}/task/*/schedstat"):
+        with open(path) as f:
+            total += int(f.read().split()[0])
+    return total
+def run(mini_batch):
+    cpu0, t0 = rank_cpu_ns(), time.monotonic()
+    time.sleep({sleep})
+    cpu, wall = rank_cpu_ns() - cpu0, time.monotonic() - t0
+    with open(os.path.join({out!r}, f"{{os.getpid()}}_{{time.monotonic_ns()}}"), "w") as f:
+        f.write(f"{{cpu / 1e9 / wall}}\\n")
+    return mini_batch
+"""
+
+
+BARRIER = """\
+import os, time
+def init():  # dispatch starts once every worker is up: no other worker's start-up overlaps it
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "barrier")
+    open(os.path.join(here, str(os.getpid())), "w").close()
+    deadline = time.monotonic() + 600
+    while len(os.listdir(here)) < {workers}:
+        if time.monotonic() > deadline:
+            raise RuntimeError("not every worker started within 600 s")
+        time.sleep(0.01)
+"""
+
+
+def make_job(batches, sleep, all_ready=0):
+    """A job folder; with all_ready = the worker count, init() waits until every worker's init() has started."""
     work = tempfile.mkdtemp(prefix="prs_bench_")
     os.makedirs(os.path.join(work, "data"))
+    os.makedirs(os.path.join(work, "barrier"))
     for i in range(batches):
         with open(os.path.join(work, "data", f"{i:07d}"), "w") as f:
             f.write("x")
     with open(os.path.join(work, "job.yml"), "w") as f:
         f.write(JOB.format())
     with open(os.path.join(work, "score.py"), "w") as f:
-        body = f"    time.sleep({sleep})\n" if sleep > 0 else ""  # a true no-op: time.sleep(0) is a syscall
-        f.write(f"import time\ndef run(mini_batch):\n{body}    return mini_batch\n")
+        if all_ready:
+            f.write(BARRIER.format(workers=all_ready))
+        if sleep > 0:  # the rank's CPU (its parent's threads) over the sleep, into rank_cpu/: its idle polling
+            f.write(SLEEPY.format(sleep=sleep, out=os.path.join(work, "rank_cpu")))
+        else:  # a true no-op: time.sleep(0) is a syscall
+            f.write("def run(mini_batch):\n    return mini_batch\n")
+    os.makedirs(os.path.join(work, "rank_cpu"))
     return work
 
 
@@ -84,6 +126,8 @@ def children_cpu():
 def run_in(prs, workers, work):
     """One run in a job folder made by make_job: its job_summary.json plus the CPU of all its processes."""
     shutil.rmtree(os.path.join(work, "out"), ignore_errors=True)
+    for name in os.listdir(os.path.join(work, "barrier")):
+        os.unlink(os.path.join(work, "barrier", name))
     cpu0 = children_cpu()
     subprocess.run(["mpiexec", "-np", str(workers + 1), prs, "job.yml"], cwd=work, env=ENV, check=True,
                    capture_output=True)
@@ -101,7 +145,13 @@ def run_in(prs, workers, work):
 def run_prs(prs, workers, batches, sleep):
     work = make_job(batches, sleep)
     try:
-        return run_in(prs, workers, work)
+        summary = run_in(prs, workers, work)
+        shares = []
+        for name in os.listdir(os.path.join(work, "rank_cpu")):
+            with open(os.path.join(work, "rank_cpu", name)) as f:
+                shares.append(float(f.read()))
+        summary["rank_shares_while_sleeping"] = shares
+        return summary
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -161,9 +211,10 @@ def fmt(s, scale=1.0, digits=0):
     return " / ".join(f"{v * scale:,.{digits}f}" for v in (s["min"], s["median"], s["max"]))
 
 
-def measure(builds, w, batches, runs):
+def measure(builds, w, batches, runs, all_ready):
     """The rounds of one worker count: each build (and mpi4py.futures) once per round, in turn."""
-    work, small = make_job(batches, 0), make_job(4 * w, 0)
+    ready = w if all_ready else 0
+    work, small = make_job(batches, 0, ready), make_job(4 * w, 0, ready)
     samples = {k: {"rate": [], "master_us": [], "all_us": [], "journal": []} for k in builds}
     other = []
     try:
@@ -186,6 +237,7 @@ def measure(builds, w, batches, runs):
         entry[key] = {name: spread(v) for name, v in samples[key].items()}
         sleepy = run_prs(prs, w, 4 * w, 1.0)  # every worker asleep in run() for ~4 s
         entry[key]["master_cpu_share_while_sleeping"] = sleepy["master_cpu_seconds"] / sleepy["seconds"]
+        entry[key]["rank_cpu_share_while_sleeping"] = spread(sleepy["rank_shares_while_sleeping"])
     rate = spread(other)
     entry["mpi4py"] = {"rate": rate} if rate else None
     return entry
@@ -198,21 +250,23 @@ def main():
     ap.add_argument("--batches", type=int, default=3000)
     ap.add_argument("--workers", default="1,3,7")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--all-ready", action="store_true",
+                    help="init() waits until every worker has started: dispatch without the start-up of the others")
     args = ap.parse_args()
     builds = {"build": os.path.join(args.build, "prs_mpi")}
     if args.baseline:
         builds["baseline"] = os.path.join(args.baseline, "prs_mpi")
     print(f"{os.cpu_count()} cores; {args.batches} no-op mini-batches of 1 item; {args.runs} runs each; "
-          f"oversubscribed where needed; min / median / max")
+          f"oversubscribed where needed; min / median / max{'; dispatch with every worker up' if args.all_ready else ''}")
     results = []
     for w in (int(x) for x in args.workers.split(",")):
-        entry = measure(builds, w, args.batches, args.runs)
+        entry = measure(builds, w, args.batches, args.runs, args.all_ready)
         for key in builds:
             e = entry[key]
             print(f"{w} workers {key:>8}: {fmt(e['rate'])} mini-batches/s; master {fmt(e['master_us'], 1, 2)} us "
                   f"CPU per mini-batch; all processes {fmt(e['all_us'], 1, 1)} us; journal "
                   f"{fmt(e['journal'], 100, 2)}% of dispatch; master {100 * e['master_cpu_share_while_sleeping']:.2f}% "
-                  f"of a core while workers sleep")
+                  f"of a core while workers sleep, a worker rank {fmt(e['rank_cpu_share_while_sleeping'], 100, 2)}%")
         if entry["mpi4py"]:
             print(f"{w} workers   mpi4py: {fmt(entry['mpi4py']['rate'])} tasks/s")
             entry["ratio_to_mpi4py"] = entry["build"]["rate"]["median"] / entry["mpi4py"]["rate"]["median"]
@@ -222,11 +276,13 @@ def main():
         results.append(entry)
     out_dir = os.path.join(ROOT, "benchmarks", "results")
     os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, "smoke_dispatch.json"), "w") as f:
+    name = "smoke_dispatch_all_ready" if args.all_ready else "smoke_dispatch"
+    with open(os.path.join(out_dir, name + ".json"), "w") as f:
         json.dump({"date": time.strftime("%Y-%m-%d %H:%M"), "cores": os.cpu_count(), "batches": args.batches,
+                   "all_ready": args.all_ready,
                    "runs": args.runs, "load_average": os.getloadavg(), "results": results}, f, indent=2)
-    if plot(results, os.path.join(out_dir, "smoke_dispatch.png")):
-        print(f"plot: {os.path.join(out_dir, 'smoke_dispatch.png')}")
+    if plot(results, os.path.join(out_dir, name + ".png")):
+        print(f"plot: {os.path.join(out_dir, name + '.png')}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 #pragma once
-// The master loop's class, shared by the two files that implement it: master.cpp (the loop, dispatch, results,
-// stop rules) and master_faults.cpp (workers that restart, break, go silent or keep failing; the end handshake).
+// The master loop's class, shared by the three files that implement it: master.cpp (the loop, dispatch, results,
+// stop rules), master_faults.cpp (workers that restart, break, go silent or keep failing; the end handshake) and
+// master_records.cpp (the spans, phases and per-worker statistics of the trace and the summary).
 // Private to src/master/: the public entry point is run_master() in include/prs/master/master.hpp.
 #include <chrono>
 #include <optional>

@@ -49,6 +49,13 @@ bool WorkerRoster::all_held() const {
   return active_held >= starting_ + active_ + restarting_;  // none left that may show the failures are its own
 }
 
+bool WorkerRoster::all_fed() const {
+  if (active_ == 0) return false;
+  for (std::size_t r = 1; r < workers_.size(); ++r)
+    if (workers_[r].state == WorkerState::active && workers_[r].tasks < 2) return false;
+  return true;
+}
+
 std::vector<int> WorkerRoster::silent(double now, double after) const {
   std::vector<int> ranks;
   for (std::size_t r = 1; r < workers_.size(); ++r) {

@@ -69,7 +69,7 @@ void abort_all(int code) {
 std::chrono::microseconds Backoff::next() {
   unsigned polls = polls_++;
   if (polls < 4) return std::chrono::microseconds(0);
-  unsigned shift = std::min(polls - 4, 10u);
+  unsigned shift = std::min(polls - 4, 11u);  // up to 20.48 ms (resting_cap in prefetch.hpp)
   return std::min(cap_, std::chrono::microseconds(10 << shift));
 }
 

@@ -32,4 +32,10 @@ std::chrono::microseconds poll_cap(const RunTimeAverage& run) {
   return std::chrono::microseconds(static_cast<long>(std::lround(cap * 1e6)));
 }
 
+std::chrono::microseconds resting_cap(const RunTimeAverage& run, double running_seconds, int share) {
+  constexpr double kLongest = 20e-3;  // 50 wake-ups a second at most
+  const double resting = std::min(kLongest, std::max(run.mean(), running_seconds) / std::max(share, 1));
+  return std::max(poll_cap(run), std::chrono::microseconds(std::lround(resting * 1e6)));
+}
+
 }  // namespace prs

@@ -113,12 +113,15 @@ int Worker::run() {
     bool progress = probe && receive_messages();
     skipped = probe ? 0 : skipped + 1;
     feed_python();
+    // While run() is long and the Python process has its task, nothing from the master is urgent (a commit, the
+    // next task, a cancel can wait a sixteenth of run()): the rank sleeps on the pipe, which its answer wakes.
+    // Without a task (the end of a job, work gone to others) a task or stop may come any time: a 256th of run().
+    const RunTimeAverage& times = python_.run_times();
+    backoff.set_cap(python_.running() ? resting_cap(times, python_.running_seconds())
+                                      : resting_cap(times, 0, kTailShare));
     auto events = python_.poll(progress || !probe ? std::chrono::microseconds(0) : backoff.next());
     for (auto& e : events) on_event(e);
-    if (progress || !events.empty()) {
-      backoff.reset();
-      backoff.set_cap(poll_cap(python_.run_times()));
-    }
+    if (progress || !events.empty()) backoff.reset();
     if (events.empty()) skipped = kMaxSkippedProbes;  // nothing from Python: probe MPI next pass
     feed_python();
     outbox_.progress();

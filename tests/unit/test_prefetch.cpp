@@ -1,6 +1,7 @@
 // How far ahead a worker is fed: the running average of run() times and the depth it gives.
 #include <catch2/catch.hpp>
 
+#include "prs/mpi/mpi_comm.hpp"
 #include "prs/mpi/prefetch.hpp"
 
 using namespace prs;
@@ -55,6 +56,40 @@ TEST_CASE("the pause between polls is 4 x run() within 20 us and 1 ms", "[prefet
   CHECK(poll_cap(of({0.0001})) == us(400));
   CHECK(poll_cap(of({0.00025})) == us(1000));
   CHECK(poll_cap(of({60.0})) == us(1000));
+}
+
+TEST_CASE("the pause while nothing is urgent is a share of run() within poll_cap and 20 ms", "[prefetch]") {
+  using us = std::chrono::microseconds;
+  CHECK(resting_cap(RunTimeAverage{}) == us(1000));  // nothing known yet: as poll_cap
+  CHECK(resting_cap(of({0.0})) == us(20));           // short run(): as poll_cap, the next answer comes soon
+  CHECK(resting_cap(of({0.0001})) == us(400));
+  CHECK(resting_cap(of({0.01})) == us(1000));        // 625 us is shorter than poll_cap's 1 ms
+  CHECK(resting_cap(of({0.032})) == us(2000));
+  CHECK(resting_cap(of({0.32})) == us(20000));
+  CHECK(resting_cap(of({3600.0})) == us(20000));     // never longer: a commit or a cancel waits at most this
+  CHECK(resting_cap(of({1e300})) == us(20000));
+  CHECK(resting_cap(RunTimeAverage{}, 0.032) == us(2000));  // the first task has run 32 ms so far
+  CHECK(resting_cap(RunTimeAverage{}, 0.001) == us(1000));
+  CHECK(resting_cap(of({0.00001}), 0.16) == us(10000));     // far slower than the mean
+  CHECK(resting_cap(of({0.32}), 0.016) == us(20000));       // the mean when it is longer
+  CHECK(resting_cap(of({1.0}), 0, kTailShare) == us(3906));  // the master at a job's end: 1 s / 256
+  CHECK(resting_cap(of({0.1}), 0, kTailShare) == us(1000));  // never under poll_cap
+  CHECK(resting_cap(of({0.1}), 0, 0) == us(20000));          // a share under 1 counts as 1
+}
+
+TEST_CASE("the backoff doubles from 10 us after four immediate polls, up to its cap", "[prefetch]") {
+  using us = std::chrono::microseconds;
+  Backoff b(us(20000));
+  for (int i = 0; i < 4; ++i) CHECK(b.next() == us(0));
+  CHECK(b.next() == us(10));
+  CHECK(b.next() == us(20));
+  for (int i = 0; i < 9; ++i) b.next();
+  CHECK(b.next() == us(20000));  // 10 << 11 = 20480, within the cap
+  CHECK(b.next() == us(20000));
+  b.set_cap(us(1000));
+  CHECK(b.next() == us(1000));
+  b.reset();
+  CHECK(b.next() == us(0));
 }
 
 TEST_CASE("a worker holds no more than its share of the work left, the running task included", "[prefetch]") {

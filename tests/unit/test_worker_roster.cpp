@@ -110,6 +110,26 @@ TEST_CASE("silent lists the workers holding work and silent longer than allowed,
   CHECK(r.silent(100, 10) == Ranks{3, 5});
 }
 
+TEST_CASE("all_fed: every active worker holds its next task, and one is active", "[worker_roster]") {
+  WorkerRoster r(4, 3);
+  CHECK_FALSE(r.all_fed());  // all starting: their ready messages are awaited
+  r.set_state(1, WorkerState::active);
+  r.set_state(2, WorkerState::active);
+  r.at(1).tasks = 2;
+  r.at(2).tasks = 1;  // runs its last task: its result is what the job waits for
+  CHECK_FALSE(r.all_fed());
+  r.at(2).tasks = 16;
+  CHECK(r.all_fed());  // rank 3 still starting: its ready may wait
+  r.set_state(3, WorkerState::idle);
+  r.at(3).tasks = 0;
+  CHECK(r.all_fed());  // idle workers take no work
+  r.set_state(1, WorkerState::quarantined);
+  r.at(1).tasks = 0;
+  CHECK(r.all_fed());
+  r.set_state(2, WorkerState::restarting);
+  CHECK_FALSE(r.all_fed());  // none active
+}
+
 TEST_CASE("failing in a row while another worker succeeds quarantines a worker", "[worker_roster]") {
   WorkerRoster r(3, 3);
   r.set_state(1, WorkerState::active);

@@ -73,6 +73,10 @@ class WorkerRoster {
   bool held(int rank) const;
   // Every worker that works or may work is held (then the failures are the data's, not the workers').
   bool all_held() const;
+  // Every active worker holds its next task behind the one it runs (two attempts or more), and one is active:
+  // no result is urgent then (the master may rest: resting_cap in prefetch.hpp). False at a job's end, when the
+  // last results and writes are what the job waits for.
+  bool all_fed() const;
   // Ranks that hold work and have been silent for longer than `after` seconds.
   std::vector<int> silent(double now, double after) const;
 

@@ -39,4 +39,16 @@ int fair_depth(int depth, int floor, std::uint64_t left, int workers);
 // The longest pause between two polls: 4 x the mean run() time within [20 us, 1 ms]; 1 ms while unknown.
 std::chrono::microseconds poll_cap(const RunTimeAverage& run);
 
+// The longest pause while nothing this rank could be told is urgent: the worker's Python process is in run() (its
+// answer wakes the rank through the pipe), or, at the master, every worker holds its next task (the prefetch floor
+// is 2). A message still waits up to this long (a commit, a cancel), so it stays a share of run(), as long as the
+// mean or as the task has run so far (a first task, or one far slower than the others):
+// max(poll_cap, min(max(mean, running_seconds) / share, 20 ms)). The master waiting for the last results of a job
+// and a worker rank without a task take a smaller share (kTailShare): the job's end, or a task, waits for them.
+std::chrono::microseconds resting_cap(const RunTimeAverage& run, double running_seconds = 0, int share = 16);
+
+// The share of run() the master rests while some worker holds no next task (the end of a job), and a worker rank
+// whose Python process holds no task.
+constexpr int kTailShare = 256;
+
 }  // namespace prs

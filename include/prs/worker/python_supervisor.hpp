@@ -66,6 +66,10 @@ class PythonSupervisor {
   std::chrono::steady_clock::time_point init_returned() const { return init_returned_; }
   // Its process id; 0 when there is none.
   pid_t pid() const { return process_.alive() ? process_.pid() : 0; }
+  // It holds a task (in run(), or one waits in its pipe): its answer will wake the rank through the pipe.
+  bool running() const { return !handed_.empty(); }
+  // Seconds the oldest task it holds has run (since it was handed, or since the one before it ended); 0 if none.
+  double running_seconds() const;
   // The running average of its run() times.
   const RunTimeAverage& run_times() const { return run_times_; }
   // Hands a task to the process if it can take one now (init() done, fewer than depth() handed and their frames
@@ -94,7 +98,6 @@ class PythonSupervisor {
   void graceful_stop();
   void report(const std::string& text) const;
   std::string running_text() const;
-  double running_seconds() const;
 
   SupervisorSettings s_;
   PythonProcess process_;
