@@ -4,7 +4,7 @@
 // releases the paths that sort before every folder still to enter and before the folder's next entry not yet
 // stat()ed. Those can no longer be preceded by a path found later, so the released paths are a prefix of the sorted
 // listing that list_input_files returns: the same paths, stamps, skipped paths and errors, in the same order. A flat
-// folder's first paths go out while its last ones are still stat()ed.
+// folder's first paths go out while the rest are still to be stat()ed.
 //
 // Why a thread: the walk is one loop of blocking system calls (a slow file system's readdir and stat), which the
 // master loop cannot interleave with its MPI polling at a finer grain than one folder; a thread keeps the master
