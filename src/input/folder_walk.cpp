@@ -155,7 +155,10 @@ class Walk {
     filter_.frontier(!queued_.empty() && *queued_.begin() < next ? &*queued_.begin() : &next);
   }
 
-  // The folder's entries, in name order, each stat()ed and classified; a frontier every frontier_every of them.
+  // The folder's entries, in name order, each stat()ed and classified; a frontier every frontier_every of them
+  // (a count, not also when a subfolder is met: from then on the subfolder caps the frontier, so a report there
+  // would release only what the next one releases anyway; every 256 keeps the reports, a lock and a heap of the
+  // paths found since the last one each, few beside the stat()s, and the wait for a first mini-batch short).
   void classify(int dir_fd, const std::string& path, std::vector<std::string>& folders,
                 std::vector<std::string>& linked) {
     const std::size_t every = filter_.frontier ? filter_.frontier_every : 0;
