@@ -18,16 +18,22 @@ exited). "mpirun -> first run()" is the total the issue's target is about. A pre
 launch and MPI_Init, off that path; its own start (exec, interpreter, runner, until it waits for its rank) is timed
 alone, --runs times: `prs_mpi --python-process --prestart` until it blocks reading its link (/proc/PID/syscall).
 With --baseline DIR (an earlier build), that build runs the same jobs side by side; without start-up spans in
-its trace only its totals are shown.
+its trace only its totals are shown. --flat puts the big listing in one folder; --delay-us N stands in for a slow
+file system (PRS_TEST_LISTING_DELAY_US: N microseconds per file listed, on top of its stat); --per-folder runs
+the same build again with PRS_TEST_LISTING_PER_FOLDER=1 (a folder's paths released only once it is read whole, as
+before the release within a folder), labelled "per folder: ". "listing's own time" is the listing thread's time
+from its start to its end (the master's note), or the whole listing's phase when it was not streamed.
 
 Writes benchmarks/results/startup.json and, with matplotlib, startup.png. Not a test: nothing is asserted.
 
 Usage: benchmarks/startup.py [--build DIR] [--baseline DIR] [--runs 5] [--workers 3] [--big 200000] [--no-big]
+                             [--flat] [--delay-us N] [--per-folder]
 """
 import argparse
 import fcntl
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -96,17 +102,17 @@ STREAMED_LISTING = "listing the first mini-batch (the rest is listed while the m
 SETTINGS = {"default transports": {}, "OMPI_MCA_pml=ob1": {"OMPI_MCA_pml": "ob1"}}
 
 
-def big_input(count):
-    """count empty files in folders of 1,000 under $TMPDIR; made once, reused."""
-    root = os.path.join(tempfile.gettempdir(), f"prs_startup_{count}")
+def big_input(count, flat=False):
+    """count empty files in folders of 1,000 (or one folder) under $TMPDIR; made once, reused."""
+    root = os.path.join(tempfile.gettempdir(), f"prs_startup_{count}{'_flat' if flat else ''}")
     done = os.path.join(root, ".complete")
     if os.path.exists(done):
         return os.path.join(root, "data")
     shutil.rmtree(root, ignore_errors=True)
     print(f"creating {count} empty files under {root} (once)", flush=True)
     for i in range(count):
-        folder = os.path.join(root, "data", f"d{i // 1000:04d}")
-        if i % 1000 == 0:
+        folder = os.path.join(root, "data") if flat else os.path.join(root, "data", f"d{i // 1000:04d}")
+        if i % 1000 == 0 and not (flat and i > 0):
             os.makedirs(folder)
         open(os.path.join(folder, f"f{i:07d}"), "w").close()
     open(done, "w").close()
@@ -150,7 +156,12 @@ def run_once(prs, workers, data, batch, extra_env, items):
                 workers_stamps.append(json.load(f))
         with open(trace) as f:
             trace_json = json.load(f)
-        return phases_of(launched, exited, trace_json, workers_stamps)
+        out = phases_of(launched, exited, trace_json, workers_stamps)
+        with open(os.path.join(work, "out", "logs", "sys", "master_role.txt")) as f:
+            ended = re.search(r"listing ended: .* in ([0-9.]+) s;", f.read())
+        if ended or "listing" in out:
+            out["listing's own time"] = float(ended.group(1)) if ended else out["listing"]
+        return out
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -230,7 +241,7 @@ def print_table(title, stats):
     print(f"\n{title}")
     print(f"  {'phase':38s} {'min ms':>8s} {'median':>8s} {'max':>8s}")
     order = PHASES + ["rank 0 ready (master loop starts)", "workers ready (init() returned)",
-                      "mpirun -> first run()", "shutdown", "mpirun -> exit", "start"]
+                      "mpirun -> first run()", "listing's own time", "shutdown", "mpirun -> exit", "start"]
     for k in order:
         if k in stats:
             v = stats[k]
@@ -289,23 +300,30 @@ def main():
     p.add_argument("--workers", type=int, default=3)
     p.add_argument("--big", type=int, default=200000, help="files of the big listing")
     p.add_argument("--no-big", action="store_true")
+    p.add_argument("--flat", action="store_true", help="the big listing in one folder")
+    p.add_argument("--delay-us", type=int, default=0, help="microseconds per file listed (a slow file system)")
+    p.add_argument("--per-folder", action="store_true", help="the same build, releasing whole folders only")
     a = p.parse_args()
-    builds = {"": os.path.join(a.build, "prs_mpi")}
+    slow = {"PRS_TEST_LISTING_DELAY_US": str(a.delay_us)} if a.delay_us else {}
+    builds = {"": (os.path.join(a.build, "prs_mpi"), slow)}
+    if a.per_folder:
+        builds["per folder: "] = (os.path.join(a.build, "prs_mpi"), dict(slow, PRS_TEST_LISTING_PER_FOLDER="1"))
     if a.baseline:
-        builds["baseline: "] = os.path.join(a.baseline, "prs_mpi")
+        builds["baseline: "] = (os.path.join(a.baseline, "prs_mpi"), slow)
     cases = [("small (20 files)", None, 2, 20)]
     if not a.no_big:
-        cases.append((f"big ({a.big} files)", big_input(a.big), 1000, a.big))
+        cases.append((f"big ({a.big} files{', flat' if a.flat else ''})", big_input(a.big, a.flat), 1000, a.big))
     samples = {}
     for r in range(a.runs):
         for case, data, batch, items in cases:
             for setting, env in SETTINGS.items():
-                for prefix, prs in builds.items():
+                for prefix, (prs, test_env) in builds.items():
                     label = f"{prefix}{case}, {setting}"
-                    samples.setdefault(label, []).append(run_once(prs, a.workers, data, batch, env, items))
+                    samples.setdefault(label, []).append(
+                        run_once(prs, a.workers, data, batch, dict(env, **test_env), items))
         print(f"run {r + 1}/{a.runs} done", flush=True)
     results = {label: summarize(s) for label, s in samples.items()}
-    alone = [prestart_once(builds[""]) for _ in range(a.runs)]
+    alone = [prestart_once(builds[""][0]) for _ in range(a.runs)]
     if all(t is not None for t in alone):
         results["prestarted process alone (exec, interpreter, runner)"] = summarize([{"start": t} for t in alone])
     print(f"\nprs_mpi start-up, {a.workers} workers, {a.runs} runs each, host {os.uname().nodename}, "
@@ -315,7 +333,8 @@ def main():
     os.makedirs(os.path.join(ROOT, "benchmarks", "results"), exist_ok=True)
     out = os.path.join(ROOT, "benchmarks", "results", "startup.json")
     with open(out, "w") as f:
-        json.dump({"workers": a.workers, "runs": a.runs, "big": a.big, "host": os.uname().nodename,
+        json.dump({"workers": a.workers, "runs": a.runs, "big": a.big, "flat": a.flat, "delay_us": a.delay_us,
+                   "host": os.uname().nodename,
                    "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "results": results,
                    "samples": samples}, f, indent=1)
     print(f"wrote {out}")

@@ -1,7 +1,7 @@
-// The walk below an input folder: symlinks followed, each real folder entered once, every error named or skipped.
+// The walk below an input folder: symlinks followed, each real folder entered once, its entries stat()ed in name
+// order, every error named or skipped.
 #include "prs/input/folder_walk.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,11 +9,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <set>
 #include <utility>
 #include <vector>
 
+#include "folder_entries.hpp"
 #include "prs/error.hpp"
 
 namespace prs::input_detail {
@@ -64,9 +66,9 @@ class Walk {
       }
       const std::string folder = std::move(pending_.back());
       pending_.pop_back();
-      if (filter_.after_folder && folder != root_) queued_.erase(queued_.find(folder + "/"));
+      if (filter_.frontier && folder != root_) queued_.erase(queued_.find(folder + "/"));
       list_folder(folder);
-      if (filter_.after_folder) filter_.after_folder(queued_.empty() ? nullptr : &*queued_.begin());
+      if (filter_.frontier) filter_.frontier(queued_.empty() ? nullptr : &*queued_.begin());
     }
   }
 
@@ -118,68 +120,81 @@ class Walk {
   }
 
   // A file the filter takes, with the stat() the resume fingerprint reuses (stat()ed only when taken).
-  void take(int dir_fd, const dirent& e, const std::string& path, const struct stat* known) {
+  void take(int dir_fd, const char* name, const std::string& path, const struct stat* known) {
     if (filter_.take && !filter_.take(relative(path))) return;
     struct stat st {};
-    if (known == nullptr && ::fstatat(dir_fd, e.d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+    if (known == nullptr && ::fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
       return problem(path, "cannot stat the input path", errno);
     files_.add(path, stamp_of(known != nullptr ? *known : st));
   }
 
-  // One entry of a folder: a file is listed, a folder kept to enter later (a symlinked one after the real tree).
-  void entry(int dir_fd, const dirent& e, const std::string& path, std::vector<std::string>& folders,
-             std::vector<std::string>& linked) {
-    if (e.d_type == DT_REG && !named_like_excluded(e.d_name)) return take(dir_fd, e, path, nullptr);
-    if (e.d_type == DT_DIR) return folders.push_back(path);
-    if (e.d_type != DT_REG && e.d_type != DT_LNK && e.d_type != DT_UNKNOWN) return;  // FIFOs, sockets, devices
+  // A folder met: kept to enter later (one reached through a symlink after the real tree), if the filter enters it.
+  void found_folder(const std::string& path, std::vector<std::string>& folders) {
+    if (filter_.enter && !filter_.enter(relative(path))) return;
+    if (filter_.frontier) queued_.insert(path + "/");
+    folders.push_back(path);
+  }
+
+  // One entry of a folder: a file is listed, a folder kept to enter later.
+  void entry(int dir_fd, const char* name, unsigned char type, const std::string& path,
+             std::vector<std::string>& folders, std::vector<std::string>& linked) {
+    if (type == DT_REG && !named_like_excluded(name)) return take(dir_fd, name, path, nullptr);
+    if (type == DT_DIR) return found_folder(path, folders);
+    if (type != DT_REG && type != DT_LNK && type != DT_UNKNOWN) return;  // FIFOs, sockets, devices
     struct stat st {};
-    if (::fstatat(dir_fd, e.d_name, &st, 0) != 0) {  // follows a symlink
-      return problem(path, e.d_type == DT_LNK ? "cannot follow the symlink" : "cannot stat the input path", errno);
+    if (::fstatat(dir_fd, name, &st, 0) != 0) {  // follows a symlink
+      return problem(path, type == DT_LNK ? "cannot follow the symlink" : "cannot stat the input path", errno);
     }
-    if (S_ISREG(st.st_mode) && !excluded(st)) return take(dir_fd, e, path, &st);
-    if (S_ISDIR(st.st_mode)) (e.d_type == DT_LNK ? linked : folders).push_back(path);
+    if (S_ISREG(st.st_mode) && !excluded(st)) return take(dir_fd, name, path, &st);
+    if (S_ISDIR(st.st_mode)) found_folder(path, type == DT_LNK ? linked : folders);
+  }
+
+  // Reports what is final within a folder: the paths before its next entry not yet stat()ed (which may be a
+  // folder: "folder/next" is the smallest path below it too) and before every folder still to enter.
+  void report_within(const std::string& next) {
+    filter_.frontier(!queued_.empty() && *queued_.begin() < next ? &*queued_.begin() : &next);
+  }
+
+  // The folder's entries, in name order, each stat()ed and classified; a frontier every frontier_every of them
+  // (a count, not also when a subfolder is met: from then on the subfolder caps the frontier, so a report there
+  // would release only what the next one releases anyway; every 256 keeps the reports, a lock and a heap of the
+  // paths found since the last one each, few beside the stat()s, and the wait for a first mini-batch short).
+  void classify(int dir_fd, const std::string& path, std::vector<std::string>& folders,
+                std::vector<std::string>& linked) {
+    const std::size_t every = filter_.frontier ? filter_.frontier_every : 0;
+    std::string child = path == "/" ? "/" : path + "/";
+    const std::size_t prefix = child.size();
+    for (std::size_t i = 0; i < entries_.size(); ++i) {
+      child.resize(prefix);
+      child += entries_.name(i);
+      if (every > 0 && i > 0 && i % every == 0) report_within(child);
+      entry(dir_fd, entries_.name(i), entries_.type(i), child, folders, linked);
+    }
   }
 
   void list_folder(const std::string& path) {
     const int fd = open_new_folder(path);
     if (fd < 0) return;
-    DIR* dir = ::fdopendir(fd);
+    const std::unique_ptr<DIR, int (*)(DIR*)> dir(::fdopendir(fd), ::closedir);
     if (dir == nullptr) {
       const int error = errno;
       ::close(fd);
       return problem(path, "cannot list the input folder", error);
     }
+    const int read_error = entries_.read(dir.get());  // names and types first: nothing is stat()ed yet
+    entries_.sort();
     std::vector<std::string> folders;
     std::vector<std::string> linked;
-    std::string child = path == "/" ? "/" : path + "/";
-    const std::size_t prefix = child.size();
-    errno = 0;
-    try {
-      for (const dirent* e; (e = ::readdir(dir)) != nullptr; errno = 0) {
-        if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
-        child.resize(prefix);
-        child += e->d_name;
-        entry(::dirfd(dir), *e, child, folders, linked);
-      }
-    } catch (...) {
-      ::closedir(dir);
-      throw;
-    }
-    const int error = errno;
-    ::closedir(dir);
-    if (error != 0) problem(path, "cannot list the input folder", error);
+    classify(::dirfd(dir.get()), path, folders, linked);
+    if (read_error != 0) problem(path, "cannot list the input folder", read_error);
     keep(std::move(folders), pending_);
     keep(std::move(linked), through_links_);
   }
 
-  // Queues the folders the filter enters, the smallest path on top (so the walk is in sorted order).
-  void keep(std::vector<std::string> folders, std::vector<std::string>& queue) {
+  // Queues the folders found in one folder, the smallest path on top (so the walk is in sorted order).
+  static void keep(std::vector<std::string> folders, std::vector<std::string>& queue) {
     std::sort(folders.begin(), folders.end(), std::greater<>());
-    for (std::string& folder : folders) {
-      if (filter_.enter && !filter_.enter(relative(folder))) continue;
-      if (filter_.after_folder) queued_.insert(folder + "/");
-      queue.push_back(std::move(folder));
-    }
+    for (std::string& folder : folders) queue.push_back(std::move(folder));
   }
 
   const std::string& root_;
@@ -190,7 +205,8 @@ class Walk {
   std::vector<Excluded> excluded_files_;
   std::vector<std::string> pending_;        // folders to enter, the next one last
   std::vector<std::string> through_links_;  // folders reached through a symlink, entered after the real tree
-  std::multiset<std::string> queued_;       // with after_folder: every folder still to enter, plus "/"
+  std::multiset<std::string> queued_;       // with a frontier: every folder still to enter, plus "/"
+  FolderEntries entries_;                   // the folder being listed, read whole before its entries are stat()ed
 };
 
 }  // namespace

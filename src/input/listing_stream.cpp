@@ -130,7 +130,8 @@ void ListingStream::walk(const JobConfig& config) {
         if (delay > 0) std::this_thread::sleep_for(std::chrono::microseconds(delay));
         return true;
       };
-      filter.after_folder = [&](const std::string* frontier) {
+      if (env_number("PRS_TEST_LISTING_PER_FOLDER") > 0) filter.frontier_every = 0;  // as before: whole folders
+      filter.frontier = [&](const std::string* frontier) {
         if (frontier == nullptr) return;  // the walk ends: the last paths go out with the end itself (below)
         unreleased.release(frontier, out);
         if (out.size() > 0) publish(out, config);
@@ -150,7 +151,7 @@ void ListingStream::walk(const JobConfig& config) {
     error = std::current_exception();
   }
   seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  {  // with the end, at once: a listing whose last folder holds the rest (a flat folder) is seen whole
+  {  // with the end, at once: the paths after the last frontier (the last folder's last ones)
     std::lock_guard<std::mutex> lock(mutex_);
     for (std::size_t i = 0; i < last.size(); ++i) chunk_.add(last.at(i), last.stamp(i));
     released_ += last.size();

@@ -1,5 +1,6 @@
-"""A uri_folder listed while the master dispatches: the first run() comes before the listing ends; kill -9 during
-the listing and --resume give every row once; a changed input in the listed part is refused, one in the part not
+"""A uri_folder listed while the master dispatches: the first run() comes before the listing ends, in a tree of
+folders and in one flat folder (released every 256 entries while the rest are stat()ed); kill -9 during the listing
+(of both) and --resume give every row once; a changed input in the listed part is refused, one in the part not
 yet listed is not; a path the listing cannot read after mini-batches ran ends the job with exit 2 and the same
 error, resumable once fixed.
 
@@ -169,4 +170,56 @@ def test_kill_9_during_a_resumed_listing_then_resume_gives_every_row_once(make_j
     expect("listing ended" not in master_notes(job), "killed while its listing went on")
     _, final = resume_until_done(job, limit=3)
     expect_equal(sorted(job.rows()), expected_rows(job), "every row once", final)
+    expect_equal(job.summary()["mini_batches"], {"total": 20, "succeeded": 20, "failed": 0}, "counts", final)
+
+
+FLAT = 1000  # files in one folder: the listing releases them 256 at a time, in name order
+
+
+def flat_job(make_job, name):
+    """A job whose data/ is one flat folder of FLAT files, mini-batches of 50."""
+    job = make_job(name, SCRIPT, items=0, batch=50)
+    job.items = []
+    for i in reversed(range(FLAT)):  # created in another order than their names'
+        job.write(f"data/item_{i:04d}.txt", f"{i}\n")
+        job.items.append(f"item_{i:04d}.txt")
+    return job
+
+
+def flat_rows(job):
+    return sorted(f"{item} {int(item[5:9])}" for item in job.items)
+
+
+def test_a_flat_folder_starts_its_first_run_before_its_listing_ends(make_job):
+    job = flat_job(make_job, "flat")
+    proc = job.run(np=3, env=hold_until_run(job))
+    expect_equal(proc.returncode, 0, "exit code", proc)
+    expect_equal(sorted(job.rows()), flat_rows(job), "every row once", proc)
+    ended = re.search(r"listing ended: 1000 files, 20 mini-batches, in [0-9.]+ s; (\d+) attempts were dispatched "
+                      r"before it ended", master_notes(job))
+    expect(ended is not None and int(ended.group(1)) >= 1,
+           "a mini-batch was dispatched before the flat folder's listing ended:\n" + master_notes(job), proc)
+    expect(job.exists("gate"), "a run() released the held listing", proc)
+    expect_equal(job.summary()["mini_batches"], {"total": 20, "succeeded": 20, "failed": 0}, "counts", proc)
+
+
+def test_a_flat_folder_released_per_folder_only_is_listed_whole_first(make_job):
+    job = flat_job(make_job, "flat_whole")  # the comparison the benchmarks make: the folder goes out whole
+    proc = job.run(np=3, env=dict(hold_until_run(job), PRS_TEST_LISTING_PER_FOLDER="1"))
+    expect_equal(proc.returncode, 0, "exit code", proc)
+    expect_equal(sorted(job.rows()), flat_rows(job), "every row once", proc)
+    expect("listing ended" not in master_notes(job), "listed whole before the master started", proc)
+
+
+def test_kill_9_while_listing_a_flat_folder_then_resume_gives_every_row_once(make_job):
+    job = flat_job(make_job, "flat_killed")
+    proc = job.start(np=3, env={"PRS_TEST_LISTING_HOLD": job.path("never")})  # held after the first 256 files
+    wait_for_rows(job, 50, proc)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    expect("listing ended" not in master_notes(job), "killed while the flat folder's listing went on")
+    expect(len(job.rows()) < FLAT, "killed before every row was written")
+    runs, final = resume_until_done(job, limit=4)
+    expect("prs_mpi: resuming:" in final.stdout, "resumed", final)
+    expect_equal(sorted(job.rows()), flat_rows(job), "every row once", final)
     expect_equal(job.summary()["mini_batches"], {"total": 20, "succeeded": 20, "failed": 0}, "counts", final)

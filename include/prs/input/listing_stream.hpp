@@ -1,8 +1,10 @@
 #pragma once
 // A uri_folder listing that hands out its paths while it goes on: a thread walks the folder (the walk of
-// folder_walk.hpp, unchanged) and, after each folder, releases the paths that sort before every folder still to
-// enter. Those can no longer be preceded by a path found later, so the released paths are a prefix of the sorted
-// listing that list_input_files returns: the same paths, stamps, skipped paths and errors, in the same order.
+// folder_walk.hpp, which list_input_files runs too) and, after each folder and every 256 entries within one,
+// releases the paths that sort before every folder still to enter and before the folder's next entry not yet
+// stat()ed. Those can no longer be preceded by a path found later, so the released paths are a prefix of the sorted
+// listing that list_input_files returns: the same paths, stamps, skipped paths and errors, in the same order. A flat
+// folder's first paths go out while the rest are still to be stat()ed.
 //
 // Why a thread: the walk is one loop of blocking system calls (a slow file system's readdir and stat), which the
 // master loop cannot interleave with its MPI polling at a finer grain than one folder; a thread keeps the master
@@ -30,7 +32,8 @@ class ListingStream {
  public:
   // Starts listing the job's input (input_streams(config)) with the job's rules, its output files left out even
   // if they are created while it lists. Tests only: PRS_TEST_LISTING_DELAY_US=N sleeps N microseconds per file,
-  // PRS_TEST_LISTING_HOLD=PATH pauses (at most 60 s) once hold_after paths are released until PATH exists.
+  // PRS_TEST_LISTING_HOLD=PATH pauses (at most 60 s) once hold_after paths are released until PATH exists,
+  // PRS_TEST_LISTING_PER_FOLDER=1 releases only after whole folders (the comparison of the benchmarks).
   ListingStream(const JobConfig& config, std::uint64_t hold_after);
   ~ListingStream();
   ListingStream(const ListingStream&) = delete;
