@@ -14,6 +14,7 @@
 #include "prs/error.hpp"
 #include "prs/input/index_pass.hpp"
 #include "prs/master/resume.hpp"
+#include "prs/output/job_folders.hpp"
 
 namespace fs = std::filesystem;
 
@@ -133,25 +134,11 @@ std::string check_note(const ResumePoint& point) {
          std::to_string(point.lost_batches) + " mini-batches lost";
 }
 
-// The highest missing folder on the way to dir ("" when dir exists): what creating dir creates.
-std::string first_missing(const std::string& dir) {
-  std::error_code ec;
-  fs::path missing;
-  for (fs::path p = fs::path(dir).lexically_normal(); !p.empty() && !fs::exists(p, ec); p = p.parent_path()) {
-    missing = p;
-    if (p == p.parent_path()) break;
-  }
-  return missing.string();
-}
-
 void create_dirs(MasterSetup& s) {
   std::vector<std::string> dirs = s.config.output_dirs;
   dirs.push_back(s.config.log_dir);
   for (const std::string& dir : dirs) {
-    const std::string created = first_missing(dir);
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) throw Error(dir + ": cannot create the folder: " + ec.message());
+    const std::string created = create_job_folder(dir);  // only what this job's own mkdir created
     if (!created.empty()) s.created_folders.push_back(created);
   }
 }
@@ -188,12 +175,20 @@ PlanFingerprint fingerprint(const MasterSetup& s) {
   return fingerprint_plan(s.config, s.files, *s.partition);
 }
 
+// Something (a file, a folder, a symlink, broken or not) is at path; false for "".
+bool there(const std::string& path) {
+  std::error_code ec;
+  return !path.empty() && fs::exists(fs::symlink_status(path, ec));
+}
+
+// The job's output file (text or .h5) is there.
+bool output_there(const JobConfig& config) { return there(config.append_row_file) || there(config.h5_file); }
+
 // An existing output with no journal beside it is the user's own file or one of the inputs; the listing tells which
 // (and says so first, as it always did), so its refusal waits for step 2.
 bool output_may_be_an_input(const JobConfig& config) {
   std::error_code ec;
-  const auto exists = [&](const std::string& path) { return !path.empty() && fs::exists(fs::symlink_status(path, ec)); };
-  return (exists(config.append_row_file) || exists(config.h5_file)) && !fs::exists(journal_path(config), ec);
+  return output_there(config) && !fs::exists(journal_path(config), ec);
 }
 
 // Whether the output's folder lies outside the input folder: a resume writes tail files beside the output while
@@ -213,13 +208,9 @@ bool output_outside_input(const JobConfig& config) {
 // whose listing never ended, once the new listing holds as many mini-batches as it names (they are compared
 // first); a whole plan is compared with the whole listing.
 std::optional<std::uint64_t> streamed_start(const CliOptions& cli, const JobConfig& config) {
-  std::error_code ec;
-  const auto exists = [&](const std::string& path) {
-    return !path.empty() && fs::exists(fs::symlink_status(path, ec));
-  };
   if (!input_streams(config)) return std::nullopt;
   if (!cli.resume) {
-    if (exists(config.append_row_file) || exists(config.h5_file)) return std::nullopt;
+    if (output_there(config)) return std::nullopt;
     return config.mini_batch_size;
   }
   if (!output_outside_input(config)) return std::nullopt;
@@ -298,6 +289,7 @@ void finish_start(const CliOptions& cli, MasterSetup& s) {
   } else {
     check_previous_run(cli, s.config, plan, true);  // again, now under the lock; --overwrite removes here
     create_fresh_output(s.config);
+    s.output_created = true;
     s.journal = fresh_journal(plan, s.partition->batch_count());
     s.journal.listing_open = s.feed.has_value();  // its first mini-batches: planned records follow as it lists
   }
@@ -314,9 +306,19 @@ void plan_only(MasterSetup& s) {
   finish_partition(s);
 }
 
+// A folder this job created may hold another job's output, journal and logs: two jobs started together on one
+// output, the other took the lock after this one made the folder, ran, and let it go, and this one then refused
+// the output the other wrote. Those stay (only this job's lock file and the folders left empty go); otherwise the
+// folders go whole, with the logs this job's workers wrote in them.
 void remove_created_folders(const MasterSetup& s) {
+  const JobConfig& c = s.config;
+  const bool another_job_wrote = !s.output_created && (output_there(c) || there(journal_path(c)));
+  std::error_code ec;
   for (auto it = s.created_folders.rbegin(); it != s.created_folders.rend(); ++it) {
-    std::error_code ec;
+    if (another_job_wrote) {
+      remove_job_folder(*it, {job_lock_path(c.log_dir)});
+      continue;
+    }
     fs::remove_all(*it, ec);
     if (ec) std::cerr << "prs_mpi: warning: " << *it << ": cannot remove the folder this job created: " << ec.message()
                       << std::endl;

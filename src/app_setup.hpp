@@ -66,7 +66,8 @@ struct MasterSetup : InputPlan {  // the input: files and partition, or a table'
   JobLock lock;                 // one job per output and logs folder: held until rank 0 ends
   std::optional<JobLogs> logs;  // the logs folder, open (unless finished)
   JournalWriter journal_writer;  // the journal, created (unless finished)
-  std::vector<std::string> created_folders;  // the topmost folders step 1 created (none existed before this job)
+  std::vector<std::string> created_folders;  // the topmost folders step 1's own mkdir created
+  bool output_created = false;  // this job made its fresh output (an output there otherwise is another job's)
   StartupClock* clock = nullptr;  // the phases are timed here when set
   std::unique_ptr<ListingStream> stream;  // a uri_folder listing that goes on while the master dispatches
   std::optional<ListingFeed> feed;        // with stream: files and partition grow from it (the master pulls)

@@ -226,3 +226,29 @@ def test_a_damaged_journal_header_is_refused_not_a_crash(make_job):
                 "with --overwrite to start again")
     resume_with(b"PRSJRNL1" + original[8:16 + length],
                 "the journal was written by an older prs_mpi; resume it with that version or use --overwrite")
+
+
+def test_a_job_refused_for_an_output_another_job_wrote_meanwhile_leaves_that_output(make_job):
+    """Two jobs started together on one output: this one made out/, the other took the lock first, ran and let it
+    go, and this one then refuses the output the other wrote. It must leave that output and the other's logs (here
+    written while this job waits before its listing, after it made the folders and took the lock)."""
+    job = make_job("left_alone", SCRIPT, items=4, batch=2)
+    env = dict(os.environ, PRS_TEST_LISTING_GATE=job.path("gate"))
+    proc = subprocess.Popen([MPIEXEC, "--oversubscribe", "-np", "3", PRS_MPI, "job.yml"], cwd=job.dir,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, env=env)
+    deadline = time.time() + 60
+    while not job.exists(LOCK) and time.time() < deadline:  # step 1 done: out/ made by this job, the lock its own
+        time.sleep(0.02)
+    assert job.exists(LOCK)
+    with open(job.path(OUTPUT), "w") as f:
+        f.write("the other job's rows\n")
+    with open(job.path("out/logs/job_summary.json"), "w") as f:
+        f.write("{}\n")
+    open(job.path("gate"), "w").close()
+    result = finish(proc)
+    assert result.returncode == 2, result.stderr
+    assert "already exists" in first_line(result.stderr), result.stderr
+    with open(job.path(OUTPUT)) as f:
+        assert f.read() == "the other job's rows\n"
+    assert job.exists("out/logs/job_summary.json")
+    assert not job.exists(LOCK), "this job's own lock file goes"
