@@ -9,6 +9,7 @@
 #include <functional>
 
 #include "normal_user.hpp"
+#include "temp_tree.hpp"
 #include "prs/error.hpp"
 #include "prs/input/file_list.hpp"
 
@@ -16,17 +17,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path fresh_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("prs_test_file_list_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+fs::path fresh_dir(const std::string& name) { return prs_test::fresh_dir("file_list", name); }
 
-void touch(const fs::path& p) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p) << "x";
-}
+using prs_test::touch;
 
 }  // namespace
 

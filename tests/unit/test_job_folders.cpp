@@ -6,18 +6,14 @@
 #include <fstream>
 
 #include "prs/error.hpp"
+#include "temp_tree.hpp"
 #include "prs/output/job_folders.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-fs::path fresh_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("prs_test_job_folders_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+fs::path fresh_dir(const std::string& name) { return prs_test::fresh_dir("job_folders", name); }
 
 }  // namespace
 

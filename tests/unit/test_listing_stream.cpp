@@ -10,6 +10,7 @@
 #include <random>
 
 #include "normal_user.hpp"
+#include "temp_tree.hpp"
 #include "prs/error.hpp"
 #include "prs/input/file_list.hpp"
 #include "prs/input/folder_walk.hpp"
@@ -20,17 +21,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path fresh_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("prs_test_listing_stream_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+fs::path fresh_dir(const std::string& name) { return prs_test::fresh_dir("listing_stream", name); }
 
-void touch(const fs::path& p) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p) << "x";
-}
+using prs_test::touch;
 
 // Names whose order is not the walk's: a file "b.txt" sorts before the folder "b"'s files, "b-" before "b.", "B"
 // before "a", and a folder "a.d" before "a"'s files.
