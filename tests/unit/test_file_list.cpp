@@ -264,18 +264,7 @@ TEST_CASE("unique drops repeated paths of a sorted list", "[file_list]") {
 
 namespace {
 
-// Makes a tree readable by anyone (the permission tests run it as nobody).
-void open_to_all(const fs::path& d) {
-  fs::permissions(d, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read |
-                         fs::perms::others_exec);
-  for (const auto& entry : fs::recursive_directory_iterator(d)) {
-    if (entry.is_symlink()) continue;
-    fs::permissions(entry.path(), fs::perms::group_read | fs::perms::others_read |
-                                      (entry.is_directory() ? fs::perms::group_exec | fs::perms::others_exec
-                                                            : fs::perms::none),
-                    fs::perm_options::add);
-  }
-}
+using prs_test::open_to_all;
 
 // What a listing gave, as text: the paths relative to d, one a line, then "skipped PATH: PROBLEM" lines; or the
 // error's message.

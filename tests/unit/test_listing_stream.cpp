@@ -52,18 +52,7 @@ fs::path random_tree(const std::string& name, std::mt19937& rng, int files) {
   return d;
 }
 
-// Makes a tree readable by anyone (the permission test runs its listings as nobody).
-void open_to_all(const fs::path& d) {
-  fs::permissions(d, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read |
-                         fs::perms::others_exec);
-  for (const auto& entry : fs::recursive_directory_iterator(d)) {
-    if (entry.is_symlink()) continue;
-    fs::permissions(entry.path(), fs::perms::group_read | fs::perms::others_read |
-                                      (entry.is_directory() ? fs::perms::group_exec | fs::perms::others_exec
-                                                            : fs::perms::none),
-                    fs::perm_options::add);
-  }
-}
+using prs_test::open_to_all;
 
 prs::JobConfig folder_job(const fs::path& input) {
   prs::JobConfig config;
@@ -89,6 +78,17 @@ std::vector<std::string> paths(const prs::FileList& files) {
   return out;
 }
 
+// The streamed listing of config's folder has the whole listing's paths and stamps, in its order.
+void check_streamed_is_whole(const prs::JobConfig& config) {
+  const prs::FileList whole = prs::list_input_files(config);
+  const prs::FileList streamed = stream_all(config);
+  REQUIRE(paths(streamed) == paths(whole));
+  for (std::size_t i = 0; i < whole.size(); ++i) {
+    CHECK(streamed.stamp(i).size == whole.stamp(i).size);
+    CHECK(streamed.stamp(i).mtime_ns == whole.stamp(i).mtime_ns);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("a streamed listing releases the whole listing's paths and stamps, in its order", "[listing_stream]") {
@@ -96,13 +96,7 @@ TEST_CASE("a streamed listing releases the whole listing's paths and stamps, in 
   for (int round = 0; round < 20; ++round) {
     fs::path d = random_tree("random", rng, 1 + round * 7);
     const prs::JobConfig config = folder_job(d / "in");
-    const prs::FileList whole = prs::list_input_files(config);
-    const prs::FileList streamed = stream_all(config);
-    REQUIRE(paths(streamed) == paths(whole));
-    for (std::size_t i = 0; i < whole.size(); ++i) {
-      CHECK(streamed.stamp(i).size == whole.stamp(i).size);
-      CHECK(streamed.stamp(i).mtime_ns == whole.stamp(i).mtime_ns);
-    }
+    check_streamed_is_whole(config);
     fs::remove_all(d);
   }
 }
@@ -293,13 +287,7 @@ TEST_CASE("a streamed listing of big flat folders with names around '/' is the w
   for (int round = 0; round < 4; ++round) {
     fs::path d = flat_tree("flat", rng, 300 + round * 500);
     const prs::JobConfig config = folder_job(d / "in");
-    const prs::FileList whole = prs::list_input_files(config);
-    const prs::FileList streamed = stream_all(config);
-    REQUIRE(paths(streamed) == paths(whole));
-    for (std::size_t i = 0; i < whole.size(); ++i) {
-      CHECK(streamed.stamp(i).size == whole.stamp(i).size);
-      CHECK(streamed.stamp(i).mtime_ns == whole.stamp(i).mtime_ns);
-    }
+    check_streamed_is_whole(config);
     fs::remove_all(d);
   }
 }
