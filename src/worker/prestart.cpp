@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iterator>
+#include <thread>
 
 #include "prs/error.hpp"
 
@@ -77,6 +78,21 @@ bool surely_idle(const Environment& env, int cap) {
   return false;
 }
 
+bool prestart_wanted(const Environment& env, unsigned cores) {
+  const char* choice = env.get("PRS_PRESTART");
+  const std::string mode = choice == nullptr ? "auto" : choice;
+  if (mode == "on") return true;
+  if (mode != "auto" && !mode.empty()) return false;  // off, or a value it does not know: as without it
+  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS_PER_NODE"}) {
+    const char* value = env.get(name);
+    if (value == nullptr) continue;
+    char* end = nullptr;
+    const long local = std::strtol(value, &end, 10);
+    return *value != '\0' && *end == '\0' && local > 0 && 2 * local - 1 <= static_cast<long>(cores);
+  }
+  return false;
+}
+
 bool is_launcher_variable(const std::string& name) {
   for (const char* p : {"PMIX_", "OMPI_COMM_WORLD_", "OMPI_MCA_ess", "OMPI_MCA_orte_", "OMPI_MCA_pmix",
                         "OMPI_UNIVERSE_SIZE", "OMPI_FILE_LOCATION"})
@@ -119,6 +135,7 @@ std::optional<PrestartedPython> prestart_python(const JobConfig& config) {
   const std::optional<int> rank = launcher_rank(env);
   if (!rank || *rank == 0) return std::nullopt;  // rank 0 never starts Python
   if (surely_idle(env, config.max_concurrency_per_instance)) return std::nullopt;
+  if (!prestart_wanted(env, std::max(1u, std::thread::hardware_concurrency()))) return std::nullopt;
   std::optional<JobConfig> likely = with_likely_python_env(config);
   if (!likely) return std::nullopt;
   apply_job_environment(*likely, env);

@@ -37,6 +37,21 @@ TEST_CASE("surely_idle: a local rank above max_concurrency_per_instance, whichev
   CHECK_FALSE(surely_idle(Environment({"OMPI_COMM_WORLD_LOCAL_RANK=x9"}), 1));
 }
 
+TEST_CASE("prestart_wanted: on, off, or where the node has a core for every rank and interpreter", "[prestart]") {
+  CHECK(prestart_wanted(Environment({"OMPI_COMM_WORLD_LOCAL_SIZE=4"}), 8));      // 4 ranks + 3 interpreters <= 8
+  CHECK(prestart_wanted(Environment({"OMPI_COMM_WORLD_LOCAL_SIZE=4"}), 7));
+  CHECK_FALSE(prestart_wanted(Environment({"OMPI_COMM_WORLD_LOCAL_SIZE=4"}), 6));
+  CHECK_FALSE(prestart_wanted(Environment({"OMPI_COMM_WORLD_LOCAL_SIZE=4"}), 2));  // this VM: 2 cores
+  CHECK(prestart_wanted(Environment({"MPI_LOCALNRANKS=9", "OMPI_COMM_WORLD_LOCAL_SIZE=2"}), 3));  // Open MPI's first
+  CHECK(prestart_wanted(Environment({"SLURM_NTASKS_PER_NODE=16"}), 64));
+  CHECK_FALSE(prestart_wanted(Environment({"SLURM_NTASKS_PER_NODE=2(x3)"}), 64));  // not a count: unknown
+  CHECK_FALSE(prestart_wanted(Environment({"PMIX_RANK=1"}), 64));                 // unknown
+  CHECK(prestart_wanted(Environment({"PRS_PRESTART=on", "OMPI_COMM_WORLD_LOCAL_SIZE=4"}), 2));
+  CHECK_FALSE(prestart_wanted(Environment({"PRS_PRESTART=off", "OMPI_COMM_WORLD_LOCAL_SIZE=2"}), 64));
+  CHECK(prestart_wanted(Environment({"PRS_PRESTART=auto", "OMPI_COMM_WORLD_LOCAL_SIZE=2"}), 64));
+  CHECK_FALSE(prestart_wanted(Environment({"PRS_PRESTART=yes", "OMPI_COMM_WORLD_LOCAL_SIZE=2"}), 64));
+}
+
 TEST_CASE("is_startup_variable: what the interpreter, the loader and malloc read at the start", "[prestart]") {
   for (const char* name : {"PYTHONPATH", "PYTHONHOME", "PYTHONPYCACHEPREFIX", "PYTHONUTF8", "PYTHONSAFEPATH",
                            "_PYTHON_SYSCONFIGDATA_NAME", "LC_ALL", "LC_CTYPE", "LANG", "LANGUAGE", "HOME", "TZ",

@@ -56,7 +56,7 @@ struct JobOutcome {
   std::vector<int> lost_ranks;  // ranks that cannot join the end of the job: rank 0 aborts the job after the logs
   double seconds = 0;          // wall time of the master loop
   double dispatch_seconds = 0;  // from the first task sent to the end (the loop without workers' start-up)
-  double master_cpu_seconds = 0;  // CPU time rank 0 used in that time
+  double master_cpu_seconds = 0;  // CPU time of rank 0's master loop thread in that time (no listing thread)
   double journal_seconds = 0;     // of the master loop's time, spent writing and syncing the journal
   std::uint64_t journal_bytes = 0;  // size of the journal
   std::vector<WorkerStat> per_worker;  // ranks 1..N in order

@@ -48,6 +48,13 @@ std::optional<int> launcher_rank(const Environment& env);
 // SLURM_LOCALID, the first set) minus 1, so a local rank above cap says so; false when unknown.
 bool surely_idle(const Environment& env, int cap);
 
+// Whether a worker prestarts its Python process. PRS_PRESTART=on says yes, off (or any other value but auto) no;
+// unset or auto: only when the node has a core for each of its ranks and for each of their interpreters
+// (2 x local ranks - 1 <= cores; the local rank count from OMPI_COMM_WORLD_LOCAL_SIZE, MPI_LOCALNRANKS or SLURM_NTASKS_PER_NODE, the first set): where
+// cores are short, the interpreters' start takes the CPU MPI_Init needs (measured on 2 cores with 4 ranks and
+// OMPI_MCA_pml=ob1: mpirun -> first run() 252 ms with it against 211 ms without). Unknown counts: no prestart.
+bool prestart_wanted(const Environment& env, unsigned cores);
+
 // A variable an MPI launcher sets for its ranks (PMIX_*, OMPI_COMM_WORLD_*, ...): the Python process is no rank and
 // drops them, so that an mpi4py in the entry script finds itself a singleton.
 bool is_launcher_variable(const std::string& name);
