@@ -61,16 +61,20 @@ void activate_python_env(const PythonEnv& python_env, Environment& env) {
   env.unset("PYTHONHOME");  // activate does the same: a home would override the environment's prefix
 }
 
-// Compiled modules go to ~/.cache/prs_mpi/pycache (or $XDG_CACHE_HOME/prs_mpi/pycache), not to __pycache__ beside
-// the entry script: workers import it while rank 0 lists the input, so a code folder inside the input folder would
-// otherwise gain files during the listing (and the next --resume would see another input). A PYTHONPYCACHEPREFIX
-// of the user's (not empty) stays; without a home folder nothing is set (never a shared /tmp path another user could plant).
-void set_pycache_prefix(Environment& env) {
-  const char* xdg = env.get("XDG_CACHE_HOME");
-  const char* home = env.get("HOME");
-  std::string cache = xdg != nullptr && *xdg == '/' ? xdg : home != nullptr && *home == '/' ? std::string(home) + "/.cache" : "";
-  const char* mine = env.get("PYTHONPYCACHEPREFIX");
-  if (!cache.empty() && (mine == nullptr || *mine == '\0')) env.set("PYTHONPYCACHEPREFIX", cache + "/prs_mpi/pycache");
+// A code folder inside the input folder gains no __pycache__: workers import the entry script while rank 0 still
+// lists the input, and a listing that met new files would make the next --resume see another input. There, and only
+// there, Python writes no compiled modules (PYTHONDONTWRITEBYTECODE=1; it still reads those that exist, Debian's
+// included), unless the user sends them elsewhere with PYTHONPYCACHEPREFIX. Anywhere else Python caches as it always
+// does: a prefix for every worker would hide the compiled modules Debian ships beside pandas and scikit-learn, and
+// every start would compile them again where the cache cannot be written (2.5 s a worker for those two).
+void keep_code_in_input_unwritten(const JobConfig& config, Environment& env) {
+  if (config.code_dir.empty() || config.input_path.empty()) return;
+  std::error_code ec;
+  const std::string code = fs::weakly_canonical(config.code_dir, ec).string() + "/";
+  const std::string input = fs::weakly_canonical(config.input_path, ec).string() + "/";
+  const char* prefix = env.get("PYTHONPYCACHEPREFIX");
+  if (ec || code.compare(0, input.size(), input) != 0 || (prefix != nullptr && *prefix != '\0')) return;
+  env.set("PYTHONDONTWRITEBYTECODE", "1");
 }
 
 std::string name_of(const std::string& entry) { return entry.substr(0, entry.find('=')); }
@@ -149,7 +153,7 @@ void Environment::make_current() const {
 void apply_job_environment(const JobConfig& config, Environment& env) {
   activate_python_env(config.python_env, env);  // first: environment_variables may still change PATH
   for (const auto& [name, value] : config.environment_variables) env.set(name, value);
-  set_pycache_prefix(env);
+  keep_code_in_input_unwritten(config, env);
 }
 
 void set_worker_environment(const JobConfig& config, const NodeInfo& node, int rank) {

@@ -88,16 +88,30 @@ TEST_CASE("Environment changes its entries as setenv and unsetenv change the pro
   CHECK(env.get("") == nullptr);
 }
 
-TEST_CASE("apply_job_environment: the venv's activation, environment_variables, the pycache prefix", "[prestart]") {
+TEST_CASE("apply_job_environment: the venv's activation, environment_variables, no bytecode for code in the input",
+          "[prestart]") {
   JobConfig config;
   config.python_env.prefix = "/v";
   config.python_env.python = "/v/bin/python3";
   config.environment_variables = {{"PYTHONPATH", "./lib"}};
+  config.input_path = "/job/data";
+  config.code_dir = "/job/src";
   Environment env({"HOME=/root", "PATH=/bin", "PYTHONHOME=/usr"});
   apply_job_environment(config, env);
   CHECK(env.entries() == std::vector<std::string>{"HOME=/root", "PATH=/v/bin:/bin", "VIRTUAL_ENV=/v",
-                                                  "PYTHONPATH=./lib",
-                                                  "PYTHONPYCACHEPREFIX=/root/.cache/prs_mpi/pycache"});
+                                                  "PYTHONPATH=./lib"});  // Python caches as it always does
+  config.code_dir = "/job/data/src";  // inside the input: nothing is written there while it is listed
+  Environment inside({"HOME=/root"});
+  apply_job_environment(config, inside);
+  CHECK(inside.get("PYTHONDONTWRITEBYTECODE") == std::string("1"));
+  config.code_dir = "/job/data-src";  // a sibling whose name starts the same is not inside
+  Environment sibling({"HOME=/root"});
+  apply_job_environment(config, sibling);
+  CHECK(sibling.get("PYTHONDONTWRITEBYTECODE") == nullptr);
+  config.code_dir = "/job/data/src";
+  Environment elsewhere({"PYTHONPYCACHEPREFIX=/cache"});  // the user's cache folder: the modules go there
+  apply_job_environment(config, elsewhere);
+  CHECK(elsewhere.get("PYTHONDONTWRITEBYTECODE") == nullptr);
 }
 
 namespace {

@@ -32,7 +32,8 @@ class Environment {
 };
 
 // What the job alone gives the worker's environment, applied to env: the python_env's activation (VIRTUAL_ENV,
-// its bin/ first on PATH, no PYTHONHOME), environment_variables, then PYTHONPYCACHEPREFIX (see node_env.cpp).
+// its bin/ first on PATH, no PYTHONHOME), environment_variables, then PYTHONDONTWRITEBYTECODE=1 when the code
+// folder lies inside the input folder (see node_env.cpp).
 void apply_job_environment(const JobConfig& config, Environment& env);
 
 // Number of workers that take work on this node: all of them, or max_concurrency_per_instance when set.
