@@ -46,12 +46,15 @@ std::string logs_folder(const CliOptions& cli) {
 // What the journal says, counted.
 struct JournalCounts {
   std::uint64_t total = 0, succeeded = 0, failed = 0;
+  bool listing_open = false;  // the input was still being listed: total is the mini-batches listed so far
 };
 
 JournalCounts count_journal(const std::string& path) {
-  JournalState state = read_journal(path, read_journal_header(path).batch_count);
+  const JournalHeader header = read_journal_header(path);
+  JournalState state = read_journal(path, header.batch_count);
   JournalCounts c;
   c.total = state.batch_count;
+  c.listing_open = header.listing_open;
   for (const auto& end : state.ended) {
     if (!end) continue;
     ++(end->succeeded ? c.succeeded : c.failed);
@@ -114,6 +117,9 @@ void print_resume(const std::string& state, const JournalCounts& c, const std::s
   out << "--resume: ";
   if (state == "running") {
     out << "refused while this job runs (it holds " << lock << ")\n";
+  } else if (c.listing_open) {
+    out << "would skip the " << ended << " mini-batches that ended (" << c.failed << " failed; --retry-failed "
+        << "runs those again), run the other " << c.total - ended << " and list the rest of the input\n";
   } else if (ended == c.total) {
     out << "nothing to do: every mini-batch already ended";
     if (c.failed > 0)
@@ -165,8 +171,9 @@ void print_status(const CliOptions& cli, std::ostream& out) {
   if (state == "interrupted" && verdict.rfind("running", 0) == 0) out << " (killed: it ended without a verdict)";
   out << "\n";
   if (!verdict.empty() && verdict != state) out << "job_result.txt: " << verdict << "\n";
-  out << "mini-batches: " << c.total << " in all, " << ended << " done (" << c.succeeded << " succeeded, " << c.failed
-      << " failed), " << in_flight << " in flight, " << c.total - ended - in_flight << " left\n";
+  out << "mini-batches: " << c.total << (c.listing_open ? " listed so far (the input's listing had not ended)" : " in all")
+      << ", " << ended << " done (" << c.succeeded << " succeeded, " << c.failed << " failed), " << in_flight
+      << " in flight, " << c.total - ended - in_flight << " left" << (c.listing_open ? " of those" : "") << "\n";
   if (held) print_running(progress, out);
   print_resume(state, c, lock, out);
 }

@@ -11,9 +11,10 @@ file (RELEASE_LISTING names it), which only a run() that starts before the listi
 import os
 import re
 import signal
+import subprocess
 import time
 
-from prs_e2e import expect, expect_equal, resume_until_done
+from prs_e2e import PRS_MPI, expect, expect_equal, resume_until_done
 
 SCRIPT = """
     import os
@@ -219,6 +220,21 @@ def test_kill_9_while_listing_a_flat_folder_then_resume_gives_every_row_once(mak
     proc.wait()
     expect("listing ended" not in master_notes(job), "killed while the flat folder's listing went on")
     expect(len(job.rows()) < FLAT, "killed before every row was written")
+    deadline = time.time() + 30
+    while True:  # the ranks outlive mpirun's process group for a moment, holding the job lock
+        shown = subprocess.run([PRS_MPI, "status", "job.yml"], cwd=job.dir, capture_output=True, text=True, timeout=60)
+        if "state: running" not in shown.stdout or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    expect_equal(shown.returncode, 0, "status exit code", shown)
+    expect("state: interrupted" in shown.stdout, "the killed job is interrupted", shown)
+    counts = re.search(r"^mini-batches: (\d+) listed so far \(the input's listing had not ended\), (\d+) done "
+                       r"\((\d+) succeeded, 0 failed\), 0 in flight, (\d+) left of those$", shown.stdout, re.M)
+    expect(counts is not None, "status: the mini-batches listed so far, not a total", shown)
+    listed, done, succeeded, left = map(int, counts.groups())
+    expect(0 < listed < 20 and done == succeeded and done + left == listed, f"counts {counts.groups()}", shown)
+    expect(f"--resume: would skip the {done} mini-batches that ended (0 failed; --retry-failed runs those again), "
+           f"run the other {left} and list the rest of the input" in shown.stdout, "status: what --resume does", shown)
     runs, final = resume_until_done(job, limit=4)
     expect("prs_mpi: resuming:" in final.stdout, "resumed", final)
     expect_equal(sorted(job.rows()), flat_rows(job), "every row once", final)
