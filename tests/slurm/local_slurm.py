@@ -18,14 +18,21 @@ def job_fields(job_id):
 def wait_until_done(job_id, seconds):
     """Polls the job; a requeued job waits for its BeginTime (~2 min): start it now. Returns its last fields."""
     deadline = time.time() + seconds
+    requeued_seen = None  # when the job was first seen pending after a requeue
     while time.time() < deadline:
         fields = job_fields(job_id)
         state = fields.get("JobState")
         if state in ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY"):
             return fields
         if state == "PENDING" and int(fields.get("Restarts", "0")) > 0:
-            subprocess.run(["scontrol", "update", f"jobid={job_id}", "StartTime=now"], capture_output=True)
-        time.sleep(2)
+            requeued_seen = requeued_seen or time.time()
+            # Not within the second of the requeue: slurmd revoked the old run's credential then, and a new one of
+            # the same second counts as revoked ("Killing non-startable batch job: Job credential revoked").
+            if time.time() - requeued_seen >= 3:
+                subprocess.run(["scontrol", "update", f"jobid={job_id}", "StartTime=now"], capture_output=True)
+        else:
+            requeued_seen = None
+        time.sleep(1)
     raise AssertionError(f"job {job_id} did not finish in {seconds} s: {job_fields(job_id)}")
 
 
