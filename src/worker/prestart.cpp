@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <initializer_list>
 #include <iterator>
 #include <thread>
 
@@ -36,11 +37,12 @@ std::optional<JobConfig> with_likely_python_env(const JobConfig& config) {
   return likely;
 }
 
-// The standard modules the runner imports after the code folder went on sys.path (load(): logging, for the job's
-// logging_level), imported ahead unless the code folder has a module of that name, which would then shadow them.
+// The standard modules the runner imports after the code folder went on sys.path, imported ahead unless the code
+// folder has a module of that name, which would then shadow them. None now: the runner imports logging (for the
+// job's logging_level) only when the script does, and an adopted process must hold what a fresh one holds.
 std::vector<std::string> modules_ahead(const JobConfig& config) {
   std::vector<std::string> modules;
-  for (const char* module : {"logging"}) {
+  for (const char* module : std::initializer_list<const char*>{}) {
     bool shadowed = false;
     std::error_code ec;
     for (fs::directory_iterator it(config.code_dir, ec), end; !ec && it != end && !shadowed; it.increment(ec)) {

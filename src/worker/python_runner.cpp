@@ -24,12 +24,15 @@ constexpr const char* kHelperFile = "<prs_mpi python_runner>";
 // Everything that must behave exactly like the cloud service (row formatting, pandas quoting, tracebacks) and the
 // run() timer are done in Python: the semantics are Python's, and one call per batch keeps the C++ side thin.
 constexpr const char* kHelperSource = R"PY(
-import _signal, importlib.util, os, signal, sys, traceback, types
+# Only what the interpreter's start has imported already (importlib.util: with Debian's site-packages): the rest
+# (traceback for an error, logging for logging_level) is imported when it is needed, not on every worker's start.
+import _signal, importlib.util, os, sys, types
 
 _FILE = sys._getframe().f_code.co_filename  # kHelperFile
 _timer = {"armed": False, "fired": False, "seconds": 0}
-_state = {}  # "prs": the native module
-_SIGALRM = int(signal.SIGALRM)
+_state = {}  # "prs": the native module; "traceback": the standard module, once an error needed it
+_SIGALRM = _signal.SIGALRM
+_TRACEBACK_PY = os.path.join(os.path.dirname(os.__file__), "traceback.py")  # the standard library's
 
 
 def _on_alarm(signum, frame):
@@ -57,8 +60,26 @@ def _interpreter():
     return f"{sys.executable} (Python {sys.version.split()[0]}, {where})"
 
 
+def _traceback():
+    # The standard traceback module, imported at the first error. A module of that name the script brought (its
+    # code folder is first on sys.path) does not stand in for it: the standard file is then loaded on its own,
+    # outside sys.modules.
+    tb = _state.get("traceback")
+    if tb is None:
+        tb = sys.modules.get("traceback")
+        if tb is None and getattr(importlib.util.find_spec("traceback"), "origin", None) == _TRACEBACK_PY:
+            import traceback as tb
+        if getattr(tb, "__file__", None) != _TRACEBACK_PY:
+            spec = importlib.util.spec_from_file_location("traceback", _TRACEBACK_PY)
+            tb = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(tb)
+        _state["traceback"] = tb
+    return tb
+
+
 def format_error(exc):
     # Only the user's frames: ours and importlib's plumbing tell them nothing.
+    traceback = _traceback()
     te = traceback.TracebackException.from_exception(exc)
     te.stack = traceback.StackSummary.from_list(
         [f for f in te.stack if f.filename != _FILE and not f.filename.startswith("<frozen importlib")])
@@ -103,6 +124,59 @@ def set_current(batch_id, attempt):
     prs.mini_batch_id, prs.attempt = batch_id, attempt
 
 
+class _LevelOnImport:
+    # First on sys.meta_path until `logging` is imported (by the script, or by anything it imports): the module is
+    # the one the other finders find (a code folder's own logging.py too), loaded by its own loader, after which
+    # the root logger takes the job's logging_level.
+    def __init__(self, level):
+        self.level = level
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "logging":
+            return None
+        for finder in [f for f in sys.meta_path if not isinstance(f, _LevelOnImport)]:
+            find = getattr(finder, "find_spec", None)
+            spec = find(name, path, target) if find is not None else None
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = _ThenLevel(spec.loader, self.level)
+                return spec
+        return None
+
+
+class _ThenLevel:
+    # A loader that runs the module with its own (and leaves it that one), then sets the root logger's level.
+    def __init__(self, loader, level):
+        self.loader, self.level = loader, level
+
+    def __getattr__(self, name):  # get_source, is_package, ...: the module's loader answers
+        return getattr(self.loader, name)
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        module.__loader__ = module.__spec__.loader = self.loader
+        _drop_level_finders()
+        self.loader.exec_module(module)
+        module.getLogger().setLevel(self.level)
+
+
+def _drop_level_finders():
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _LevelOnImport)]
+
+
+def _root_level_on_import(level):
+    # The root logger at the job's logging_level as soon as `logging` exists: now if it was imported already,
+    # else when the script imports it (a script that never does pays nothing for it).
+    _drop_level_finders()  # a runner before this one in the same interpreter (the unit tests) left its own
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        logging.getLogger().setLevel(level)
+    else:
+        sys.meta_path.insert(0, _LevelOnImport(level))
+
+
 def _check_pandas():
     # The table reader parses mini-batches with pandas: without it every attempt would fail, so init() does.
     try:
@@ -119,8 +193,7 @@ def load(path, code_dir, argv, module_dir="", logging_level="", needs_pandas=Fal
     if module_dir and module_dir not in sys.path:
         sys.path.insert(1, module_dir)  # azureml_user.parallel_run, after the user's own code
     if logging_level:
-        import logging
-        logging.getLogger().setLevel(logging_level)
+        _root_level_on_import(logging_level)
     _native_module()
     if needs_pandas:
         _check_pandas()
@@ -166,15 +239,15 @@ def _call_run(run, mini_batch, timeout):
             # Re-installed if the script replaced it: the timeout must keep working. _signal's getsignal, not
             # signal's: that wrapper's enum lookup raises and catches a ValueError for a function (~4 us a call).
             if _signal.getsignal(_SIGALRM) is not _on_alarm:
-                signal.signal(signal.SIGALRM, _on_alarm)
+                _signal.signal(_SIGALRM, _on_alarm)
             _timer["armed"] = True
-            signal.setitimer(signal.ITIMER_REAL, timeout)
+            _signal.setitimer(_signal.ITIMER_REAL, timeout)
         try:
             return run(mini_batch), None, False
         finally:
             if timeout > 0:
                 _timer["armed"] = False
-                signal.setitimer(signal.ITIMER_REAL, 0)
+                _signal.setitimer(_signal.ITIMER_REAL, 0)
     except BaseException as exc:  # KeyboardInterrupt and SystemExit too: a failed attempt, nothing more
         return None, format_error(exc), _timer["fired"]
 
@@ -221,17 +294,30 @@ def run_batch(run, mini_batch, timeout, format_rows, want_header):
     return (True, False) + formatted + ("",)
 )PY";
 
+// Compiles and runs Python source in the helper module's namespace.
+void run_in(const py::module_& helper, const char* source) {
+  auto builtins = py::module_::import("builtins");
+  builtins.attr("exec")(builtins.attr("compile")(source, kHelperFile, "exec"), helper.attr("__dict__"));
+}
+
 // The helper module, compiled and registered in sys.modules on first use.
 py::module_ helper_module() {
   py::dict modules = py::module_::import("sys").attr("modules");
   if (modules.contains(kHelperName)) return modules[kHelperName].cast<py::module_>();
-  auto builtins = py::module_::import("builtins");
   py::module_ helper = py::module_::import("types").attr("ModuleType")(kHelperName);
-  builtins.attr("exec")(builtins.attr("compile")(kHelperSource, kHelperFile, "exec"), helper.attr("__dict__"));
-  builtins.attr("exec")(builtins.attr("compile")(table_reader_source(), kHelperFile, "exec"), helper.attr("__dict__"));
-  builtins.attr("exec")(builtins.attr("compile")(row_records_source(), kHelperFile, "exec"), helper.attr("__dict__"));
+  run_in(helper, kHelperSource);
   helper.attr("format_text_rows") = format_text_rows_function();
   modules[kHelperName] = helper;
+  return helper;
+}
+
+// The helper module with the parts only some jobs use, added once each: the table reader (a table input: its
+// source alone takes ~2 ms to compile, and imports json and re) and the .h5 row records.
+py::module_ helper_module_for(const RunnerSettings& s) {
+  py::module_ helper = helper_module();
+  if (s.table.format != TableFormat::file_list && !py::hasattr(helper, "run_table"))
+    run_in(helper, table_reader_source());
+  if (s.row_records && !py::hasattr(helper, "rows_record")) run_in(helper, row_records_source());
   return helper;
 }
 
@@ -293,7 +379,7 @@ void PythonRunner::init() {
   if (state_) throw std::logic_error("PythonRunner::init() called twice");
   try {
     auto state = std::make_unique<State>();
-    state->helper = helper_module();
+    state->helper = helper_module_for(settings_);
     py::list argv;
     for (const auto& arg : settings_.argv) argv.append(fs_str(arg));
     auto guarded = state->helper.attr("guarded");

@@ -78,9 +78,9 @@ struct PrestartedPython {
 
 // On a worker rank (launcher_rank > 0), before MPI_Init: starts the Python process with the interpreter and the
 // environment the job will most likely give it: the job file's python_env, else this process's VIRTUAL_ENV (rank
-// 0 decides after its checks), and apply_job_environment's variables (none on a worker surely_idle); it imports logging too (the runner does for
-// logging_level) unless the code folder holds a module of that name. nullopt on rank 0, on an unknown rank, or
-// when it cannot start (the worker then starts its process as without this).
+// 0 decides after its checks), and apply_job_environment's variables (none on a worker surely_idle); the interpreter
+// and prs_mpi's runner start in it, nothing of the job's. nullopt on rank 0, on an unknown rank, or when it cannot
+// start (the worker then starts its process as without this).
 std::optional<PrestartedPython> prestart_python(const JobConfig& config);
 
 // Ends a prestarted process (killed and reaped, so no process is left behind) and forgets it; nothing without one.
