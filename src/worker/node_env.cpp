@@ -7,6 +7,8 @@
 #include <sstream>
 #include <thread>
 
+#include <unistd.h>
+
 #include "prs/logs/process_logs.hpp"
 
 namespace fs = std::filesystem;
@@ -17,17 +19,40 @@ namespace prs {
 
 namespace {
 
-std::vector<std::string> split_commas(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream s(text);
-  std::string item;
-  while (std::getline(s, item, ','))
-    if (!item.empty()) out.push_back(item);
+// text cut at each `sep`, empty pieces kept ("a::b" -> a, "", b; "" -> one empty piece).
+std::vector<std::string> split_at(const std::string& text, char sep) {
+  std::vector<std::string> out(1);
+  for (char c : text) {
+    if (c == sep) out.emplace_back();
+    else out.back() += c;
+  }
   return out;
 }
 
-// What `nvidia-smi -L` prints, "" when it is not there (the shell's error goes to /dev/null).
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> out;
+  for (std::string& item : split_at(text, ','))
+    if (!item.empty()) out.push_back(std::move(item));
+  return out;
+}
+
+// Whether the shell would find an executable `name` on PATH (an empty entry is the current folder, as for sh);
+// true without a PATH, where the shell has its own default.
+bool on_path(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  if (path == nullptr) return true;
+  for (const std::string& dir : split_at(path, ':')) {
+    const std::string file = (dir.empty() ? "." : dir) + "/" + name;
+    std::error_code ec;
+    if (fs::is_regular_file(file, ec) && access(file.c_str(), X_OK) == 0) return true;
+  }
+  return false;
+}
+
+// What `nvidia-smi -L` prints, "" when it is not there (the shell's error goes to /dev/null). Without one on PATH
+// no shell is started: on a node without GPUs each worker would fork one just to hear that (~1 ms of its start).
 std::string run_nvidia_smi() {
+  if (!on_path("nvidia-smi")) return "";
   FILE* pipe = popen("nvidia-smi -L 2>/dev/null", "r");
   if (pipe == nullptr) return "";
   std::string text;
