@@ -47,6 +47,10 @@ namespace {
 
 using namespace app_detail;
 
+// Rank 0's last start-up phase in --trace: the verdict, then the output's MPI_File_open, which every rank makes
+// together (it loads the MPI-IO components) while the workers' Python processes start.
+constexpr const char* kOutputOpenPhase = "output opened (MPI_File_open, collective)";
+
 StopSettings stop_settings(const CliOptions& cli, const JobConfig& config) {
   StopSettings stop;
   stop.first_task_creation_timeout = config.first_task_creation_timeout;
@@ -241,8 +245,10 @@ int plan_and_run_rank0(const CliOptions& cli, int world_size, MasterSetup& setup
   broadcast_verdict(verdict);
   if (verdict == StartVerdict::go) {
     AppendFile output;
-    if (setup.config.output_action == OutputAction::append_row)
-      output = AppendFile::open(setup.config.append_row_file);  // collective
+    if (setup.config.output_action == OutputAction::append_row) {
+      output = AppendFile::open(setup.config.append_row_file);  // collective: the master loop waits for every rank
+      if (setup.clock != nullptr) setup.clock->end(kOutputOpenPhase);
+    }
     return run_rank0(setup, cli, world_size, output);
   }
   const int code = exit_code_of(verdict);
