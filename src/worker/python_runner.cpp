@@ -163,7 +163,9 @@ class _ThenLevel:
 
 
 def _drop_level_finders():
-    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _LevelOnImport)]
+    # A new list, not the old one changed: another thread's import may be going through the old one.
+    if any(isinstance(f, _LevelOnImport) for f in sys.meta_path):
+        sys.meta_path = [f for f in sys.meta_path if not isinstance(f, _LevelOnImport)]
 
 
 def _root_level_on_import(level):

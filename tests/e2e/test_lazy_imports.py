@@ -91,3 +91,23 @@ def test_a_script_s_own_traceback_and_signal_modules_are_its_own_and_errors_and_
     errors = job.read("out/logs/user/error.txt")
     expect('score.py", line 6, in run\n' in errors and "ValueError: item 1 is bad\n" in errors, errors)
     expect("TimeoutError: run() exceeded the timeout of 1 s" in errors, errors)
+
+
+def test_a_code_folder_s_own_logging_module_is_the_script_s_and_takes_the_level(make_job):
+    # As before the change (the runner imported logging after the code folder went on sys.path): the script gets
+    # the code folder's logging.py, whose root logger is given logging_level, now when the script imports it.
+    script = """
+        import os, sys
+        BEFORE = "logging" in sys.modules
+
+        def run(mini_batch):
+            import logging
+            return [f"{os.path.basename(p)} {BEFORE} {logging.MARK} {logging.ROOT.levels}" for p in mini_batch]
+    """
+    job = make_job("own_logging", script, items=2, batch=1, extra="logging_level: WARNING\n")
+    job.write("src/logging.py", 'MARK = "own-logging"\n\n\nclass _Root:\n    levels = []\n\n'
+                                '    def setLevel(self, level):\n        self.levels.append(level)\n\n\n'
+                                'ROOT = _Root()\n\n\ndef getLogger(name=None):\n    return ROOT\n')
+    proc = job.run(np=2)
+    expect_equal(proc.returncode, 0, "exit code", proc)
+    expect_equal(sorted(job.rows()), [f"{item} False own-logging ['WARNING']" for item in job.items], "rows", proc)

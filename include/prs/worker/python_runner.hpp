@@ -69,14 +69,16 @@ class PythonRunner {
   PythonRunner& operator=(const PythonRunner&) = delete;
 
   // Compiles prs_mpi's own helper module into the interpreter, as init() would; no user code, nothing of the job
-  // (a prestarted process does it before it knows its job). Throws pybind11::error_already_set.
+  // (a prestarted process does it before it knows its job): the parts only some jobs use (the table reader, the
+  // .h5 row records) wait for init(). Throws pybind11::error_already_set.
   static void prepare();
   // Makes os.environ (and os.environb, posix.environ: the same data) these NAME=VALUE entries, in order, putenv() and unsetenv()
   // changing the C environment with it. Throws pybind11::error_already_set.
   static void set_environment(const std::vector<std::string>& entries);
 
-  // Sets sys.path and sys.argv, imports the entry script from its path and calls init() if it has one.
-  // Throws EntryScriptError with the traceback.
+  // Sets sys.path and sys.argv, imports the entry script from its path and calls init() if it has one; the root
+  // logger takes logging_level once `logging` is imported (now if it is already). Throws EntryScriptError with the
+  // traceback.
   void init();
 
   // Calls run() with a list of path strings. Never throws for Python errors: they come back in the outcome.
