@@ -9,8 +9,7 @@ OMPI_MCA_pml=ob1 (which skips probing for InfiniBand/Omni-Path), --runs times, r
   - from the entry script itself (time.time() stamps): when its import began and ended, init() ran, the first run()
     began and the last one ended, on every worker;
   - the benchmark's own clock around `mpirun`.
-Phases: launch (mpirun to rank 0's start), MPI_Init, ..., the output's collective MPI_File_open (the master loop
-and the workers' loops start after it), workers' Python start (rank 0 lets the workers start ->
+Phases: launch (mpirun to rank 0's start), MPI_Init, ..., workers' Python start (rank 0 lets the workers start ->
 the entry script's import begins; split at the start of the trace's init() spans: the worker's set-up until it
 spawned its Python process, or adopted the one it started before MPI_Init, then that process until the import:
 exec, interpreter and runner for a fresh one, only its log files and environment for an adopted one), import,
@@ -96,11 +95,7 @@ _stamps["import_end"] = time.time()
 
 RANK0 = ["MPI_Init", "node discovery", "job file, output checks, job lock", "listing", "partition and fingerprint",
          "journal and logs"]
-# Rank 0's last phase in newer builds' traces: the output's MPI_File_open, which every rank makes together and which
-# the master loop and the workers' loops wait for; an older build's trace has no such span (its rank 0 then seems
-# ready at the end of "journal and logs").
-OUTPUT_OPEN = "output opened (MPI_File_open, collective)"
-PHASES = ["launch"] + RANK0 + [OUTPUT_OPEN, "workers' Python start", "  worker set-up (to the spawn or adoption)",
+PHASES = ["launch"] + RANK0 + ["workers' Python start", "  worker set-up (to the spawn or adoption)",
                                "  process (spawn or adoption to import)", "import", "init()", "first task"]
 # A streamed listing (dispatch while listing) ends its start-up phase with the first mini-batch listed.
 STREAMED_LISTING = "listing the first mini-batch (the rest is listed while the master dispatches)"
@@ -195,10 +190,7 @@ def phases_of(launched, exited, trace, stamps):
         out["import"] = first["import_end"] - first["import_begin"]
         out["init()"] = first["init_end"] - first["init_begin"]
         out["first task"] = first["first_run"] - first["init_end"]
-        last = OUTPUT_OPEN if OUTPUT_OPEN in spans else RANK0[-1]
-        if OUTPUT_OPEN in spans:
-            out[OUTPUT_OPEN] = spans[OUTPUT_OPEN]["dur"] / 1e6
-        planned = origin + (spans[last]["ts"] + spans[last]["dur"]) / 1e6
+        planned = origin + (spans[RANK0[-1]]["ts"] + spans[RANK0[-1]]["dur"]) / 1e6
         out["rank 0 ready (master loop starts)"] = planned - launched
         out["workers ready (init() returned)"] = first["init_end"] - launched
     return out

@@ -33,7 +33,6 @@
 #include "prs/master/walltime.hpp"
 #include "prs/mpi/job_end.hpp"
 #include "prs/mpi/mpi_comm.hpp"
-#include "prs/output/append_file.hpp"
 #include "prs/output/h5_build.hpp"
 #include "prs/worker/node_env.hpp"
 #include "prs/worker/prestart.hpp"
@@ -46,10 +45,6 @@ namespace prs {
 namespace {
 
 using namespace app_detail;
-
-// Rank 0's last start-up phase in --trace: the verdict, then the output's MPI_File_open, which every rank makes
-// together (it loads the MPI-IO components) while the workers' Python processes start.
-constexpr const char* kOutputOpenPhase = "output opened (MPI_File_open, collective)";
 
 StopSettings stop_settings(const CliOptions& cli, const JobConfig& config) {
   StopSettings stop;
@@ -175,7 +170,7 @@ void print_skipped_inputs(const FileList& files, JobLogs& logs) {
   logs.master_note(skipped_paths_line(files, files.skipped().size()));
 }
 
-int run_rank0(MasterSetup& setup, const CliOptions& cli, int world_size, AppendFile& output) {
+int run_rank0(MasterSetup& setup, const CliOptions& cli, int world_size) {
   JobLogs& logs = *setup.logs;
   JobOutcome outcome;
   try {
@@ -189,8 +184,7 @@ int run_rank0(MasterSetup& setup, const CliOptions& cli, int world_size, AppendF
     abort_on_master_error(e.what(), setup.config, logs);
   }
   if (!outcome.lost_ranks.empty()) abort_without_lost_ranks(outcome, setup.config, logs);
-  JobEnd end = end_job_collectively({}, static_cast<int>(outcome.code));
-  output.close();  // collective
+  JobEnd end = end_job_collectively({}, static_cast<int>(outcome.code));  // every worker closed the output
   outcome.workers = end.totals;
   if (outcome.code == ExitCode::succeeded) order_if_asked(setup);
   const bool build = outcome.code == ExitCode::succeeded || outcome.code == ExitCode::job_failed;
@@ -243,14 +237,7 @@ int plan_and_run_rank0(const CliOptions& cli, int world_size, MasterSetup& setup
       finish_start(cli, setup);
     }, setup);
   broadcast_verdict(verdict);
-  if (verdict == StartVerdict::go) {
-    AppendFile output;
-    if (setup.config.output_action == OutputAction::append_row) {
-      output = AppendFile::open(setup.config.append_row_file);  // collective: the master loop waits for every rank
-      if (setup.clock != nullptr) setup.clock->end(kOutputOpenPhase);
-    }
-    return run_rank0(setup, cli, world_size, output);
-  }
+  if (verdict == StartVerdict::go) return run_rank0(setup, cli, world_size);  // the workers open the output
   const int code = exit_code_of(verdict);
   end_job_collectively({}, code);
   if (verdict != StartVerdict::nothing_to_do) {

@@ -8,13 +8,10 @@
 
 namespace prs {
 
-AppendFile AppendFile::open(const std::string& path) {
-  AppendFile f;
-  f.path_ = path;
-  // Collective: every rank of MPI_COMM_WORLD calls this with the same path.
-  mpi_check(MPI_File_open(MPI_COMM_WORLD, path.c_str(), MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL, &f.file_),
-            "cannot open the output " + path);
-  return f;
+void AppendFile::open() {
+  // Independent: only this rank opens this handle. No MPI_MODE_CREATE: rank 0 created the file before the start.
+  mpi_check(MPI_File_open(MPI_COMM_SELF, path_.c_str(), MPI_MODE_WRONLY, MPI_INFO_NULL, &file_),
+            "cannot open the output " + path_ + " (was it removed while the job ran?)");
 }
 
 AppendFile::AppendFile(AppendFile&& other) noexcept
@@ -26,12 +23,13 @@ AppendFile& AppendFile::operator=(AppendFile&& other) noexcept {
   return *this;
 }
 
-// Not closed here: closing is collective, and a file still open at destruction means an error path on which the
-// other ranks will not join (the abort that follows releases it).
+// Not closed here: a file still open at destruction means an error path, on which MPI may be gone already (the
+// abort that follows releases it).
 AppendFile::~AppendFile() = default;
 
 void AppendFile::write_at(std::uint64_t offset, const std::string& bytes) {
   // Independent: only this rank writes these bytes.
+  if (file_ == MPI_FILE_NULL) open();
   std::size_t done = 0;
   while (done < bytes.size()) {
     int chunk = static_cast<int>(std::min<std::size_t>(bytes.size() - done, std::numeric_limits<int>::max() / 2));
@@ -50,7 +48,6 @@ void AppendFile::write_at(std::uint64_t offset, const std::string& bytes) {
 }
 
 void AppendFile::close() {
-  // Collective: every rank that opened the file closes it together.
   if (file_ != MPI_FILE_NULL) mpi_check(MPI_File_close(&file_), "cannot close the output " + path_);
 }
 

@@ -68,6 +68,7 @@ class Worker {
   void note_started(const TaskMsg& t);
   void send_cancelled(std::uint64_t attempt_id);
   void report_fatal(const std::string& what);
+  void close_output();
   void log_attempt(std::uint64_t attempt_id, const RunOutcome& o);
   void log_sys(int level, const std::string& text);
 
@@ -130,11 +131,10 @@ int Worker::run() {
   for (const TaskMsg& t : queue_) send_cancelled(t.attempt_id);
   queue_.clear();
   python_.stop();
+  close_output();  // before finished: once the final collectives are over rank 0 may read the file
   outbox_.send(0, Tag::finished, "");
   outbox_.flush();
-  int exit_code = end_job_collectively(totals_, 0).exit_code;
-  output_.close();  // collective
-  return exit_code;
+  return end_job_collectively(totals_, 0).exit_code;
 }
 
 void Worker::end_before_start() {
@@ -247,6 +247,18 @@ void Worker::report_fatal(const std::string& what) {
   out_of_work_ = true;
   on_cancel();
   outbox_.send(0, Tag::fatal, encode(TextMsg{what}));
+}
+
+// A close that fails (a network file system reports write-back errors there) may have lost rows the master counts
+// as written: the job ends failed on every rank, and --resume checks each written block against its checksum.
+void Worker::close_output() {
+  try {
+    output_.close();
+  } catch (const Fatal& e) {
+    std::cerr << "prs_mpi: fatal: rank " << rank_ << ": " << e.what()
+              << "; ending every rank (resumable with --resume, which checks the rows written)" << std::endl;
+    abort_all(static_cast<int>(ExitCode::job_failed));
+  }
 }
 
 void Worker::on_event(PythonEvent& e) {
@@ -395,17 +407,15 @@ int run_worker(const JobConfig& config, const NodeInfo& node, int rank, std::opt
   }
   const std::string perf = config.log_dir + "/sys/perf/" + node.host + "/" + process_name(rank) + ".csv";
   ResourceMonitor monitor(perf, config.log_dir, rank, idle ? 0 : config.resource_monitor_interval);
-  AppendFile output;  // opened with the other ranks once rank 0 says go
+  // Opened at this rank's first commit (append_file.hpp).
+  AppendFile output(config.output_action == OutputAction::append_row ? config.append_row_file : "");
   const std::string note = keep_if_fits(prestarted, s, idle);
   {
     Worker worker(std::move(s), output, node.host, rank, idle, std::move(logs),
                   log_level_number(config.logging_level), std::move(monitor));
     worker.start(std::move(prestarted), note);
     run_index_pass(std::nullopt, nullptr);  // rank 0's plan may need this rank to scan a share of the table
-    if (broadcast_verdict(StartVerdict::go) == StartVerdict::go) {
-      if (config.output_action == OutputAction::append_row) output = AppendFile::open(config.append_row_file);
-      return worker.run();
-    }
+    if (broadcast_verdict(StartVerdict::go) == StartVerdict::go) return worker.run();
     worker.end_before_start();
   }  // its log files are closed: rank 0 may remove the folders it created for this job
   return end_job_collectively({}, 0).exit_code;

@@ -249,8 +249,7 @@ def test_trace_has_one_complete_span_per_executed_attempt(make_job, tmp_path):
                  ["start-up (workers in init())", "dispatch", "end of the workers (shutdown())"], "master phases")
     startup = [e for e in spans if e["cat"] == "startup"]
     expect_equal([e["name"] for e in startup], ["MPI_Init", "node discovery", "job file, output checks, job lock",
-                                                "listing", "partition and fingerprint", "journal and logs",
-                                                "output opened (MPI_File_open, collective)"],
+                                                "listing", "partition and fingerprint", "journal and logs"],
                  "rank 0's start-up phases, in order", proc)
     expect(all(rank[e["tid"]] == 0 for e in startup), "on the master's track")
     ends = [e["ts"] + e["dur"] for e in startup]  # microseconds, each rounded: 1 us of slack

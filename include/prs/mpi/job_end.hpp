@@ -2,7 +2,7 @@
 // The collective start and end of a job, on every rank at once. At the start rank 0 says whether the job goes on
 // once it has listed and planned the input (the workers' Python processes run init() meanwhile). At the end the
 // workers' counters are summed onto rank 0 and rank 0's exit code is broadcast so that every rank leaves with it.
-// The caller closes the shared output after it.
+// Each worker has closed the shared output before it (append_file.hpp), so rank 0 may read the file after it.
 #include <cstdint>
 
 namespace prs {
