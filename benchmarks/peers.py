@@ -248,7 +248,10 @@ def main():
             if expected is None:  # the reference comes first
                 order = tools
             for name, method in order:
-                wall, out = bench.prs_mpi(name, variants.get(name)) if method == "prs_mpi" else getattr(bench, method)()
+                if method == "prs_mpi":
+                    wall, out = bench.prs_mpi(name, variants.get(name))
+                else:
+                    wall, out = getattr(bench, method)()
                 rows = sorted_rows(out)
                 if expected is None:
                     expected = rows
@@ -262,8 +265,8 @@ def main():
                 loads.append(os.getloadavg()[0])
                 extra = ""
                 if method == "prs_mpi":
-                    extra = (f" (dispatch {bench.prs_dispatch[name][-1]:.2f} s, in run() {bench.prs_run[name][-1]:.2f} s"
-                             f" summed; load average {os.getloadavg()[0]:.1f})")
+                    extra = (f" (dispatch {bench.prs_dispatch[name][-1]:.2f} s, in run() "
+                             f"{bench.prs_run[name][-1]:.2f} s summed; load average {loads[-1]:.1f})")
                 print(f"  run {run + 1} {name:<22} {wall:7.2f} s, {len(rows)} rows equal to the serial loop's{extra}",
                       flush=True)
     finally:

@@ -135,7 +135,7 @@ def test_modules_of_the_code_folder_and_of_pythonpath_are_not_imported_ahead(mak
                  "the venv's shadowmod and pathmod never imported", proc)
 
 
-def run_twice(job, tmp_path):
+def run_twice(job):
     """The job without the prestart, then with it (the automatic rule); both CompletedProcesses, out/ removed
     between them."""
     off = job.run(np=2, env={"PRS_PRESTART": "off"})
@@ -151,7 +151,7 @@ def prs_lines(proc):
 def test_a_script_that_does_not_parse_fails_as_without_the_prestart(make_job, tmp_path):
     venv, job = venv_job(make_job, tmp_path, "syntax", "import aheadmod\n\ndef run(mini_batch):\n    return [\n")
     install(venv, "aheadmod", str(tmp_path / "imports.txt"))
-    off, auto = run_twice(job, tmp_path)
+    off, auto = run_twice(job)
     expect(off.returncode != 0 and any("SyntaxError" in line for line in prs_lines(off)),
            "without the prestart: the SyntaxError", off)
     expect_equal((auto.returncode, prs_lines(auto)), (off.returncode, prs_lines(off)),
@@ -164,7 +164,8 @@ def test_an_installed_import_that_raises_fails_as_without_the_prestart(make_job,
     # The prestarted process's import ahead raises: once adopted it re-executes itself (the same pid) as a fresh
     # process, whose import raises as it does without the prestart.
     venv, job = venv_job(make_job, tmp_path, "raises", SCRIPT.format(module="brokenmod"))
-    install(venv, "brokenmod", str(tmp_path / "imports.txt"), tail='raise ImportError("brokenmod is broken on purpose")\n')
+    install(venv, "brokenmod", str(tmp_path / "imports.txt"),
+            tail='raise ImportError("brokenmod is broken on purpose")\n')
     off = job.run(np=2, env={"PRS_PRESTART": "off"})
     without = records(str(tmp_path / "imports.txt"))
     os.remove(tmp_path / "imports.txt")
