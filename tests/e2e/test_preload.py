@@ -9,6 +9,7 @@ automatic rule turns the prestart on for a script with imports ahead (prestart_w
 import os
 import re
 import subprocess
+import uuid
 
 import pytest
 
@@ -209,3 +210,35 @@ def test_an_environment_other_than_predicted_imports_afresh(make_job, tmp_path):
                  "imported ahead with 4 workers' threads, then afresh with 1 worker's, in the same pid", proc)
     expect_equal(user_log(job, "stdout").count("aheadmod says hello at its import"), 1,
                  "printed once: by the fresh import", proc)
+
+
+def test_a_refused_job_with_imports_ahead_leaves_no_process_and_no_output(make_job, tmp_path):
+    # Rank 0 refuses the job (its logs folder is a file) while the workers' prestarted processes may be importing
+    # ahead: exit 2, prs_mpi's one error line, no process left behind, nothing written but what the module itself
+    # writes at its import (its records, if it got that far).
+    from test_prestart import processes_tagged
+    venv, job = venv_job(make_job, tmp_path, "refused", SCRIPT.format(module="aheadmod"))
+    install(venv, "aheadmod", str(tmp_path / "imports.txt"))
+    job.write("not_a_folder", "")
+    args = ["--log-dir", job.path("not_a_folder")]
+    off = job.run(np=3, args=args, env={"PRS_PRESTART": "off"})
+    expect_equal(records(str(tmp_path / "imports.txt")), [], "without the prestart: nothing imported", off)
+    left = tree(job.dir)
+    subprocess.run(["rm", "-rf", job.path("out")], check=True)
+    tag = uuid.uuid4().hex
+    proc = job.run(np=3, args=args, env={"PRS_TEST_TAG": tag})
+    expect_equal(proc.returncode, 2, "exit code", proc)
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("prs_mpi:")]
+    expect_equal(errors, [f"prs_mpi: error: {job.path('not_a_folder')}: cannot create the folder: Not a directory"],
+                 "prs_mpi's one error line", proc)
+    expect_equal((off.returncode, prs_lines(off)), (proc.returncode, errors), "as without the prestart", proc)
+    expect_equal(processes_tagged(tag), [], "processes left behind", proc)
+    expect_equal(tree(job.dir), left, "the job folder, as without the prestart", proc)
+    expect(all(r[1:3] == ("True", "True") for r in records(str(tmp_path / "imports.txt"))),
+           "imported, if at all, only ahead", proc)
+
+
+def tree(folder):
+    """Every path under folder, relative, sorted."""
+    return sorted(os.path.relpath(os.path.join(root, name), folder)
+                  for root, dirs, files in os.walk(folder) for name in dirs + files)
