@@ -41,16 +41,31 @@ def _names(script):
             tree = ast.parse(f.read(), script)
     except BaseException:
         return []
-    names = []
+    # (module, names its `from module import` statements take: a submodule among them is imported too)
+    names = {}
     for node in tree.body:
         if isinstance(node, ast.Import):
-            found = [alias.name for alias in node.names]
+            for alias in node.names:
+                names.setdefault(alias.name, [])
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found = [node.module]
-        else:
+            names.setdefault(node.module, []).extend(a.name for a in node.names if a.name != "*")
+    return list(names.items())
+
+
+def _submodules(module, taken, sites):
+    # What `from module import name` imports besides module: name.py of the package, when module has no such
+    # attribute (Python's _handle_fromlist does the same); only where the package is installed.
+    found = []
+    for name in taken:
+        if hasattr(module, name):
             continue
-        names += [name for name in found if name not in names]
-    return names
+        try:
+            spec = importlib.util.find_spec(f"{module.__name__}.{name}")  # its parent is imported already
+        except BaseException:
+            continue
+        if spec is not None and spec.origin and spec.has_location and _under(spec.origin, sites):
+            found.append(f"{module.__name__}.{name}")
+    return found
 
 
 def _shadowed(top, folders):
@@ -88,13 +103,16 @@ def import_ahead(script, code_dir, module_dir):
     if site.ENABLE_USER_SITE and site.USER_SITE:
         sites.append(_real(site.USER_SITE))
     done = []
-    for name in _names(script):
+    for name, taken in _names(script):
         top = name.partition(".")[0]
         if top in ("prs", "azureml_user", "mpi4py") or _shadowed(top, [code_dir, module_dir]):
             continue
         if _installed(top, sites, _real(code_dir)):
-            importlib.import_module(name)
+            module = importlib.import_module(name)
             done.append(name)
+            for sub in _submodules(module, taken, sites):
+                importlib.import_module(sub)
+                done.append(sub)
     return done
 )PY";
 

@@ -198,9 +198,9 @@ bool redirect_streams(const Adoption& a) {
 // they print is held until the adoption), then the wait for the rank. Once adopted: its log files, the environment
 // it would have inherited (launcher variables left out, as at the start above; what the imports ahead set in it
 // kept), the start marker, what was held, and the job as any other process serves it; or, unfit (start_afresh), a
-// fresh process in its place. A rank that ends first (a job refused by
-// rank 0, an idle worker) closes the link or kills it: it leaves without a word, no file made. Anything that goes
-// wrong before the adoption ends it with exit code 1 and nothing said: the rank starts a fresh process.
+// fresh process in its place. A rank that ends first (a job refused by rank 0, an idle worker) closes the link or
+// kills it: it leaves without a word, no file made. Anything that goes wrong before the adoption ends it with exit
+// code 1 and nothing said: the rank starts a fresh process.
 [[noreturn]] void serve_prestarted(const std::string& python, const std::vector<std::string>& ahead,
                                    const std::vector<std::string>& modules) {
   const Environment started = Environment::current();  // as spawned, launcher variables left out

@@ -242,3 +242,29 @@ def tree(folder):
     """Every path under folder, relative, sorted."""
     return sorted(os.path.relpath(os.path.join(root, name), folder)
                   for root, dirs, files in os.walk(folder) for name in dirs + files)
+
+
+def test_a_submodule_taken_by_from_import_is_imported_ahead_too(make_job, tmp_path):
+    # `from aheadpkg import sub, VALUE`: sub is a submodule (imported ahead with its package), VALUE a name of the
+    # package (nothing more to import).
+    script = """
+        import os
+        from aheadpkg import sub, VALUE
+
+        def run(mini_batch):
+            return [f"{os.path.basename(p)} {VALUE} {sub.MARK} {sub.PRESTARTED}" for p in mini_batch]
+    """
+    venv, job = venv_job(make_job, tmp_path, "submodule", script)
+    package = os.path.join(site_packages(venv), "aheadpkg")
+    os.makedirs(package)
+    with open(os.path.join(package, "__init__.py"), "w") as f:
+        f.write('VALUE = "package-value"\n')
+    with open(os.path.join(package, "sub.py"), "w") as f:
+        f.write(RECORDING_MODULE.format(records=str(tmp_path / "imports.txt"), name="sub", tail=""))
+    proc = job.run(np=2)
+    expect_equal(proc.returncode, 0, "exit code", proc)
+    expect_equal(sorted(job.rows()), [f"{item} package-value installed True" for item in job.items], "rows", proc)
+    adopted = ADOPTED.findall(sys_log(job))
+    expect_equal(len(adopted), 1, "rank 1 adopted its prestarted process", proc)
+    expect_equal([r[:3] for r in records(str(tmp_path / "imports.txt"))], [(adopted[0], "True", "True")],
+                 "the submodule imported once, ahead", proc)
