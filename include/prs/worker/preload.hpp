@@ -1,11 +1,12 @@
 #pragma once
 // The entry script's installed imports, imported ahead by a prestarted Python process (prestart.hpp) while MPI
 // starts: the modules its top-level `import X` and `from X import Y` statements name (Y too when it is a submodule
-// of X, as the import itself would take it) that resolve in the interpreter's site-packages (not in the code folder, not in prs_mpi's own python/ folder, not on a PYTHONPATH of
-// the job, not the standard library; never mpi4py, whose import starts MPI). No line of the job runs for this: the
-// script is parsed (Python's ast), not executed. A script that does not parse, or names nothing installed, imports
-// nothing ahead; one whose import raises makes the prestarted process unfit (once adopted it re-executes itself
-// as a fresh process, whose real import reports the error as without this).
+// of X, as the import itself would take it) that resolve in the interpreter's site-packages (not in the code
+// folder, not in prs_mpi's own python/ folder, not on a PYTHONPATH of the job, not the standard library; never
+// mpi4py, whose import starts MPI). No line of the job runs for this: the script is parsed (Python's ast), not
+// executed. A script that does not parse, or names nothing installed, imports nothing ahead; one whose import
+// raises makes the prestarted process unfit (once adopted it re-executes itself as a fresh process, whose real
+// import reports the error as without this).
 #include <string>
 #include <vector>
 
