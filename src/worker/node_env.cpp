@@ -97,8 +97,12 @@ std::vector<std::string> parse_nvidia_smi(const std::string& text) {
 
 std::vector<std::string> node_gpus() {
   if (const char* visible = std::getenv("CUDA_VISIBLE_DEVICES")) return split_commas(visible);
-  std::vector<std::string> gpus = parse_nvidia_smi(run_nvidia_smi());
-  return gpus.empty() ? proc_gpus() : gpus;
+  // Asked once per process: a worker that imports ahead asks before MPI_Init (prestart.cpp) and again after it.
+  static const std::vector<std::string> found = [] {
+    std::vector<std::string> gpus = parse_nvidia_smi(run_nvidia_smi());
+    return gpus.empty() ? proc_gpus() : gpus;
+  }();
+  return found;
 }
 
 std::string gpu_for_slot(const std::vector<std::string>& gpus, int slot) {

@@ -52,7 +52,8 @@ void set_worker_environment(const JobConfig& config, const NodeInfo& node, int r
 std::vector<std::string> parse_nvidia_smi(const std::string& text);
 
 // The node's GPUs as CUDA_VISIBLE_DEVICES names them: its current value split at commas when set (it already
-// restricts them), else the indices of `nvidia-smi -L`, else those of /proc/driver/nvidia/gpus; empty without.
+// restricts them), else the indices of `nvidia-smi -L`, else those of /proc/driver/nvidia/gpus (looked up once per
+// process); empty without.
 std::vector<std::string> node_gpus();
 
 // The GPU of the worker in slot `slot` of its node: round-robin over gpus; "" when there are none.
