@@ -27,6 +27,7 @@ with open("/proc/self/cmdline", "rb") as _f:
     PRESTARTED = b"--prestart" in _f.read().split(b"\\0")
 FD1 = os.readlink("/proc/self/fd/1")
 THREADS = os.environ.get("OMP_NUM_THREADS")
+ARGV = list(sys.argv)
 MARK = "installed"
 with open({records!r}, "a") as _f:
     _f.write(f"{{os.getpid()}} {{PRESTARTED}} {{FD1.startswith('/memfd:prs-held-stdout')}} {{THREADS}}\\n")
@@ -44,7 +45,8 @@ SCRIPT = """
             prestarted = b"--prestart" in f.read().split(b"\\0")
         m = {module}
         return [f"{{os.path.basename(p)}} {{m.MARK}} {{m.__file__}} {{prestarted}} {{os.environ.get('AHEAD_SET')}} "
-                f"{{getattr(m, 'THREADS', None) == os.environ['OMP_NUM_THREADS']}}" for p in mini_batch]
+                f"{{getattr(m, 'THREADS', None) == os.environ['OMP_NUM_THREADS']}} {{m.ARGV == ['']}}"
+                for p in mini_batch]
 """
 
 ADOPTED = re.compile(r"rank 1: adopted the Python process started before MPI_Init \(pid (\d+)\)$", re.M)
@@ -93,9 +95,9 @@ def test_an_installed_import_is_imported_ahead_once_and_is_the_script_s(make_job
     module = install(venv, "aheadmod", str(tmp_path / "imports.txt"))
     proc = job.run(np=2)
     expect_equal(proc.returncode, 0, "exit code", proc)
-    expect_equal(sorted(job.rows()), [f"{item} installed {module} True by-aheadmod True" for item in job.items],
-                 "rows: the venv's module, in the prestarted process, its variable kept, the final thread count",
-                 proc)
+    expect_equal(sorted(job.rows()), [f"{item} installed {module} True by-aheadmod True True" for item in job.items],
+                 "rows: the venv's module, in the prestarted process, its variable kept, the final thread count, "
+                 "sys.argv [''] at its import", proc)
     adopted = ADOPTED.findall(sys_log(job))
     expect_equal(len(adopted), 1, "rank 1 adopted its prestarted process", proc)
     expect_equal([r[:3] for r in records(str(tmp_path / "imports.txt"))], [(adopted[0], "True", "True")],
@@ -200,8 +202,9 @@ def test_an_environment_other_than_predicted_imports_afresh(make_job, tmp_path):
            if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")}
     proc = subprocess.run(cmd, cwd=job.dir, capture_output=True, text=True, timeout=300, env=env)
     expect_equal(proc.returncode, 0, "exit code", proc)
-    expect_equal(sorted(job.rows()), [f"{item} installed {module} False by-aheadmod True" for item in job.items],
-                 "rows: a fresh process, the worker's thread count at the import", proc)
+    expect_equal(sorted(job.rows()), [f"{item} installed {module} False by-aheadmod True False"
+                                      for item in job.items],
+                 "rows: a fresh process, the worker's thread count and the script's sys.argv at the import", proc)
     adopted = ADOPTED.findall(sys_log(job))
     expect_equal(len(adopted), 1, "rank 1 adopted its prestarted process", proc)
     threads = str(max(1, os.cpu_count() // 4))
