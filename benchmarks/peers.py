@@ -15,11 +15,15 @@ whole command, start to exit (interpreter start, model load, workers' start-up i
 dispatch time (first task sent to the end) and the time inside run() summed over the workers (job_summary.json)
 are recorded too. Runs alternate between the tools (round robin, each run starting one tool later) so the machine's
 noise spreads evenly. A tool that is not installed is skipped (benchmarks/install_bench_deps.sh installs them);
---skip leaves out tools on purpose (parallel: one process per mini-batch takes ~20x the others).
+--skip leaves out tools on purpose (parallel: one process per mini-batch takes ~20x the others). --prs-variant
+"LABEL:VAR=VALUE,..." (repeatable) adds prs_mpi run with those variables as one more tool, "prs_mpi LABEL", for A/B
+runs of its settings in the same round robin ("prestart off:PRS_PRESTART=off", "ob1:OMPI_MCA_pml=ob1"); for every
+prs_mpi row the table also shows its start-up and end (wall time minus dispatch), median.
 
 Prints wall time min/median/max and efficiency = serial median / (workers x median); writes benchmarks/results/
 peers.json and, with matplotlib, peers.png. The data and model are generated once into a cache folder.
 Usage: benchmarks/peers.py [--files 2000] [--rows 500] [--runs 3] [--build DIR] [--skip parallel,...]
+                          [--prs-variant LABEL:VAR=VALUE,...]...
 """
 import argparse
 import importlib.util
@@ -106,13 +110,13 @@ class Bench:
         self.env = dict(ENV, PYTHONPATH=os.path.join(self.work, "code"), OMP_NUM_THREADS="1",
                         OPENBLAS_NUM_THREADS="1")
         self.out = os.path.join(self.work, "rows.txt")
-        self.prs_dispatch = []  # per prs_mpi run: first task sent to the end (job_summary.json)
-        self.prs_run = []  # per prs_mpi run: seconds inside run(), summed over the workers (job_summary.json)
+        self.prs_dispatch = {}  # per prs_mpi tool, per run: first task sent to the end (job_summary.json)
+        self.prs_run = {}  # per prs_mpi tool, per run: seconds inside run(), summed over the workers
 
-    def run(self, cmd, stdout=None):
-        """Run cmd in the work folder; its wall time."""
+    def run(self, cmd, stdout=None, env=None):
+        """Run cmd in the work folder (env: variables added); its wall time."""
         start = time.perf_counter()
-        done = subprocess.run(cmd, cwd=self.work, env=self.env, stdout=stdout or subprocess.PIPE,
+        done = subprocess.run(cmd, cwd=self.work, env=dict(self.env, **(env or {})), stdout=stdout or subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
         wall = time.perf_counter() - start
         if done.returncode != 0:
@@ -144,14 +148,23 @@ class Bench:
                              PY, os.path.join(HERE, "peers_tools.py"), "batch", self.model], stdout=out)
         return wall, self.out
 
-    def prs_mpi(self):
+    def prs_mpi(self, name="prs_mpi", env=None):
         shutil.rmtree(os.path.join(self.work, "out"), ignore_errors=True)
-        wall = self.run(["mpirun", "-np", str(WORKERS + 1), self.prs, "job.yml"])
+        wall = self.run(["mpirun", "-np", str(WORKERS + 1), self.prs, "job.yml"], env=env)
         with open(os.path.join(self.work, "out", "logs", "job_summary.json")) as f:
             summary = json.load(f)
-        self.prs_dispatch.append(summary["dispatch_seconds"])
-        self.prs_run.append(summary["run_seconds"])
+        self.prs_dispatch.setdefault(name, []).append(summary["dispatch_seconds"])
+        self.prs_run.setdefault(name, []).append(summary["run_seconds"])
         return wall, os.path.join(self.work, "out", "rows.txt")
+
+
+def prs_variant(text):
+    """--prs-variant "LABEL:VAR=VALUE,...": the tool's name and its variables."""
+    label, sep, assignments = text.partition(":")
+    pairs = [a.partition("=") for a in assignments.split(",") if a]
+    if not label or not sep or any(not name or not eq for name, eq, _ in pairs):
+        raise argparse.ArgumentTypeError(f"expected LABEL:VAR=VALUE,..., got {text!r}")
+    return f"prs_mpi {label}", {name: value for name, _, value in pairs}
 
 
 def available(prs):
@@ -210,17 +223,24 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--skip", default="", help="tools not to run, comma-separated: " + ",".join(SKIPPABLE))
+    ap.add_argument("--prs-variant", type=prs_variant, action="append", default=[],
+                    help='one more prs_mpi tool with these variables: "LABEL:VAR=VALUE,..." (repeatable)')
     args = ap.parse_args()
     skip = {SKIPPABLE.get(k, k) for k in args.skip.split(",") if k}
     if skip - set(SKIPPABLE.values()):
         ap.error(f"--skip: unknown tool, got {args.skip!r}; expected some of {','.join(SKIPPABLE)}")
     tools = [t for t in available(os.path.join(args.build, "prs_mpi")) if t[1] not in skip]
+    if any(method == "prs_mpi" for _, method in tools):
+        at = [method for _, method in tools].index("prs_mpi") + 1
+        tools[at:at] = [(name, "prs_mpi") for name, _ in args.prs_variant]
+    variants = dict(args.prs_variant)
     data, model = make_data(args.files, args.rows)
     bench = Bench(data, model, os.path.join(args.build, "prs_mpi"))
     title = (f"{args.files} CSV files x {args.rows} rows, random forest, mini-batches of 10, {WORKERS} workers; "
              f"{os.cpu_count()} cores")
     print(f"{title}; {args.runs} runs each, round robin")
     walls = {name: [] for name, _ in tools}
+    loads = [os.getloadavg()[0]]  # 1-minute load average at the start, after each run
     expected = None
     try:
         for run in range(args.runs):
@@ -228,7 +248,10 @@ def main():
             if expected is None:  # the reference comes first
                 order = tools
             for name, method in order:
-                wall, out = getattr(bench, method)()
+                if method == "prs_mpi":
+                    wall, out = bench.prs_mpi(name, variants.get(name))
+                else:
+                    wall, out = getattr(bench, method)()
                 rows = sorted_rows(out)
                 if expected is None:
                     expected = rows
@@ -239,31 +262,38 @@ def main():
                     sys.exit(f"{name}: run {run + 1}: {len(rows)} rows differ from the serial loop's "
                              f"{len(expected)}; first difference: {diff}")
                 walls[name].append(wall)
+                loads.append(os.getloadavg()[0])
                 extra = ""
-                if name == "prs_mpi":
-                    extra = f" (dispatch {bench.prs_dispatch[-1]:.2f} s, in run() {bench.prs_run[-1]:.2f} s summed)"
-                print(f"  run {run + 1} {name:<16} {wall:7.2f} s, {len(rows)} rows equal to the serial loop's{extra}",
+                if method == "prs_mpi":
+                    extra = (f" (dispatch {bench.prs_dispatch[name][-1]:.2f} s, in run() "
+                             f"{bench.prs_run[name][-1]:.2f} s summed; load average {loads[-1]:.1f})")
+                print(f"  run {run + 1} {name:<22} {wall:7.2f} s, {len(rows)} rows equal to the serial loop's{extra}",
                       flush=True)
     finally:
         shutil.rmtree(bench.work, ignore_errors=True)
+    print(f"load average (1 min) during the runs: {min(loads):.1f}-{max(loads):.1f}")
     serial = statistics.median(walls["serial"])
     table = []
-    print(f"{'tool':<16} {'wall s min / median / max':>27} {'efficiency':>10}")
-    for name, _ in tools:
+    print(f"{'tool':<22} {'wall s min / median / max':>27} {'efficiency':>10} {'start-up and end (median)':>26}")
+    for name, method in tools:
         w = spread(walls[name])
         workers = 1 if name == "serial" else WORKERS
         eff = serial / (workers * w["median"])
         table.append({"tool": name, "workers": workers, "wall": w, "efficiency": eff, "runs": walls[name]})
-        if name == "prs_mpi":
-            table[-1]["dispatch_seconds"] = bench.prs_dispatch
-            table[-1]["run_seconds"] = bench.prs_run
-        print(f"{name:<16} {w['min']:>9.2f} / {w['median']:6.2f} / {w['max']:6.2f} {eff:>10.2f}")
+        ends = ""
+        if method == "prs_mpi":
+            table[-1]["dispatch_seconds"] = bench.prs_dispatch[name]
+            table[-1]["run_seconds"] = bench.prs_run[name]
+            table[-1]["env"] = variants.get(name, {})
+            ends = f"{statistics.median(a - b for a, b in zip(walls[name], bench.prs_dispatch[name])):>24.2f} s"
+        print(f"{name:<22} {w['min']:>9.2f} / {w['median']:6.2f} / {w['max']:6.2f} {eff:>10.2f} {ends}")
     out_dir = os.path.join(ROOT, "benchmarks", "results")
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "peers.json"), "w") as f:
         json.dump({"date": time.strftime("%Y-%m-%d %H:%M"), "machine": platform.node(), "cores": os.cpu_count(),
                    "files": args.files, "rows": args.rows, "runs": args.runs, "mini_batch_files": 10,
-                   "workers": WORKERS, "table": table}, f, indent=2)
+                   "workers": WORKERS, "load_average": {"min": min(loads), "max": max(loads)}, "table": table},
+                  f, indent=2)
     if plot(table, title, os.path.join(out_dir, "peers.png")):
         print(f"plot: {os.path.join(out_dir, 'peers.png')}")
     return 0

@@ -71,11 +71,6 @@ std::vector<std::string> proc_gpus() {
   return out;
 }
 
-void set_gpu(const NodeInfo& node) {
-  std::vector<std::string> gpus = node_gpus();
-  if (!gpus.empty()) setenv("CUDA_VISIBLE_DEVICES", gpu_for_slot(gpus, node.worker_slot).c_str(), 1);
-}
-
 // What `source VENV/bin/activate` sets: VIRTUAL_ENV, and its bin/ first on PATH (for the script's subprocesses).
 void activate_python_env(const PythonEnv& python_env, Environment& env) {
   if (python_env.prefix.empty()) return;
@@ -125,10 +120,16 @@ std::vector<std::string> parse_nvidia_smi(const std::string& text) {
   return out;
 }
 
-std::vector<std::string> node_gpus() {
-  if (const char* visible = std::getenv("CUDA_VISIBLE_DEVICES")) return split_commas(visible);
+std::vector<std::string> looked_up_gpus() {
   std::vector<std::string> gpus = parse_nvidia_smi(run_nvidia_smi());
   return gpus.empty() ? proc_gpus() : gpus;
+}
+
+std::vector<std::string> node_gpus() {
+  if (const char* visible = std::getenv("CUDA_VISIBLE_DEVICES")) return split_commas(visible);
+  // Asked once per process: a worker that imports ahead asks before MPI_Init (prestart.cpp) and again after it.
+  static const std::vector<std::string> found = looked_up_gpus();
+  return found;
 }
 
 std::string gpu_for_slot(const std::vector<std::string>& gpus, int slot) {
@@ -181,15 +182,22 @@ void apply_job_environment(const JobConfig& config, Environment& env) {
   keep_code_in_input_unwritten(config, env);
 }
 
-void set_worker_environment(const JobConfig& config, const NodeInfo& node, int rank) {
-  Environment env = Environment::current();
-  apply_job_environment(config, env);
-  env.make_current();
+void apply_worker_resources(const JobConfig& config, const NodeInfo& node, Environment& env) {
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   int workers = std::max(1, active_workers_on_node(config, node));
   std::string threads = std::to_string(std::max(1u, cores / static_cast<unsigned>(workers)));
   for (const char* name : {"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"})
-    setenv(name, threads.c_str(), 0);  // 0: what the user set (YAML or environment) stays
+    env.set(name, threads, false);  // false: what the user set (YAML or environment) stays
+  const char* visible = env.get("CUDA_VISIBLE_DEVICES");
+  std::vector<std::string> gpus = visible != nullptr ? split_commas(visible) : node_gpus();
+  if (!gpus.empty()) env.set("CUDA_VISIBLE_DEVICES", gpu_for_slot(gpus, node.worker_slot));
+}
+
+void set_worker_environment(const JobConfig& config, const NodeInfo& node, int rank) {
+  Environment env = Environment::current();
+  apply_job_environment(config, env);
+  apply_worker_resources(config, node, env);
+  env.make_current();
   setenv("PRS_RANK", std::to_string(rank).c_str(), 1);
   setenv("PRS_NODE", node.host.c_str(), 1);
   setenv("PRS_LOCAL_RANK", std::to_string(node.worker_slot).c_str(), 1);
@@ -200,7 +208,6 @@ void set_worker_environment(const JobConfig& config, const NodeInfo& node, int r
     auto dir = std::filesystem::path(config.append_row_file).parent_path();
     setenv("AZUREML_BI_OUTPUT_PATH", dir.c_str(), 1);
   }
-  set_gpu(node);
 }
 
 }  // namespace prs

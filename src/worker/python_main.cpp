@@ -11,6 +11,7 @@
 #include <csignal>
 #include <ctime>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <optional>
@@ -21,6 +22,7 @@
 #include "prs/mpi/protocol.hpp"
 #include "prs/worker/python_link.hpp"
 #include "prs/worker/prestart.hpp"
+#include "prs/worker/preload.hpp"
 #include "prs/worker/python_runner.hpp"
 
 namespace py = pybind11;
@@ -143,6 +145,41 @@ void serve(PythonRunner& runner, pid_t self) {
   leave(0);
 }
 
+// The installed imports of the entry script (ahead: script, code folder), their output held; false if one raised
+// (the process is then unfit: its modules are half imported).
+// changes: the variables the imports set or removed (os.environ.setdefault at an import), which the adopted
+// process keeps on top of its environment as a fresh process that imported them would have them.
+bool imported_ahead(HeldOutput& held, const std::vector<std::string>& ahead, bool& imported,
+                    std::vector<std::string>& changes) {
+  held.hold();
+  bool fit = true;
+  const Environment before = Environment::current();
+  try {
+    imported = !import_ahead(ahead.at(0), ahead.at(1), PRS_PYTHON_MODULES).empty();
+  } catch (const Fatal&) {
+    fit = false;
+  }
+  changes = environment_changes(before.entries(), Environment::current().entries());
+  flush_python_streams();
+  std::fflush(nullptr);
+  return fit;
+}
+
+// An adopted process that cannot serve the job as it is (an import ahead raised, or it imported ahead with other
+// variables than its worker's now) becomes a fresh one: this binary re-executed as `--python-process` with the
+// environment it would have inherited and its log files on fds 1 and 2, which then reads the init frame as a process
+// started after MPI_Init does. Its rank sees the same process; what was held is dropped (the new imports print it).
+[[noreturn]] void start_afresh(const std::vector<std::string>& env) {
+  std::vector<char*> envp;
+  for (const std::string& entry : env) envp.push_back(const_cast<char*>(entry.c_str()));
+  envp.push_back(nullptr);
+  std::string exe = this_executable();
+  std::string mode = "--python-process";
+  char* argv[] = {exe.data(), mode.data(), nullptr};
+  execve(exe.c_str(), argv, envp.data());
+  std::_Exit(1);  // the rank sees a process that ended at its start
+}
+
 // The adopt frame's log files on fds 1 and 2 (sys.stdout and sys.stderr write there from now on); false if one
 // cannot be opened.
 bool redirect_streams(const Adoption& a) {
@@ -157,12 +194,16 @@ bool redirect_streams(const Adoption& a) {
 }
 
 // A prestarted process (prestart.hpp): the interpreter, prs_mpi's runner and the standard modules the rank names
-// (which the runner would import anyway), then the wait for the rank. Once
-// adopted: its log files, the environment it would have inherited (launcher variables left out, as at the start
-// above), the start marker, and the job as any other process serves it. A rank that ends first (a job refused by
-// rank 0, an idle worker) closes the link or kills it: it leaves without a word, no file made. Anything that goes
-// wrong before the adoption ends it with exit code 1 and nothing said: the rank starts a fresh process.
-[[noreturn]] void serve_prestarted(const std::string& python, const std::vector<std::string>& modules) {
+// (which the runner would import anyway), with an entry script the installed modules it imports (preload.hpp; what
+// they print is held until the adoption), then the wait for the rank. Once adopted: its log files, the environment
+// it would have inherited (launcher variables left out, as at the start above; what the imports ahead set in it
+// kept), the start marker, what was held, and the job as any other process serves it; or, unfit (start_afresh), a
+// fresh process in its place. A rank that ends first (a job refused by rank 0, an idle worker) closes the link or
+// kills it: it leaves without a word, no file made. Anything that goes wrong before the adoption ends it with exit
+// code 1 and nothing said: the rank starts a fresh process.
+[[noreturn]] void serve_prestarted(const std::string& python, const std::vector<std::string>& ahead,
+                                   const std::vector<std::string>& modules) {
+  const Environment started = Environment::current();  // as spawned, launcher variables left out
   // SCHED_BATCH (nice unchanged) until adopted: the interpreter's start does not preempt the ranks in MPI_Init,
   // whose round trips wait for the CPU otherwise; any process may go back to SCHED_OTHER, and does below.
   sched_param normal{};
@@ -171,6 +212,10 @@ bool redirect_streams(const Adoption& a) {
   start_interpreter(interpreter, python);
   PythonRunner::prepare();
   for (const std::string& module : modules) py::module_::import(module.c_str());
+  HeldOutput held;
+  bool imported = false;
+  std::vector<std::string> changes;
+  const bool fit = ahead.empty() || imported_ahead(held, ahead, imported, changes);
   auto frame = read_frame(kLinkInFd);
   if (!frame) std::_Exit(0);
   if (frame->kind != LinkKind::adopt) std::_Exit(1);
@@ -180,9 +225,11 @@ bool redirect_streams(const Adoption& a) {
   std::vector<std::string> env;
   for (const std::string& entry : adoption.env)
     if (!is_launcher_variable(entry.substr(0, entry.find('=')))) env.push_back(entry);
+  if (!fit || (imported && !import_differences(started.entries(), env).empty())) start_afresh(env);
   clearenv();  // what os.environ does not know of goes too
-  PythonRunner::set_environment(env);
+  PythonRunner::set_environment(with_changes(env, changes));
   mark_start();
+  held.release();
   auto init = read_frame(kLinkInFd);
   if (!init || init->kind != LinkKind::init) std::_Exit(1);
   RunnerSettings settings = decode_settings(init->body);
@@ -206,7 +253,11 @@ int run_python_process(int argc, char** argv) {
   std::signal(SIGUSR2, SIG_IGN);
   forget_mpi_launcher();
   keep_freed_buffers();
-  if (prestarted) serve_prestarted(argv[3], std::vector<std::string>(argv + 4, argv + argc));
+  if (prestarted) {
+    const bool ahead = argc >= 7 && std::string(argv[4]) == "--preload";  // --preload SCRIPT CODE_DIR
+    serve_prestarted(argv[3], ahead ? std::vector<std::string>{argv[5], argv[6]} : std::vector<std::string>{},
+                     std::vector<std::string>(argv + (ahead ? 7 : 4), argv + argc));
+  }
   auto init = read_frame(kLinkInFd);
   if (!init || init->kind != LinkKind::init) return 1;
   RunnerSettings settings = decode_settings(init->body);

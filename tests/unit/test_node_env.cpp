@@ -80,24 +80,24 @@ TEST_CASE("node env: nvidia-smi is run where the shell would find it on PATH, an
   ScopedEnv no_cuda("CUDA_VISIBLE_DEVICES", nullptr);
   const Strings from_proc = [] {
     ScopedEnv none("PATH", "/nonexistent");
-    return prs::node_gpus();  // /proc/driver/nvidia/gpus, empty on a node without them
+    return prs::looked_up_gpus();  // /proc/driver/nvidia/gpus, empty on a node without them
   }();
   FakeNvidiaSmi fake(true);
   {
     ScopedEnv path("PATH", ("/nonexistent:" + fake.dir + ":/bin").c_str());
-    CHECK(prs::node_gpus() == Strings{"0", "1"});
+    CHECK(prs::looked_up_gpus() == Strings{"0", "1"});
   }
   {
     ScopedEnv path("PATH", ":/nonexistent");  // an empty entry: the current folder
     const auto here = std::filesystem::current_path();
     std::filesystem::current_path(fake.dir);
-    const Strings gpus = prs::node_gpus();
+    const Strings gpus = prs::looked_up_gpus();
     std::filesystem::current_path(here);
     CHECK(gpus == Strings{"0", "1"});
   }
   FakeNvidiaSmi not_executable(false);
   {
     ScopedEnv path("PATH", (not_executable.dir + ":/nonexistent").c_str());
-    CHECK(prs::node_gpus() == from_proc);
+    CHECK(prs::looked_up_gpus() == from_proc);
   }
 }

@@ -39,17 +39,26 @@ void apply_job_environment(const JobConfig& config, Environment& env);
 // Number of workers that take work on this node: all of them, or max_concurrency_per_instance when set.
 int active_workers_on_node(const JobConfig& config, const NodeInfo& node);
 
-// Applies apply_job_environment to the process's environment, then sets OMP/OPENBLAS/MKL/NUMEXPR thread counts = cores of the node / its active workers
-// (unless the user set them, in the YAML or the environment), PRS_RANK, PRS_NODE, PRS_LOCAL_RANK, PRS_LOG_DIR,
-// PRS_PROCESS_NAME, PRS_LOGGING_LEVEL, AZUREML_BI_OUTPUT_PATH and, on a node with GPUs, CUDA_VISIBLE_DEVICES.
+// The variables a worker gets from its node, applied to env: OMP/OPENBLAS/MKL/NUMEXPR thread counts = cores of the
+// node / its active workers (unless env sets them: the user did, in the YAML or the environment) and, on a node
+// with GPUs, CUDA_VISIBLE_DEVICES (gpu_for_slot of its value, else of node_gpus()).
+void apply_worker_resources(const JobConfig& config, const NodeInfo& node, Environment& env);
+
+// Applies apply_job_environment and apply_worker_resources to the process's environment, then sets PRS_RANK,
+// PRS_NODE, PRS_LOCAL_RANK, PRS_LOG_DIR, PRS_PROCESS_NAME, PRS_LOGGING_LEVEL and AZUREML_BI_OUTPUT_PATH.
 void set_worker_environment(const JobConfig& config, const NodeInfo& node, int rank);
 
 // The GPU indices of `nvidia-smi -L` output ("GPU 0: ... (UUID: ...)" lines).
 std::vector<std::string> parse_nvidia_smi(const std::string& text);
 
 // The node's GPUs as CUDA_VISIBLE_DEVICES names them: its current value split at commas when set (it already
-// restricts them), else the indices of `nvidia-smi -L`, else those of /proc/driver/nvidia/gpus; empty without.
+// restricts them), else the indices of `nvidia-smi -L`, else those of /proc/driver/nvidia/gpus (looked up once per
+// process); empty without.
 std::vector<std::string> node_gpus();
+
+// The indices of `nvidia-smi -L` (run only where the shell would find it on PATH), else those of
+// /proc/driver/nvidia/gpus; looked up anew at each call (node_gpus keeps the first answer).
+std::vector<std::string> looked_up_gpus();
 
 // The GPU of the worker in slot `slot` of its node: round-robin over gpus; "" when there are none.
 std::string gpu_for_slot(const std::vector<std::string>& gpus, int slot);

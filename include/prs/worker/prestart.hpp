@@ -8,6 +8,24 @@
 // The rank adopts it only if the interpreter and every startup variable are what the job gives the process now;
 // otherwise it is killed and a fresh one started, as without it.
 //
+// Imports ahead (preload.hpp): when the entry script's top-level imports name installed modules (site-packages:
+// pandas, sklearn.ensemble, torch; never the code folder's, a PYTHONPATH folder's or the standard library's), the
+// process imports them too while MPI starts, and the script's own import later finds them loaded. What a user can
+// see of it:
+//   - those modules' import-time code runs before rank 0's checks, also for a job rank 0 then refuses (a module
+//     that writes a file or connects somewhere at its import does so early); the script and its own modules never;
+//   - what they print at their import (a library's warning) is held in memory and written to the log files just
+//     after the start marker, stdout's and stderr's each in order (how the two interleaved is lost);
+//   - they import with sys.argv [''] (not yet the script's program_arguments) in the rank's working directory, in
+//     the environment the worker gives its process later (the job's environment_variables, apply_worker_resources'
+//     thread counts and GPU for the node likely_node predicts); what they set in os.environ stays set;
+//   - the variables MPI_Init adds to the rank's environment (PSM2_DEVICES) are not set yet while they import;
+//   - an adopted process whose environment changes or lacks a variable it imported with (PRS_* and
+//     AZUREML_BI_OUTPUT_PATH aside: another node layout than predicted), or one of whose imports ahead raised,
+//     re-executes itself as a fresh process before anything runs: the script's import then runs and fails
+//     exactly as without this. mpi4py is never imported ahead (its import starts MPI).
+// PRS_PRESTART=off leaves all of it out.
+//
 // Startup variables (is_startup_variable): what is read while a process and its interpreter start and is not read
 // again, so setting it later would not do what the job asks:
 //   PYTHON*, _PYTHON*  CPython's configuration (initconfig.c, preconfig.c: PYTHONPATH, PYTHONHOME, PYTHONSAFEPATH,
@@ -49,11 +67,42 @@ std::optional<int> launcher_rank(const Environment& env);
 bool surely_idle(const Environment& env, int cap);
 
 // Whether a worker prestarts its Python process. PRS_PRESTART=on says yes, off (or any other value but auto) no;
-// unset or auto: only when the node has a core for each of its ranks and for each of their interpreters
-// (2 x local ranks - 1 <= cores; the local rank count from OMPI_COMM_WORLD_LOCAL_SIZE, MPI_LOCALNRANKS or SLURM_NTASKS_PER_NODE, the first set): where
-// cores are short, the interpreters' start takes the CPU MPI_Init needs (measured on 2 cores with 4 ranks and
-// OMPI_MCA_pml=ob1: mpirun -> first run() 252 ms with it against 211 ms without). Unknown counts: no prestart.
-bool prestart_wanted(const Environment& env, unsigned cores);
+// unset or auto: when the entry script has installed modules to import ahead (imports_ahead), or when the node
+// has a core for each of its ranks and for each of their interpreters (2 x local ranks - 1 <= cores; the local
+// rank count from OMPI_COMM_WORLD_LOCAL_SIZE, MPI_LOCALNRANKS or SLURM_NTASKS_PER_NODE, the first set; unknown: no).
+// Where cores are short, an interpreter's start alone takes the CPU MPI_Init needs (2 cores, 4 ranks,
+// OMPI_MCA_pml=ob1: mpirun -> first run() 252 ms with it against 211 ms without), but imports ahead pay even there
+// (benchmarks/README.md, Peers: 2 cores, 3 ranks, pandas ahead: 0.19 s less to the first run() with Open MPI's
+// default transports, 0.02 s with ob1; a prestart without them: 0.01 s less and 0.04 s more).
+bool prestart_wanted(const Environment& env, unsigned cores, bool imports_ahead = false);
+
+// The node as node discovery will most likely find it for this worker rank, from its launcher's variables before
+// MPI_Init: local rank (OMPI_COMM_WORLD_LOCAL_RANK, MPI_LOCALRANKID, SLURM_LOCALID) and local rank count (as
+// prestart_wanted), rank 0 on this node when rank == local rank (ranks placed by slot, as mpirun and srun do by
+// default); the host is left empty. nullopt when either is unknown.
+std::optional<NodeInfo> likely_node(const Environment& env, int rank);
+
+// Whether the entry script of config has a column-0 import of a module installed in a site-packages folder of its
+// interpreter (preload.hpp: top_level_imports, installed_under, likely_site_folders) that neither its code folder
+// nor prs_mpi's python/ folder holds: a cheap guess, before MPI_Init, that imports ahead have something to do.
+bool has_imports_ahead(const JobConfig& config);
+
+// The names of the variables of the environment a prestarted process imported ahead in (started) that the one it
+// is adopted with (now) changes or removes ("CUDA_VISIBLE_DEVICES, OMP_NUM_THREADS", sorted; "" when none),
+// launcher variables, PRS_* and AZUREML_BI_OUTPUT_PATH (prs_mpi's own, which installed modules do not read) left
+// out: a module may have read any other at its import, so the process is then replaced by a fresh one. Variables
+// only `now` has are left out too: MPI_Init adds its own to the rank's environment (PSM2_DEVICES), which the
+// imports ahead cannot have seen; every variable prs_mpi gives the process (the job's, the thread counts, the GPU)
+// is in `started` already, as predicted.
+std::string import_differences(const std::vector<std::string>& started, const std::vector<std::string>& now);
+
+// What differs from before to after (NAME=VALUE entries): NAME=VALUE for a variable set or changed, NAME for one
+// removed, in after's order, then before's.
+std::vector<std::string> environment_changes(const std::vector<std::string>& before,
+                                             const std::vector<std::string>& after);
+
+// env with the changes of environment_changes made to it.
+std::vector<std::string> with_changes(const std::vector<std::string>& env, const std::vector<std::string>& changes);
 
 // A variable an MPI launcher sets for its ranks (PMIX_*, OMPI_COMM_WORLD_*, ...): the Python process is no rank and
 // drops them, so that an mpi4py in the entry script finds itself a singleton.
@@ -79,8 +128,10 @@ struct PrestartedPython {
 // On a worker rank (launcher_rank > 0), before MPI_Init: starts the Python process with the interpreter and the
 // environment the job will most likely give it: the job file's python_env, else this process's VIRTUAL_ENV (rank
 // 0 decides after its checks), and apply_job_environment's variables (none on a worker surely_idle); the interpreter
-// and prs_mpi's runner start in it, nothing of the job's. nullopt on rank 0, on an unknown rank, or when it cannot
-// start (the worker then starts its process as without this).
+// and prs_mpi's runner start in it, nothing of the job's. When has_imports_ahead and likely_node know something, it
+// also gets apply_worker_resources' variables for that node and imports the entry script's installed modules ahead
+// (preload.hpp). nullopt on rank 0, on an unknown rank, or when it cannot start (the worker then starts its process
+// as without this).
 std::optional<PrestartedPython> prestart_python(const JobConfig& config);
 
 // Ends a prestarted process (killed and reaped, so no process is left behind) and forgets it; nothing without one.

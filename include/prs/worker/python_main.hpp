@@ -7,8 +7,8 @@
 namespace prs {
 
 // The internal mode's main(), for `prs_mpi --python-process` (started after MPI_Init: its settings come at once)
-// and `prs_mpi --python-process --prestart PYTHON [MODULE...]` (started before MPI_Init, see prestart.hpp); returns the
-// process's exit code (it normally leaves through _exit).
+// and `prs_mpi --python-process --prestart PYTHON [--preload SCRIPT CODE_DIR] [MODULE...]` (started before
+// MPI_Init, see prestart.hpp); returns the process's exit code (it normally leaves through _exit).
 int run_python_process(int argc, char** argv);
 
 }  // namespace prs

@@ -28,7 +28,8 @@ class PythonProcess {
   static PythonProcess start(const std::string& exe, const RunnerSettings& settings,
                              const std::string& stdout_file = "", const std::string& stderr_file = "");
   // Starts `exe --python-process --prestart python modules...` with env (NAME=VALUE entries) as its environment,
-  // its fds 1 and 2 on /dev/null: it starts the interpreter, imports the modules and waits for adopt(). Throws
+  // its fds 1 and 2 on /dev/null: it starts the interpreter, imports the modules (and, when they begin with
+  // `--preload SCRIPT CODE_DIR`, the script's installed imports: preload.hpp) and waits for adopt(). Throws
   // prs::Fatal.
   static PythonProcess prestart(const std::string& exe, const std::string& python, const std::vector<std::string>& env,
                                 const std::vector<std::string>& modules = {});
