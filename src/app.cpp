@@ -186,8 +186,14 @@ int run_rank0(MasterSetup& setup, const CliOptions& cli, int world_size) {
   if (!outcome.lost_ranks.empty()) abort_without_lost_ranks(outcome, setup.config, logs);
   JobEnd end = end_job_collectively({}, static_cast<int>(outcome.code));  // every worker closed the output
   outcome.workers = end.totals;
+  const std::string gone = output_gone(setup);
+  if (!gone.empty()) {
+    outcome.code = ExitCode::job_failed;
+    outcome.reason = (outcome.reason.empty() ? "" : outcome.reason + "; ") + gone;
+    std::cerr << "prs_mpi: error: " << gone << std::endl;
+  }
   if (outcome.code == ExitCode::succeeded) order_if_asked(setup);
-  const bool build = outcome.code == ExitCode::succeeded || outcome.code == ExitCode::job_failed;
+  const bool build = gone.empty() && (outcome.code == ExitCode::succeeded || outcome.code == ExitCode::job_failed);
   std::string h5_error = build_h5_if_asked(setup.config, build, setup.partition->batch_count());
   if (!h5_error.empty()) {
     outcome.code = ExitCode::job_failed;
@@ -196,7 +202,7 @@ int run_rank0(MasterSetup& setup, const CliOptions& cli, int world_size) {
   }
   logs.write_result(outcome, output_file(setup.config));
   print_outcome(outcome, output_file(setup.config), setup.config.log_dir);
-  return h5_error.empty() ? end.exit_code : static_cast<int>(ExitCode::job_failed);
+  return h5_error.empty() && gone.empty() ? end.exit_code : static_cast<int>(ExitCode::job_failed);
 }
 
 // One step of rank 0's preparation: go (or nothing to do), else the one line on stderr, printed at once (the

@@ -2,6 +2,7 @@
 #include "app_setup.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -274,6 +275,26 @@ void plan_while_workers_start(const CliOptions& cli, MasterSetup& s) {
   list_and_partition(s);
 }
 
+namespace {
+
+std::optional<FileIdentity> identity_of(const std::string& path) {
+  struct stat st {};
+  if (path.empty() || ::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return FileIdentity{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
+}
+
+}  // namespace
+
+std::string output_gone(const MasterSetup& s) {
+  const std::string& path = s.config.append_row_file;
+  if (!s.output_identity) return "";
+  const std::optional<FileIdentity> now = identity_of(path);
+  if (now && *now == *s.output_identity) return "";
+  return path + (now ? " was replaced by another file" : " was removed") +
+         " while the job ran: the rows its workers wrote went into the file that was there; --resume writes "
+         "them again";
+}
+
 void finish_start(const CliOptions& cli, MasterSetup& s) {
   finish_partition(s);
   const PlanFingerprint plan = s.feed ? s.feed->plan() : fingerprint(s);
@@ -294,6 +315,7 @@ void finish_start(const CliOptions& cli, MasterSetup& s) {
     s.journal.listing_open = s.feed.has_value();  // its first mini-batches: planned records follow as it lists
   }
   if (s.finished) return;
+  s.output_identity = identity_of(s.config.append_row_file);
   s.logs.emplace(s.config.log_dir, cli.resume);
   if (cli.resume) s.logs->master_note(check_note(point));
   s.journal_writer = JournalWriter::create(journal_path(s.config), s.journal);

@@ -12,6 +12,7 @@
 // a changed plan) is the same line and exit code; the workers' Python processes are ended first (shutdown() where
 // init() returned), and the folders step 1 created for this job are removed, so nothing is left behind either.
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +33,13 @@
 #include "prs/master/listing_feed.hpp"
 
 namespace prs::app_detail {
+
+// A file as the file system knows it: a removed and recreated path has another.
+struct FileIdentity {
+  std::uint64_t device = 0;
+  std::uint64_t inode = 0;
+  bool operator==(const FileIdentity& o) const { return device == o.device && inode == o.inode; }
+};
 
 // Rank 0's start-up phases, for --trace: seconds since the process started (before MPI_Init).
 class StartupClock {
@@ -68,10 +76,16 @@ struct MasterSetup : InputPlan {  // the input: files and partition, or a table'
   JournalWriter journal_writer;  // the journal, created (unless finished)
   std::vector<std::string> created_folders;  // the topmost folders step 1's own mkdir created
   bool output_created = false;  // this job made its fresh output (an output there otherwise is another job's)
+  std::optional<FileIdentity> output_identity;  // the append_row output the workers write, once it is there
   StartupClock* clock = nullptr;  // the phases are timed here when set
   std::unique_ptr<ListingStream> stream;  // a uri_folder listing that goes on while the master dispatches
   std::optional<ListingFeed> feed;        // with stream: files and partition grow from it (the master pulls)
 };
+
+// "" while the append_row output is still the file the job started with (or there is none); else why the rows the
+// workers wrote are not in it: it was removed or replaced while the job ran (a handle open on the file still wrote
+// into the removed one). For rank 0 after the final collectives.
+std::string output_gone(const MasterSetup& s);
 
 // Step 1: loads the job file and does every check that needs no listing, creates the folders, takes the lock.
 // Throws prs::Error (bad input: exit 2) or another exception (fatal).

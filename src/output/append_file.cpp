@@ -9,9 +9,10 @@
 namespace prs {
 
 void AppendFile::open() {
+  if (file_ != MPI_FILE_NULL || path_.empty()) return;
   // Independent: only this rank opens this handle. No MPI_MODE_CREATE: rank 0 created the file before the start.
   mpi_check(MPI_File_open(MPI_COMM_SELF, path_.c_str(), MPI_MODE_WRONLY, MPI_INFO_NULL, &file_),
-            "cannot open the output " + path_ + " (was it removed while the job ran?)");
+            "cannot open the output " + path_);
 }
 
 AppendFile::AppendFile(AppendFile&& other) noexcept

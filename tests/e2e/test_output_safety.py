@@ -1,7 +1,7 @@
 """One job per output, and an output that --resume checks before it trusts it: a second job on a running job's
 output is refused naming the holder, a read-only logs folder is exit 2 before any worker waits, an output deleted,
 truncated or overwritten after an interruption is repaired by --resume (every row exactly once), and a damaged
-journal is refused; an output removed while the job runs ends it with an error naming the file.
+journal is refused; an output removed or replaced while the job runs fails it, naming the file.
 
 Run: source scripts/mpi_env.sh; PRS_MPI=$PWD/build/prs_mpi PRS_MPIEXEC=mpiexec \
      /usr/bin/python3 -m pytest -q tests/e2e/test_output_safety.py
@@ -170,25 +170,31 @@ def test_an_output_deleted_after_an_interruption_is_rebuilt_by_resume(make_job):
     assert job.summary()["mini_batches"] == {"total": 20, "succeeded": 20, "failed": 0}
 
 
-# The first run() removes the output before any row of the job is written (one worker: its first commit follows).
+# The first run() removes the output (and, replacing it, puts another file there) after its worker opened it.
 REMOVES_OUTPUT = SCRIPT.replace("    def run(mini_batch):\n", """    def run(mini_batch):
         out = os.environ["PRS_TEST_OUTPUT"]
-        if os.path.exists(out) and not os.path.exists(out + ".removed"):
+        if not os.path.exists(out + ".removed"):
             os.remove(out)
             open(out + ".removed", "w").close()
+            if os.environ["PRS_TEST_REPLACE"] == "1":
+                open(out, "w").close()
 """)
 
 
-def test_an_output_removed_while_the_job_runs_ends_it_with_an_error_and_resume_rebuilds_it(make_job):
-    # Each worker opens the output at its first commit: a file removed before then is an error, never a new file
-    # missing the rows before it (nor rows written to a removed file, as an output opened at the start would take).
+@pytest.mark.parametrize("replace", [False, True], ids=["removed", "replaced"])
+def test_an_output_removed_while_the_job_runs_fails_the_job_and_resume_writes_its_rows(make_job, replace):
+    # The workers' handles write into the removed file: the job must not end "succeeded" without the rows.
     job = make_job("removed", REMOVES_OUTPUT, items=8, batch=2)
-    proc = job.run(np=2, env={"PRS_TEST_OUTPUT": job.path(OUTPUT)}, timeout=120)
+    env = {"PRS_TEST_OUTPUT": job.path(OUTPUT), "PRS_TEST_REPLACE": "1" if replace else "0"}
+    proc = job.run(np=2, env=env, timeout=120)
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert (f"cannot open the output {job.path(OUTPUT)} (was it removed while the job ran?)" in proc.stderr), \
-        proc.stderr
-    assert not os.path.exists(job.path(OUTPUT)), "no new file missing the rows"
-    resumed = job.run(np=2, args=["--resume"], env={"PRS_TEST_OUTPUT": job.path(OUTPUT)}, timeout=120)
+    what = "was replaced by another file" if replace else "was removed"
+    line = (f"prs_mpi: error: {job.path(OUTPUT)} {what} while the job ran: the rows its workers wrote went into the "
+            "file that was there; --resume writes them again")
+    assert line in proc.stderr.splitlines(), proc.stderr
+    assert job.summary()["status"] == "failed"
+    assert os.path.exists(job.path(OUTPUT)) == replace and (not replace or os.path.getsize(job.path(OUTPUT)) == 0)
+    resumed = job.run(np=2, args=["--resume"], env=env, timeout=120)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "prs_mpi: resuming: 0 of 4 mini-batches already done (0 failed)" in resumed.stdout, resumed.stdout
     check_rows(job)

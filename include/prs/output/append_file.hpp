@@ -2,11 +2,11 @@
 // The shared append_row output: one file written by all workers through MPI-IO.
 //
 // Independent from end to end: rank 0 creates the file before the job starts (app_setup.cpp); each worker opens it
-// on its own (MPI_COMM_SELF) at its first commit, writes its committed rows at the offset the master assigned
+// on its own (MPI_COMM_SELF) once rank 0 says go, writes its committed rows at the offset the master assigned
 // (MPI_File_write_at), so result bytes never travel through the master and no two writes overlap, and closes it
-// before the final collectives, after which rank 0 may read it (ordered output, the .h5). No rank waits for another
-// to open the file: a collective open held the master loop and every worker until the slowest rank had loaded
-// MPI-IO (25-45 ms of a 2-core VM's start-up, more with more ranks).
+// before the final collectives, after which rank 0 may read it (ordered output, the .h5) and checks that it is
+// still the file the job started with. No rank waits for another to open the file: a collective open held the
+// master loop and every worker until the slowest rank had loaded MPI-IO (25-45 ms of a 2-core VM's start-up).
 #include <mpi.h>
 
 #include <cstdint>
@@ -27,9 +27,11 @@ class AppendFile {
   AppendFile& operator=(const AppendFile&) = delete;
   ~AppendFile();
 
-  // Writes bytes at offset, opening the file first if this rank has not yet (it must exist: one removed while the
-  // job ran is an error, not a new file missing the rows before). Independent. Throws prs::Fatal naming the path on
-  // a failed open, a short or failed write.
+  // Opens the file (it must exist: rank 0 created it) unless this rank has already; nothing without a path.
+  // Independent. Throws prs::Fatal naming the path.
+  void open();
+  // Writes bytes at offset, opening the file first if this rank has not yet. Independent. Throws prs::Fatal naming
+  // the path on a failed open, a short or failed write.
   void write_at(std::uint64_t offset, const std::string& bytes);
   // Closes the file if this rank opened it. Independent. Throws prs::Fatal naming the path.
   void close();
@@ -37,7 +39,6 @@ class AppendFile {
   bool is_open() const { return file_ != MPI_FILE_NULL; }
 
  private:
-  void open();
   MPI_File file_ = MPI_FILE_NULL;
   std::string path_;
 };
