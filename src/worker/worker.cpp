@@ -68,7 +68,6 @@ class Worker {
   void note_started(const TaskMsg& t);
   void send_cancelled(std::uint64_t attempt_id);
   void report_fatal(const std::string& what);
-  void open_output();
   void close_output();
   void log_attempt(std::uint64_t attempt_id, const RunOutcome& o);
   void log_sys(int level, const std::string& text);
@@ -106,7 +105,6 @@ class Worker {
 
 int Worker::run() {
   if (idle_) outbox_.send(0, Tag::ready, encode(ReadyMsg{host_, true, getpid()}));
-  else open_output();
   Backoff backoff;
   int skipped = 0;  // MPI probes left out in a row while the Python process kept answering
   while (!stopped_) {
@@ -249,16 +247,6 @@ void Worker::report_fatal(const std::string& what) {
   out_of_work_ = true;
   on_cancel();
   outbox_.send(0, Tag::fatal, encode(TextMsg{what}));
-}
-
-// Opened at once, on this rank's own (no other rank waits for it), while its Python process may still start: the
-// first commit pays nothing. A file that cannot be opened leaves this rank without work; the master stops the job.
-void Worker::open_output() {
-  try {
-    output_.open();
-  } catch (const Fatal& e) {
-    report_fatal(e.what());
-  }
 }
 
 // A close that fails (a network file system reports write-back errors there) may have lost rows the master counts
@@ -419,7 +407,7 @@ int run_worker(const JobConfig& config, const NodeInfo& node, int rank, std::opt
   }
   const std::string perf = config.log_dir + "/sys/perf/" + node.host + "/" + process_name(rank) + ".csv";
   ResourceMonitor monitor(perf, config.log_dir, rank, idle ? 0 : config.resource_monitor_interval);
-  // Opened by this rank alone once rank 0 says go (append_file.hpp).
+  // Opened by this rank alone at its first commit (append_file.hpp).
   AppendFile output(config.output_action == OutputAction::append_row ? config.append_row_file : "");
   const std::string note = keep_if_fits(prestarted, s, idle);
   {

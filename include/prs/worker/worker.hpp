@@ -13,8 +13,8 @@
 namespace prs {
 
 // Starts the worker's Python process (init() runs while rank 0 lists and plans the input), waits for rank 0's start
-// verdict (collective) and runs this worker (which opens the shared output on its own then and closes it before the
-// end) until the master says stop and the final collectives are done; returns the job's exit code. When rank 0 ends the job before
+// verdict (collective) and runs this worker (which opens the shared output on its own at its first commit and closes
+// it before the end) until the master says stop and the final collectives are done; returns the job's exit code. When rank 0 ends the job before
 // its first mini-batch, the Python process is ended and the final collectives run at once. prestarted: the Python
 // process started before MPI_Init (prestart.hpp), adopted if it fits the job as set up here, else ended.
 int run_worker(const JobConfig& config, const NodeInfo& node, int rank,
