@@ -291,8 +291,8 @@ std::string output_gone(const MasterSetup& s) {
   const std::optional<FileIdentity> now = identity_of(path);
   if (now && *now == *s.output_identity) return "";
   return path + (now ? " was replaced by another file" : " was removed") +
-         " while the job ran: the rows its workers wrote went into the file that was there; --resume writes "
-         "them again";
+         " while the job ran: rows its workers wrote went into the file that was there; --resume checks the rows "
+         "written and writes the missing ones again";
 }
 
 void finish_start(const CliOptions& cli, MasterSetup& s) {

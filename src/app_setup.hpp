@@ -83,8 +83,8 @@ struct MasterSetup : InputPlan {  // the input: files and partition, or a table'
 };
 
 // "" while the append_row output is still the file the job started with (or there is none); else why the rows the
-// workers wrote are not in it: it was removed or replaced while the job ran (a handle open on the file still wrote
-// into the removed one). For rank 0 after the final collectives.
+// workers wrote may not be in it: it was removed or replaced while the job ran (a handle open on the file still
+// writes into the removed one). For rank 0 after the final collectives.
 std::string output_gone(const MasterSetup& s);
 
 // Step 1: loads the job file and does every check that needs no listing, creates the folders, takes the lock.

@@ -170,14 +170,19 @@ def test_an_output_deleted_after_an_interruption_is_rebuilt_by_resume(make_job):
     assert job.summary()["mini_batches"] == {"total": 20, "succeeded": 20, "failed": 0}
 
 
-# The first run() removes the output (and, replacing it, puts another file there) after its worker opened it.
+# The second run() removes the output (and, replacing it, puts another file there) once the first mini-batch's
+# rows are in it: its worker has the file open then (it opens it at its first commit).
 REMOVES_OUTPUT = SCRIPT.replace("    def run(mini_batch):\n", """    def run(mini_batch):
         out = os.environ["PRS_TEST_OUTPUT"]
-        if not os.path.exists(out + ".removed"):
-            os.remove(out)
-            open(out + ".removed", "w").close()
-            if os.environ["PRS_TEST_REPLACE"] == "1":
-                open(out, "w").close()
+        if not os.path.exists(out + ".removed"):  # once, in the first run of the job
+            if os.path.exists(out + ".first"):
+                while os.path.getsize(out) < 128:
+                    time.sleep(0.01)
+                os.remove(out)
+                open(out + ".removed", "w").close()
+                if os.environ["PRS_TEST_REPLACE"] == "1":
+                    open(out, "w").close()
+            open(out + ".first", "w").close()
 """)
 
 
@@ -189,8 +194,8 @@ def test_an_output_removed_while_the_job_runs_fails_the_job_and_resume_writes_it
     proc = job.run(np=2, env=env, timeout=120)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     what = "was replaced by another file" if replace else "was removed"
-    line = (f"prs_mpi: error: {job.path(OUTPUT)} {what} while the job ran: the rows its workers wrote went into the "
-            "file that was there; --resume writes them again")
+    line = (f"prs_mpi: error: {job.path(OUTPUT)} {what} while the job ran: rows its workers wrote went into the file "
+            "that was there; --resume checks the rows written and writes the missing ones again")
     assert line in proc.stderr.splitlines(), proc.stderr
     assert job.summary()["status"] == "failed"
     assert os.path.exists(job.path(OUTPUT)) == replace and (not replace or os.path.getsize(job.path(OUTPUT)) == 0)
