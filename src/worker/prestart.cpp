@@ -68,23 +68,6 @@ bool is_prs_variable(const std::string& name) {
   return starts_with(name, "PRS_") || name == "AZUREML_BI_OUTPUT_PATH" || is_launcher_variable(name);
 }
 
-// The standard modules the runner imports after the code folder went on sys.path, imported ahead unless the code
-// folder has a module of that name, which would then shadow them. None now: the runner imports logging (for the
-// job's logging_level) only when the script does, and an adopted process must hold what a fresh one holds.
-std::vector<std::string> modules_ahead(const JobConfig& config) {
-  std::vector<std::string> modules;
-  for (const char* module : std::initializer_list<const char*>{}) {
-    bool shadowed = false;
-    std::error_code ec;
-    for (fs::directory_iterator it(config.code_dir, ec), end; !ec && it != end && !shadowed; it.increment(ec)) {
-      const std::string name = it->path().filename().string();
-      shadowed = name == module || name.rfind(std::string(module) + ".", 0) == 0;
-    }
-    if (!shadowed && !ec) modules.emplace_back(module);
-  }
-  return modules;
-}
-
 }  // namespace
 
 std::optional<int> launcher_rank(const Environment& env) {
@@ -239,9 +222,9 @@ std::optional<PrestartedPython> prestart_python(const JobConfig& config) {
   try {
     PrestartedPython p;
     p.python = interpreter(likely->python_env.python);
-    std::vector<std::string> args = modules_ahead(*likely);
-    if (ahead) args.insert(args.begin(), {"--preload", likely->entry_script, likely->code_dir});
-    p.process = PythonProcess::prestart(this_executable(), p.python, env.entries(), args);
+    const std::vector<std::string> preload = ahead ? std::vector<std::string>{likely->entry_script, likely->code_dir}
+                                                   : std::vector<std::string>{};
+    p.process = PythonProcess::prestart(this_executable(), p.python, env.entries(), preload);
     p.startup = startup_entries(env.entries());
     return p;
   } catch (const Fatal&) {

@@ -193,16 +193,15 @@ bool redirect_streams(const Adoption& a) {
   return true;
 }
 
-// A prestarted process (prestart.hpp): the interpreter, prs_mpi's runner and the standard modules the rank names
-// (which the runner would import anyway), with an entry script the installed modules it imports (preload.hpp; what
+// A prestarted process (prestart.hpp): the interpreter and prs_mpi's runner, with an entry script the installed
+// modules it imports (preload.hpp; what
 // they print is held until the adoption), then the wait for the rank. Once adopted: its log files, the environment
 // it would have inherited (launcher variables left out, as at the start above; what the imports ahead set in it
 // kept), the start marker, what was held, and the job as any other process serves it; or, unfit (start_afresh), a
 // fresh process in its place. A rank that ends first (a job refused by rank 0, an idle worker) closes the link or
 // kills it: it leaves without a word, no file made. Anything that goes wrong before the adoption ends it with exit
 // code 1 and nothing said: the rank starts a fresh process.
-[[noreturn]] void serve_prestarted(const std::string& python, const std::vector<std::string>& ahead,
-                                   const std::vector<std::string>& modules) {
+[[noreturn]] void serve_prestarted(const std::string& python, const std::vector<std::string>& ahead) {
   const Environment started = Environment::current();  // as spawned, launcher variables left out
   // SCHED_BATCH (nice unchanged) until adopted: the interpreter's start does not preempt the ranks in MPI_Init,
   // whose round trips wait for the CPU otherwise; any process may go back to SCHED_OTHER, and does below.
@@ -211,7 +210,6 @@ bool redirect_streams(const Adoption& a) {
   std::optional<py::scoped_interpreter> interpreter;
   start_interpreter(interpreter, python);
   PythonRunner::prepare();
-  for (const std::string& module : modules) py::module_::import(module.c_str());
   HeldOutput held;
   bool imported = false;
   std::vector<std::string> changes;
@@ -240,7 +238,8 @@ bool redirect_streams(const Adoption& a) {
 }  // namespace
 
 int run_python_process(int argc, char** argv) {
-  const bool prestarted = argc >= 4 && std::string(argv[2]) == "--prestart";
+  const bool ahead = argc == 7 && std::string(argv[4]) == "--preload";  // --preload SCRIPT CODE_DIR
+  const bool prestarted = (argc == 4 || ahead) && std::string(argv[2]) == "--prestart";
   if ((argc != 2 && !prestarted) || !is_pipe(kLinkInFd) || !is_pipe(kLinkOutFd)) {
     std::cerr << "prs_mpi: error: --python-process is internal: a worker rank starts it with its link on fds 3 and 4"
               << std::endl;
@@ -254,9 +253,7 @@ int run_python_process(int argc, char** argv) {
   forget_mpi_launcher();
   keep_freed_buffers();
   if (prestarted) {
-    const bool ahead = argc >= 7 && std::string(argv[4]) == "--preload";  // --preload SCRIPT CODE_DIR
-    serve_prestarted(argv[3], ahead ? std::vector<std::string>{argv[5], argv[6]} : std::vector<std::string>{},
-                     std::vector<std::string>(argv + (ahead ? 7 : 4), argv + argc));
+    serve_prestarted(argv[3], ahead ? std::vector<std::string>{argv[5], argv[6]} : std::vector<std::string>{});
   }
   auto init = read_frame(kLinkInFd);
   if (!init || init->kind != LinkKind::init) return 1;

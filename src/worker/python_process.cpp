@@ -180,12 +180,15 @@ PythonProcess PythonProcess::start(const std::string& exe, const RunnerSettings&
 }
 
 PythonProcess PythonProcess::prestart(const std::string& exe, const std::string& python,
-                                      const std::vector<std::string>& env, const std::vector<std::string>& modules) {
+                                      const std::vector<std::string>& env, const std::vector<std::string>& preload) {
   std::vector<char*> envp;
   for (const std::string& entry : env) envp.push_back(const_cast<char*>(entry.c_str()));
   envp.push_back(nullptr);
   std::vector<std::string> args{"--python-process", "--prestart", python};
-  args.insert(args.end(), modules.begin(), modules.end());
+  if (!preload.empty()) {
+    args.emplace_back("--preload");
+    args.insert(args.end(), preload.begin(), preload.end());
+  }
   return spawn(exe, args, envp.data(), -1, -1, true);
 }
 

@@ -1,10 +1,11 @@
 #pragma once
 // A worker rank's Python process started before MPI_Init, so that the interpreter starts while MPI starts. Forking
 // then is also the safe moment (no MPI state inherited). The process starts the interpreter and prs_mpi's runner,
-// which run no code of the job and read nothing of it, and waits: it creates no file (but compiled modules of
-// the standard library where Python caches them, as any python3 does) and prints nothing (fds 1 and 2 on
-// /dev/null) until the rank adopts it (PythonProcess::adopt) after rank 0's first verdict (until then it runs as
-// SCHED_BATCH, so as not to preempt the ranks in MPI_Init); only then are the entry script imported and init() run.
+// which run no code of the job (with imports ahead, below, it reads the entry script to parse it), and waits: it
+// creates no file (but compiled modules of the standard library where Python caches them, as any python3 does) and
+// prints nothing (fds 1 and 2 on /dev/null) until the rank adopts it (PythonProcess::adopt) after rank 0's first
+// verdict (until then it runs as SCHED_BATCH, so as not to preempt the ranks in MPI_Init); only then are the entry
+// script imported and init() run.
 // The rank adopts it only if the interpreter and every startup variable are what the job gives the process now;
 // otherwise it is killed and a fresh one started, as without it.
 //

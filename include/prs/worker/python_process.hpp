@@ -27,12 +27,11 @@ class PythonProcess {
   // are appended to the two files (created as needed; "" keeps the rank's own). Throws prs::Fatal.
   static PythonProcess start(const std::string& exe, const RunnerSettings& settings,
                              const std::string& stdout_file = "", const std::string& stderr_file = "");
-  // Starts `exe --python-process --prestart python modules...` with env (NAME=VALUE entries) as its environment,
-  // its fds 1 and 2 on /dev/null: it starts the interpreter, imports the modules (and, when they begin with
-  // `--preload SCRIPT CODE_DIR`, the script's installed imports: preload.hpp) and waits for adopt(). Throws
-  // prs::Fatal.
+  // Starts `exe --python-process --prestart python [--preload SCRIPT CODE_DIR]` with env (NAME=VALUE entries) as
+  // its environment, its fds 1 and 2 on /dev/null: it starts the interpreter and the runner (with preload = {script,
+  // code folder}, it imports the script's installed imports: preload.hpp) and waits for adopt(). Throws prs::Fatal.
   static PythonProcess prestart(const std::string& exe, const std::string& python, const std::vector<std::string>& env,
-                                const std::vector<std::string>& modules = {});
+                                const std::vector<std::string>& preload = {});
   // Hands a prestarted process its log files (created here as start() creates them; the process appends to them),
   // its environment (env: what it would have inherited) and its settings. Throws prs::Fatal as start() does.
   void adopt(const RunnerSettings& settings, const std::string& stdout_file, const std::string& stderr_file,
