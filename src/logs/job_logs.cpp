@@ -68,7 +68,10 @@ std::string counts_text(const JobOutcome& o) {
   const JobCounts& c = o.counts;
   std::ostringstream s;
   s << "mini-batches: " << c.batches << " in all, " << c.batches_succeeded << " succeeded, " << c.batches_failed
-    << " failed, " << (c.batches - c.batches_succeeded - c.batches_failed) << " not processed\n"
+    << " failed, ";
+  if (c.batches_unconfirmed > 0)  // a lost or broken worker's: --resume runs them again
+    s << c.batches_unconfirmed << " never confirmed written, ";
+  s << (c.batches - c.batches_succeeded - c.batches_failed - c.batches_unconfirmed) << " not processed\n"
     << "items: " << c.items << " in all, " << c.items_succeeded << " succeeded, " << c.items_failed << " failed\n"
     << "attempts: " << c.attempts << " (" << c.retries << " retried, " << o.workers.timeouts << " timed out)\n"
     << "workers: " << o.workers_started << " started, " << o.workers_retired << " retired after init() failed, "
@@ -151,7 +154,10 @@ std::string summary_json(const JobOutcome& o, const std::string& output_file, co
   j["exit_code"] = static_cast<int>(o.code);
   j["reason"] = o.reason;
   j["output"] = output_file.empty() ? Json(nullptr) : Json(output_file);  // null: summary_only wrote no file
-  j["mini_batches"] = {{"total", c.batches}, {"succeeded", c.batches_succeeded}, {"failed", c.batches_failed}};
+  j["mini_batches"] = {{"total", c.batches},
+                       {"succeeded", c.batches_succeeded},
+                       {"failed", c.batches_failed},
+                       {"unconfirmed", c.batches_unconfirmed}};
   j["items"] = {{"total", c.items}, {"succeeded", c.items_succeeded}, {"failed", c.items_failed}};
   j["attempts"] = {{"total", c.attempts}, {"retried", c.retries}, {"cancelled", c.cancelled},
                    {"run_calls", w.attempts_run}, {"failed", w.attempts_failed}, {"timed_out", w.timeouts}};

@@ -65,9 +65,10 @@ JobOutcome Master::run() {
     outbox_.progress();
     report_progress(false);
   }
-  if (unconfirmed_ > 0 && outcome_.code == ExitCode::succeeded) {
+  const std::uint64_t unconfirmed = scheduler_.counts().batches_unconfirmed;
+  if (unconfirmed > 0 && outcome_.code == ExitCode::succeeded) {
     outcome_.code = ExitCode::interrupted;
-    outcome_.reason = "the rows of " + std::to_string(unconfirmed_) +
+    outcome_.reason = "the rows of " + std::to_string(unconfirmed) +
                       " committed mini-batches were never confirmed written by a worker that was lost";
   }
   double loop_end = now();

@@ -57,7 +57,6 @@ void Master::lose(int rank, const std::string& why) {
 
 void Master::forget_writes(int rank) {
   for (std::uint64_t b : scheduler_.forget_writes(rank)) {
-    ++unconfirmed_;
     logs_.master_note("mini-batch " + std::to_string(b) + ": its rows were committed to " + where(rank) +
                       ", which never confirmed writing them; --resume runs it again");
   }

@@ -113,7 +113,6 @@ class Master {
   bool warned_extra_rows_ = false;
   bool refeed_ = false;  // work went back to the queue outside a message: feed without waiting for one
   int idle_ranks_ = 0;
-  std::uint64_t unconfirmed_ = 0;  // committed rows a lost or broken worker never confirmed written
   Clock::time_point start_ = Clock::now();
   ProgressReporter progress_;
   TraceRecorder no_trace_;

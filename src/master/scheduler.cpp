@@ -140,6 +140,15 @@ void Scheduler::count_end(std::uint64_t batch, const BatchEnd& end) {
   counts_.items_failed += batch_items(batch) - end.items_ok;
 }
 
+// The batch stays ended in this run (its range of the output is taken; --resume checks it and runs the batch again),
+// but neither succeeded nor failed: its rows may not be there.
+void Scheduler::count_unconfirmed(std::uint64_t batch, const BatchEnd& end) {
+  --(end.succeeded ? counts_.batches_succeeded : counts_.batches_failed);
+  ++counts_.batches_unconfirmed;
+  counts_.items_succeeded -= end.items_ok;
+  counts_.items_failed -= batch_items(batch) - end.items_ok;
+}
+
 Verdict Scheduler::place_rows(const ResultMsg& r) {
   Verdict v;
   std::uint64_t bytes = r.row_bytes;
@@ -179,6 +188,7 @@ std::vector<std::uint64_t> Scheduler::forget_writes(int worker) {
       continue;
     }
     batches.push_back(it->second.committed.batch_id);
+    count_unconfirmed(it->second.committed.batch_id, it->second.committed.end);
     it = writing_.erase(it);
   }
   return batches;

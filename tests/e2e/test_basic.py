@@ -20,7 +20,7 @@ def test_list_rows_once_each_with_counters(make_job):
     expected = sorted(f"item_{i:03d}.txt {i} 1" for i in range(23))
     expect_equal(sorted(job.rows()), expected, "rows")
     s = job.summary()
-    expect_equal(s["mini_batches"], {"total": 5, "succeeded": 5, "failed": 0}, "mini-batches", proc)
+    expect_equal(s["mini_batches"], {"total": 5, "succeeded": 5, "failed": 0, "unconfirmed": 0}, "mini-batches", proc)
     expect_equal(s["items"], {"total": 23, "succeeded": 23, "failed": 0}, "items", proc)
     expect_equal(s["attempts"]["run_calls"], 5, "run() calls")
     expect_equal(s["workers"], {"started": 3, "retired": 0, "lost": 0, "quarantined": 0, "python_restarts": 0}, "workers")

@@ -39,6 +39,8 @@ def test_output_on_a_full_disk_stops_the_job_in_order(make_job):
         text = job.read("job.yml").replace("path: ./out/predictions.txt", f"path: {fs}/predictions.txt")
         job.write("job.yml", text)
         proc = job.run(np=3, args=["--log-dir", job.path("logs")], timeout=120)
+        with open(f"{fs}/predictions.txt") as f:
+            complete = len(re.findall(r"^\S+ x{2000}\n", f.read(), re.M))  # rows written whole
     expect_equal(proc.returncode, 1, "exit code", proc)
     reason = re.search(r"^prs_mpi: stopping: (rank \d \(.*\): cannot write \d+ bytes at offset \d+ of the output "
                        + re.escape(fs) + r"/predictions.txt: nothing was written \(is the disk full\?\))$",
@@ -46,7 +48,15 @@ def test_output_on_a_full_disk_stops_the_job_in_order(make_job):
     expect(reason is not None, "the reason names the rank, the write and the likely cause", proc)
     result = job.read("logs/job_result.txt")
     expect(result.startswith("failed: " + reason.group(1) + "\n"), result, proc)
-    expect_equal(job.summary("logs")["status"], "failed", "the summary", proc)
+    summary = job.summary("logs")
+    expect_equal(summary["status"], "failed", "the summary", proc)
+    # The mini-batch whose write failed (and any other committed to that worker) is not counted as succeeded: only
+    # the ones confirmed written are, and each of those has its two rows in the output.
+    batches = summary["mini_batches"]
+    expect(batches["unconfirmed"] >= 1, f"the failed write's mini-batch is unconfirmed: {batches}", proc)
+    expect(2 * batches["succeeded"] <= complete <= 2 * (batches["succeeded"] + batches["unconfirmed"]),
+           f"{complete} whole rows for {batches}", proc)
+    expect(f"{batches['unconfirmed']} never confirmed written, " in result, result, proc)
 
 
 def test_journal_on_a_full_disk_ends_every_rank_with_one_line(make_job):

@@ -18,7 +18,7 @@ def test_exception_fails_the_batch_after_its_retries_and_is_logged(make_job):
     expect_equal(proc.returncode, 0, "exit code (thresholds ignore failures by default)", proc)
     expect_equal(sorted(job.rows(), key=int), [str(i) for i in range(10) if i not in (3, 4, 5)], "rows", proc)
     s = job.summary()
-    expect_equal(s["mini_batches"], {"total": 4, "succeeded": 3, "failed": 1}, "mini-batches")
+    expect_equal(s["mini_batches"], {"total": 4, "succeeded": 3, "failed": 1, "unconfirmed": 0}, "mini-batches")
     expect_equal(s["items"], {"total": 10, "succeeded": 7, "failed": 3}, "items")
     expect_equal(s["attempts"]["total"], 6, "attempts: 3 first tries + 1 failing batch tried 3 times")
     expect_equal(s["attempts"]["retried"], 2, "retries")
@@ -65,7 +65,7 @@ def test_retry_that_succeeds_writes_rows_once(make_job):
     expect_equal(proc.returncode, 0, "exit code", proc)
     expect_equal(sorted(job.rows()), job.items, "every item once", proc)
     s = job.summary()
-    expect_equal(s["mini_batches"], {"total": 4, "succeeded": 4, "failed": 0}, "all succeeded in the end")
+    expect_equal(s["mini_batches"], {"total": 4, "succeeded": 4, "failed": 0, "unconfirmed": 0}, "all succeeded in the end")
     expect_equal(s["attempts"]["retried"], 4, "each batch retried once")
     expect_equal(s["items"]["failed"], 0, "failed items count only for the attempt that ends a batch")
 

@@ -274,7 +274,7 @@ def test_each_unstorable_result_gets_its_own_message(make_job):
             f"column 's' holds values of several types (NoneType, str), which cannot be stored; {how}, one type per "
             "column (convert it, and fill missing values first)"]:
         expect_equal(errors.count("_prs_runner.RowRecordError: " + message + "\n"), 1, message, proc)
-    expect_equal(job.summary()["mini_batches"], {"total": 7, "succeeded": 0, "failed": 7}, "all failed", proc)
+    expect_equal(job.summary()["mini_batches"], {"total": 7, "succeeded": 0, "failed": 7, "unconfirmed": 0}, "all failed", proc)
     expect(f"prs_mpi: built {job.path(OUT)}: 0 rows in /rows" in proc.stdout, "no rows: an empty .h5", proc)
     with h5py.File(job.path(OUT), "r") as f:
         expect_equal((list(f["rows"]), list(f["rows"].attrs["columns"])), ([], []), "an empty /rows", proc)

@@ -322,6 +322,9 @@ def test_a_frozen_worker_rank_is_lost_and_its_work_goes_elsewhere(make_job):
     if proc.returncode == 3:
         expect("committed mini-batches were never confirmed written by a worker that was lost" in s["reason"],
                "the reason says why it is only resumable", proc)
+        expect(s["mini_batches"]["unconfirmed"] >= 1 and
+               s["mini_batches"]["succeeded"] + s["mini_batches"]["unconfirmed"] == len(job.items),
+               f"the unconfirmed ones are not counted as succeeded: {s['mini_batches']}", proc)
         expect("ending every rank with MPI_Abort and exit code 3" in err, "the end says how it ends", proc)
         proc = job.run(np=3, args=["--resume"])
     else:

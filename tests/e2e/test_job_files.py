@@ -135,7 +135,7 @@ def test_the_seed_pipeline_runs_as_documented(seed_job):
     expect_equal(proc.returncode, 0, "exit code", proc)
     expect_equal(sorted(job.rows("outputs/job_output_file")), [f"iris_{i:02d}.csv {i * 3}" for i in range(11)],
                  "rows: one per file, the model's factor applied", proc)
-    expect_equal(job.summary("outputs/logs")["mini_batches"], {"total": 6, "succeeded": 6, "failed": 0},
+    expect_equal(job.summary("outputs/logs")["mini_batches"], {"total": 6, "succeeded": 6, "failed": 0, "unconfirmed": 0},
                  "mini-batches")
     expect_equal(proc.stdout.count("prs_mpi: " + SEED_IGNORED + "\n"), 1, "ignored keys listed once", proc)
     expect(SEED_IGNORED in job.read("outputs/logs/sys/master_role.txt"), "and in the logs")
@@ -198,7 +198,7 @@ def test_a_v1_job_file_runs_with_v1_semantics(make_job):
     expect_equal(sorted(job.rows("out/scores.txt")), [f"v1 item_{i:03d}.txt" for i in range(7)], "rows", proc)
     s = job.summary("out/logs")
     expect_equal(s["attempts"]["retried"], 1, "one retry")
-    expect_equal(s["mini_batches"], {"total": 4, "succeeded": 4, "failed": 0}, "mini-batches")
+    expect_equal(s["mini_batches"], {"total": 4, "succeeded": 4, "failed": 0, "unconfirmed": 0}, "mini-batches")
     os.remove(job.path("failed_once"))
     proc = job.run(np=3, args=["--overwrite", "--set", "run_max_try=1"])
     expect_equal(proc.returncode, 1, "exit code: one try, allowed_failed_count 0", proc)

@@ -116,7 +116,7 @@ def test_a_second_job_on_a_running_jobs_output_is_refused_naming_the_holder(make
         done = finish(first)
     assert done.returncode == 0, done.stderr
     check_rows(job)
-    assert job.summary()["mini_batches"] == {"total": 10, "succeeded": 10, "failed": 0}
+    assert job.summary()["mini_batches"] == {"total": 10, "succeeded": 10, "failed": 0, "unconfirmed": 0}
     assert job.read(LOCK).strip() == holder, "the lock file stays, naming its last holder"
 
 
@@ -167,7 +167,7 @@ def test_an_output_deleted_after_an_interruption_is_rebuilt_by_resume(make_job):
     assert lost_line(committed) in proc.stdout.splitlines(), proc.stdout
     assert "prs_mpi: resuming: 0 of 20 mini-batches already done (0 failed)" in proc.stdout
     check_rows(job)
-    assert job.summary()["mini_batches"] == {"total": 20, "succeeded": 20, "failed": 0}
+    assert job.summary()["mini_batches"] == {"total": 20, "succeeded": 20, "failed": 0, "unconfirmed": 0}
 
 
 # The second run() removes the output (and, replacing it, puts another file there) once the first mini-batch's
@@ -203,7 +203,7 @@ def test_an_output_removed_while_the_job_runs_fails_the_job_and_resume_writes_it
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "prs_mpi: resuming: 0 of 4 mini-batches already done (0 failed)" in resumed.stdout, resumed.stdout
     check_rows(job)
-    assert job.summary()["mini_batches"] == {"total": 4, "succeeded": 4, "failed": 0}
+    assert job.summary()["mini_batches"] == {"total": 4, "succeeded": 4, "failed": 0, "unconfirmed": 0}
 
 
 def test_a_truncated_output_loses_only_the_ranges_cut(make_job):

@@ -64,7 +64,7 @@ def test_kill_9_at_random_moments_then_resume_loses_and_duplicates_nothing(make_
     expect("prs_mpi: resuming:" in final.stdout, "the last run resumed", final)
     check_rows(job, job.items)
     s = job.summary()
-    expect_equal(s["mini_batches"], {"total": 300, "succeeded": 300, "failed": 0}, "all succeeded", final)
+    expect_equal(s["mini_batches"], {"total": 300, "succeeded": 300, "failed": 0, "unconfirmed": 0}, "all succeeded", final)
 
 
 def test_sigterm_to_mpirun_drains_exits_3_and_resume_finishes(make_job):

@@ -74,7 +74,7 @@ def test_the_first_run_starts_before_the_listing_ends(make_job):
     expect(ended is not None, "the listing ended while the master dispatched:\n" + notes, proc)
     expect(int(ended.group(1)) >= 1, "a mini-batch was dispatched before the listing ended:\n" + notes, proc)
     expect(job.exists("gate"), "a run() released the held listing", proc)
-    expect_equal(job.summary()["mini_batches"], {"total": 20, "succeeded": 20, "failed": 0}, "counts", proc)
+    expect_equal(job.summary()["mini_batches"], {"total": 20, "succeeded": 20, "failed": 0, "unconfirmed": 0}, "counts", proc)
 
 
 def killed_while_listing(job):
@@ -93,7 +93,7 @@ def test_kill_9_during_the_listing_then_resume_gives_every_row_once(make_job):
     runs, final = resume_until_done(job, limit=4)
     expect("prs_mpi: resuming:" in final.stdout, "resumed", final)
     expect_equal(sorted(job.rows()), expected_rows(job), "every row once", final)
-    expect_equal(job.summary()["mini_batches"], {"total": 20, "succeeded": 20, "failed": 0}, "counts", final)
+    expect_equal(job.summary()["mini_batches"], {"total": 20, "succeeded": 20, "failed": 0, "unconfirmed": 0}, "counts", final)
 
 
 def test_resume_after_a_crash_during_the_listing_refuses_a_change_in_what_was_listed(make_job):
@@ -171,7 +171,7 @@ def test_kill_9_during_a_resumed_listing_then_resume_gives_every_row_once(make_j
     expect("listing ended" not in master_notes(job), "killed while its listing went on")
     _, final = resume_until_done(job, limit=3)
     expect_equal(sorted(job.rows()), expected_rows(job), "every row once", final)
-    expect_equal(job.summary()["mini_batches"], {"total": 20, "succeeded": 20, "failed": 0}, "counts", final)
+    expect_equal(job.summary()["mini_batches"], {"total": 20, "succeeded": 20, "failed": 0, "unconfirmed": 0}, "counts", final)
 
 
 FLAT = 1000  # files in one folder: the listing releases them 256 at a time, in name order
@@ -201,7 +201,7 @@ def test_a_flat_folder_starts_its_first_run_before_its_listing_ends(make_job):
     expect(ended is not None and int(ended.group(1)) >= 1,
            "a mini-batch was dispatched before the flat folder's listing ended:\n" + master_notes(job), proc)
     expect(job.exists("gate"), "a run() released the held listing", proc)
-    expect_equal(job.summary()["mini_batches"], {"total": 20, "succeeded": 20, "failed": 0}, "counts", proc)
+    expect_equal(job.summary()["mini_batches"], {"total": 20, "succeeded": 20, "failed": 0, "unconfirmed": 0}, "counts", proc)
 
 
 def test_a_flat_folder_released_per_folder_only_is_listed_whole_first(make_job):
@@ -238,4 +238,4 @@ def test_kill_9_while_listing_a_flat_folder_then_resume_gives_every_row_once(mak
     runs, final = resume_until_done(job, limit=4)
     expect("prs_mpi: resuming:" in final.stdout, "resumed", final)
     expect_equal(sorted(job.rows()), flat_rows(job), "every row once", final)
-    expect_equal(job.summary()["mini_batches"], {"total": 20, "succeeded": 20, "failed": 0}, "counts", final)
+    expect_equal(job.summary()["mini_batches"], {"total": 20, "succeeded": 20, "failed": 0, "unconfirmed": 0}, "counts", final)

@@ -290,7 +290,7 @@ def test_bad_records_fail_their_mini_batch_naming_file_and_offset(make_job):
     expect(f"{folder}/a.csv: byte 8: bad record: 3 fields, the header has 2" in errors, errors, proc)
     expect(f"{folder}/b.csv: byte 6: cannot be decoded as utf8: invalid start byte" in errors, errors, proc)
     s = job.summary()
-    expect_equal(s["mini_batches"], {"total": 4, "succeeded": 2, "failed": 2}, "mini-batches", proc)
+    expect_equal(s["mini_batches"], {"total": 4, "succeeded": 2, "failed": 2, "unconfirmed": 0}, "mini-batches", proc)
 
 
 def test_json_lines_invalid_lines_error_or_drop(make_job):

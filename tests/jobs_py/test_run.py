@@ -39,7 +39,7 @@ def test_a_succeeding_job(in_tmp):
     result = prs_mpi.run(job, np=3, stdout=console)
     exit_code, summary = result
     assert exit_code == 0
-    assert summary["mini_batches"] == {"total": 12, "succeeded": 8, "failed": 4}
+    assert summary["mini_batches"] == {"total": 12, "succeeded": 8, "failed": 4, "unconfirmed": 0}
     assert summary["items"] == {"total": 12, "succeeded": 8, "failed": 4}
     assert sorted(read("out/rows.txt").split()) == sorted(str(v) for v in range(12) if v % 3)
     assert result.job_file == "scoring.prs_mpi.yml"
@@ -88,7 +88,7 @@ def test_a_job_file_path_runs_as_it_is_and_args_are_passed_on(in_tmp):
     exit_code, summary = prs_mpi.run("mine.yml", np=2, args=["--set", "mini_batch_size=2"], stdout=io.StringIO(),
                                      stderr=io.StringIO())
     assert exit_code == 0  # item 0 fails, 100% allowed by default
-    assert summary["mini_batches"] == {"total": 2, "succeeded": 1, "failed": 1}
+    assert summary["mini_batches"] == {"total": 2, "succeeded": 1, "failed": 1, "unconfirmed": 0}
     assert not os.path.exists("scoring.prs_mpi.yml")
     exit_code, summary = prs_mpi.run("mine.yml", np=2, stdout=io.StringIO(), stderr=io.StringIO())
     assert (exit_code, summary) == (2, None)  # the earlier output is refused without --overwrite

@@ -89,7 +89,7 @@ def test_file_data(in_tmp):
     write("src/file_batch_inference.py", FILE_SCRIPT)
     ns = run_code(program("imports_003", "file_batch", local="file_batch"))
     assert ns["exit_code"] == 0
-    assert ns["summary"]["mini_batches"] == {"total": 5, "succeeded": 5, "failed": 0}
+    assert ns["summary"]["mini_batches"] == {"total": 5, "succeeded": 5, "failed": 0, "unconfirmed": 0}
     assert sorted(os.listdir("outputs/job_output_path")) == sorted(n + ".score" for n in names)
     assert read("outputs/job_output_path/item_03.txt.score") == "30"
     ns["job"].dump("python.yml")
@@ -108,7 +108,7 @@ def test_tabular_data(in_tmp):
     ns = run_code(program("imports_003", "tabular_batch", local="tabular_batch"))
     assert ns["exit_code"] == 0
     # cut at each multiple of 100 bytes after the header, moved to the next row: rows 0-9, 10-18, 19-27, 28-29
-    assert ns["summary"]["mini_batches"] == {"total": 4, "succeeded": 4, "failed": 0}
+    assert ns["summary"]["mini_batches"] == {"total": 4, "succeeded": 4, "failed": 0, "unconfirmed": 0}
     assert ns["summary"]["items"] == {"total": 30, "succeeded": 30, "failed": 0}
     assert sorted(read("outputs/job_output_path").splitlines()) == sorted(f"item_{i:02d} {7 * i}" for i in range(30))
     ns["job"].dump("python.yml")
@@ -150,7 +150,7 @@ def test_the_blogs_component_in_a_dsl_pipeline(in_tmp):
     ns = run_code(program("imports_002", "batch_scoring", "blog_pipeline", diff="blog_pipeline",
                           local="blog_pipeline"))
     assert ns["exit_code"] == 0
-    assert ns["summary"]["mini_batches"] == {"total": 2, "succeeded": 2, "failed": 0}  # 10 files a mini-batch
+    assert ns["summary"]["mini_batches"] == {"total": 2, "succeeded": 2, "failed": 0, "unconfirmed": 0}  # 10 files a mini-batch
     rows = read("outputs/predictions/predictions.csv").splitlines()
     assert sorted(rows) == [f"{n} {3 * i}" for i, n in enumerate(names)]
     ns["pipeline_job"].dump("python.yml")
@@ -211,7 +211,7 @@ def test_the_v1_parallel_run_step(in_tmp):
     """)
     ns = run_code(program("v1_step", setup="v1_step", local="v1_step"))
     assert ns["exit_code"] == 0
-    assert ns["summary"]["mini_batches"] == {"total": 2, "succeeded": 2, "failed": 0}  # 5 files a mini-batch
+    assert ns["summary"]["mini_batches"] == {"total": 2, "succeeded": 2, "failed": 0, "unconfirmed": 0}  # 5 files a mini-batch
     assert sorted(read("outputs/inferences/parallel_run_step.txt").splitlines()) == [f"{n} example_value"
                                                                                      for n in names]
     loaded = prs_mpi.ParallelRunConfig.load_yaml(None, "parallel_run_config.yml")

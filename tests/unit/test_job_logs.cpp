@@ -31,7 +31,7 @@ prs::JobOutcome failed_outcome() {
   prs::JobOutcome o;
   o.code = prs::ExitCode::job_failed;
   o.reason = "mini-batch 3: " + awkward;
-  o.counts = {7, 4, 2, 30, 20, 6, 11, 3, 1, 1234};
+  o.counts = {7, 4, 2, 30, 20, 6, 11, 3, 1, 1234, 1};
   o.workers = {10, 5, 2, 1234, 2500000};
   o.workers_started = 3;
   o.workers_retired = 1;
@@ -88,7 +88,7 @@ TEST_CASE("job_logs: job_summary.json keeps a reason and an output path with quo
     CHECK(j["exit_code"] == 1);
     CHECK(j["reason"].get<std::string>() == "mini-batch 3: " + awkward_parsed);
     CHECK(j["output"].get<std::string>() == dir / ("out/" + awkward_parsed + ".txt"));
-    CHECK(j["mini_batches"] == nlohmann::json{{"total", 7}, {"succeeded", 4}, {"failed", 2}});
+    CHECK(j["mini_batches"] == nlohmann::json{{"total", 7}, {"succeeded", 4}, {"failed", 2}, {"unconfirmed", 1}});
     CHECK(j["items"] == nlohmann::json{{"total", 30}, {"succeeded", 20}, {"failed", 6}});
     CHECK(j["attempts"] == nlohmann::json{{"total", 11}, {"retried", 3}, {"cancelled", 1},
                                           {"run_calls", 10}, {"failed", 5}, {"timed_out", 2}});
@@ -105,7 +105,7 @@ TEST_CASE("job_logs: job_summary.json keeps a reason and an output path with quo
     // job_result.txt keeps the exact bytes, invalid UTF-8 included.
     CHECK(read_file(logs + "/job_result.txt") ==
           "failed: mini-batch 3: " + awkward + "\n"
-          "mini-batches: 7 in all, 4 succeeded, 2 failed, 1 not processed\n"
+          "mini-batches: 7 in all, 4 succeeded, 2 failed, 1 never confirmed written, 0 not processed\n"
           "items: 30 in all, 20 succeeded, 6 failed\n"
           "attempts: 11 (3 retried, 2 timed out)\n"
           "workers: 3 started, 1 retired after init() failed, 1 lost, 2 quarantined; 4 Python processes restarted\n"
@@ -128,7 +128,7 @@ TEST_CASE("job_logs: a successful summary_only job: reason empty, output null, n
   CHECK(j["exit_code"] == 0);
   CHECK(j["reason"] == "");
   CHECK(j["output"].is_null());
-  CHECK(j["mini_batches"] == nlohmann::json{{"total", 2}, {"succeeded", 2}, {"failed", 0}});
+  CHECK(j["mini_batches"] == nlohmann::json{{"total", 2}, {"succeeded", 2}, {"failed", 0}, {"unconfirmed", 0}});
   CHECK(j["output_bytes"] == 0);
   CHECK(read_file(logs + "/job_result.txt") ==
         "succeeded\n"

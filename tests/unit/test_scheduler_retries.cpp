@@ -196,6 +196,12 @@ TEST_CASE("forget_writes drops only that worker's unacknowledged commits", "[sch
   CHECK(s.in_flight() == 0);
   CHECK(s.finished());  // every batch ended; the forgotten ones run again on --resume
   CHECK(s.counts().output_bytes == 150);
+  // Only the confirmed ones succeeded: b0 and b3; b1, b2 and b4 are unconfirmed, neither succeeded nor failed.
+  CHECK(s.counts().batches_succeeded == 2);
+  CHECK(s.counts().batches_failed == 0);
+  CHECK(s.counts().batches_unconfirmed == 3);
+  CHECK(s.counts().items_succeeded == 20);
+  CHECK(s.counts().items_failed == 0);
 }
 
 TEST_CASE("forget_writes of a worker with nothing committed returns nothing", "[scheduler_retries]") {

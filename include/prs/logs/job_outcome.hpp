@@ -16,6 +16,7 @@ struct JobCounts {
   std::uint64_t items = 0, items_succeeded = 0, items_failed = 0;
   std::uint64_t attempts = 0, retries = 0, cancelled = 0;
   std::uint64_t output_bytes = 0;  // bytes committed to the shared output
+  std::uint64_t batches_unconfirmed = 0;  // rows committed to a worker that was lost or broke before confirming them
 };
 
 // A bounded uniform sample of durations (reservoir sampling, deterministic): exact up to kept values, a uniform

@@ -64,7 +64,7 @@ class Scheduler {
   // The unanswered attempts of a worker, oldest first (the one it runs, then the ones queued behind it).
   std::vector<Attempt> attempts_of(int worker) const;
   // Forgets the committed writes a worker never acknowledged (it was lost or broke): those batches are not in the
-  // journal and run again on --resume; returns them.
+  // journal and run again on --resume, so they count as unconfirmed, no longer as succeeded; returns them.
   std::vector<std::uint64_t> forget_writes(int worker);
 
   // Continues from a journal (--resume): ended batches are skipped with their counts kept, attempts go on from
@@ -113,6 +113,7 @@ class Scheduler {
   Verdict end_batch(const Attempt& a, const ResultMsg& r, bool succeeded);
   Verdict place_rows(const ResultMsg& r);
   void count_end(std::uint64_t batch, const BatchEnd& end);
+  void count_unconfirmed(std::uint64_t batch, const BatchEnd& end);  // takes count_end's counts back
 
   Partition partition_;
   int max_retries_;
