@@ -21,8 +21,8 @@ and the CRC-32 of every block's rows against the expected rows. Afterwards it ti
 in isolation, per GB: the Python formatting of the rows, a 64 kB pipe hop (dd | dd), MPI_File_write_at from 2
 ranks (mpi4py), and the CRC-32C pass is hardware (SSE 4.2). Writes benchmarks/results/output_bandwidth.{json,png}.
 
-With --baseline DIR (the build of an earlier commit) each run of --build is followed by one of the baseline on the
-same job, so both see the same machine; the table adds the baseline's MB/s and the ratio of the medians.
+With --baseline DIR (the build of an earlier commit) each run of --build is paired with one of the baseline on the
+same job (the baseline first every other run), so both see the same machine; the table adds the baseline's MB/s and the ratio of the medians.
 
 Usage: benchmarks/output_bandwidth.py [--build DIR] [--baseline DIR] [--size 1G] [--rows 100,100000] [--runs 3]
                                       [--dir DIR]
@@ -259,9 +259,9 @@ def main():
             for key, _ in builds:
                 for what in ("cache", "disk", "wall", "python_share"):
                     r[f"{key}_{what}"] = []
-            for _ in range(args.runs):
+            for i in range(args.runs):
                 r["dd_cache"].append((mib << 20) / 1e6 / run_dd(os.path.join(work, "dd.bin"), mib, False))
-                for key, folder in builds:
+                for key, folder in builds[::-1] if i % 2 else builds:  # the baseline goes first every other run
                     cache, disk, wall, s = run_prs(folder, os.path.join(work, "job"), args.workers, batches, row, rows)
                     r[f"{key}_python_share"].append(s["run_seconds"] / args.workers / s["dispatch_seconds"])
                     r[f"{key}_cache"].append(nbytes / 1e6 / cache)
