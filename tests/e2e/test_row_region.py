@@ -126,3 +126,24 @@ def test_many_small_mini_batches_held_ahead_of_commit_fill_the_slots_and_use_the
     region, pipe = handover_counts(job, proc)
     expect_equal(region + pipe, 400, "each mini-batch's rows handed over once", proc)
     expect(region > 16, f"slots were reused (region {region}, pipe {pipe})", proc)
+
+
+def test_an_outcome_naming_a_slot_that_does_not_exist_ends_the_job_clearly(make_job):
+    # The script forges a slot_outcome frame on the link (fd 4): slot 99 of a region of 8. The rank must not read
+    # outside its mapping: the job ends with one clear fatal line naming the Python process, and no row is written.
+    script = """
+        import os, struct, time
+        def run(mini_batch):
+            fields = (struct.pack("<QBBQQd", 1, 1, 0, 1, 1, 0.0) + struct.pack("<Q", 0) + struct.pack("<Q", 0)
+                      + struct.pack("<Q", 0))
+            body = struct.pack("<IQ", 99, 10) + fields + struct.pack("<Q", len(fields))
+            os.write(4, struct.pack("<QB", len(body), 10) + body)
+            time.sleep(30)
+            return mini_batch
+    """
+    job = make_job("forged", script, items=1, batch=1)
+    proc = job.run(np=2, timeout=60)
+    expect_equal(proc.returncode, 1, "exit code", proc)
+    expect(re.search(r"prs_mpi: fatal: rank 1: worker: its Python process \(pid \d+\) says its rows are in slot 99, "
+                     r"10 bytes: there is no such slot \(the region has 8\)", proc.stderr), "the fatal line", proc)
+    expect(not job.exists("out/predictions.txt") or job.read("out/predictions.txt") == "", "no row written", proc)
