@@ -148,7 +148,7 @@ void serve(PythonRunner& runner, SlotWriter& slots, pid_t self) {
   const auto returned = std::chrono::steady_clock::now().time_since_epoch();  // the rank reports the init() time
   const std::string when = std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(returned).count());
   if (!write_frame(kLinkOutFd, LinkKind::init_ok, when)) leave(0);
-  runner.keep_rows_in_python();  // written to the pipe from the bytes run() produced
+  runner.keep_rows_in_python();  // copied into a slot, or written to the pipe, from the bytes run() produced
   serve(runner, slots, getpid());
   leave(0);
 }

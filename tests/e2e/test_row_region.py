@@ -147,3 +147,26 @@ def test_an_outcome_naming_a_slot_that_does_not_exist_ends_the_job_clearly(make_
     expect(re.search(r"prs_mpi: fatal: rank 1: worker: its Python process \(pid \d+\) says its rows are in slot 99, "
                      r"10 bytes: there is no such slot \(the region has 8\)", proc.stderr), "the fatal line", proc)
     expect(not job.exists("out/predictions.txt") or job.read("out/predictions.txt") == "", "no row written", proc)
+
+
+def test_a_prestarted_process_gets_the_region_it_was_started_with(make_job):
+    # PRS_PRESTART=on: the process is started before MPI_Init with the region on fd 5, adopted, and its rows come
+    # through slots; killed once, its fresh replacement gets the same region.
+    script = """
+        import os
+        def run(mini_batch):
+            for p in mini_batch:
+                if p.endswith("item_004.txt") and not os.path.exists(p + ".seen"):
+                    open(p + ".seen", "w").close()
+                    os.kill(os.getpid(), 9)
+            return [os.path.basename(p) + " row" for p in mini_batch]
+    """
+    job = make_job("prestarted", script, items=6, batch=1, retries=1, extra="logging_level: DEBUG\n")
+    proc = job.run(np=2, env={"PRS_PRESTART": "on"})
+    expect_equal(proc.returncode, 0, "exit code", proc)
+    expect_equal(sorted(job.rows()), [f"{item} row" for item in job.items], "every row exactly once", proc)
+    logs = "".join(open(p).read() for p in glob.glob(job.path("out/logs/sys/node/*/process*.txt")))
+    expect("rank 1: adopted the Python process started before MPI_Init" in logs, "the prestarted process was adopted",
+           proc)
+    expect_equal(job.summary()["workers"]["python_restarts"], 1, "one fresh Python process", proc)
+    expect_equal(handover_counts(job, proc), (6, 0), "6 mini-batches, never more than 8 slots held", proc)

@@ -88,8 +88,9 @@ class PythonSupervisor {
   void send_offered();
   // Waits up to `wait` for the process and returns what happened, in the order to report it.
   std::vector<PythonEvent> poll(std::chrono::microseconds wait);
-  // Mini-batches whose rows came through the rows region, and through the pipe (rows not empty), so far.
+  // Mini-batches whose rows came through the rows region so far.
   std::uint64_t rows_in_region() const { return rows_in_region_; }
+  // Mini-batches whose rows (not empty) came through the pipe so far.
   std::uint64_t rows_in_pipe() const { return rows_in_pipe_; }
   // The end of the job: shutdown() within the patience (if init() was done and nothing runs), then the process
   // and whatever it started are killed.
