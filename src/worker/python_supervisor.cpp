@@ -47,14 +47,14 @@ Clock::time_point init_return_time(const std::string& body) {
 
 void PythonSupervisor::start() {
   started_ = Clock::now();
-  if (!region_) region_ = RowRegion::create();
-  process_ = PythonProcess::start(s_.exe, s_.runner, region_->fd(), s_.stdout_file, s_.stderr_file);
+  if (!region_) region_ = RowRegion::create_or_none();
+  process_ = PythonProcess::start(s_.exe, s_.runner, region_ ? region_->fd() : -1, s_.stdout_file, s_.stderr_file);
   begin_process();
 }
 
 void PythonSupervisor::adopt(PythonProcess prestarted, std::shared_ptr<RowRegion> region) {
   started_ = Clock::now();
-  region_ = region ? std::move(region) : RowRegion::create();
+  region_ = std::move(region);  // none: it was started without one, and its rows take the pipe
   process_ = std::move(prestarted);
   process_.adopt(s_.runner, s_.stdout_file, s_.stderr_file, Environment::current().entries());
   begin_process();
@@ -142,7 +142,10 @@ void PythonSupervisor::on_outcome(LinkFrame& f, std::vector<PythonEvent>& events
   if (f.kind == LinkKind::slot_outcome) {
     SlotRef where;
     std::tie(e.attempt_id, e.outcome) = decode_slot_outcome(f.body, where);
-    e.rows = region_->lease(where.slot, where.bytes, "its Python process (pid " + std::to_string(pid()) + ")");
+    const std::string who = "its Python process (pid " + std::to_string(pid()) + ")";
+    if (!region_) throw Fatal("worker: " + who + " says its rows are in slot " + std::to_string(where.slot) +
+                              " of a rows region it was never given");
+    e.rows = region_->lease(where.slot, where.bytes, who);
     ++rows_in_region_;
   } else {
     std::tie(e.attempt_id, e.outcome) = decode_outcome(std::move(f.body));
@@ -221,7 +224,7 @@ void PythonSupervisor::replace(const std::string& why, const std::string& failur
     else events.push_back({PythonEvent::Kind::not_started, handed[i].attempt_id, {}, {}, {}});
   }
   process_.kill_and_reap(std::chrono::seconds(2));
-  region_->reset_unleased();  // the slots it claimed and never handed over
+  if (region_) region_->reset_unleased();  // the slots it claimed and never handed over
   start();
 }
 

@@ -105,6 +105,14 @@ std::shared_ptr<RowRegion> RowRegion::create(std::uint32_t slots, std::uint64_t 
   return r;
 }
 
+std::shared_ptr<RowRegion> RowRegion::create_or_none() noexcept {
+  try {
+    return create();
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
+
 RowLease RowRegion::lease(std::uint32_t k, std::uint64_t n, const std::string& who) {
   const auto busy = static_cast<std::uint32_t>(SlotState::busy);
   std::string wrong;

@@ -134,7 +134,7 @@ int Worker::run() {
   for (const TaskMsg& t : queue_) send_cancelled(t.attempt_id);
   queue_.clear();
   python_.stop();
-  log_sys(20, "rows of " + std::to_string(python_.rows_in_region()) + " mini-batches came through the shared rows "
+  log_sys(10, "rows of " + std::to_string(python_.rows_in_region()) + " mini-batches came through the shared rows "
               "region, of " + std::to_string(python_.rows_in_pipe()) + " through the pipe");
   close_output();  // before finished: once the final collectives are over rank 0 may read the file
   outbox_.send(0, Tag::finished, "");

@@ -1,7 +1,7 @@
 """The rows region: a mini-batch's rows reach the worker rank through a slot of a memfd shared with its Python process
 (src/worker/row_region.cpp), or through the pipe when they do not fit a slot or no slot is free. Either way the
 output holds every row once, also when the Python process is killed, replaced after a timeout or handed many
-mini-batches ahead; the worker's sys log says how many mini-batches' rows took each way."""
+mini-batches ahead; the worker's sys log (at DEBUG) says how many mini-batches' rows took each way."""
 import glob
 import os
 import re
@@ -9,6 +9,7 @@ import re
 from prs_e2e import expect, expect_equal
 
 SLOT_BYTES = 4 << 20  # kRowSlotBytes (include/prs/worker/row_region.hpp)
+DEBUG = "logging_level: DEBUG\n"  # the hand-over line is a DEBUG line of the sys log
 
 
 def handover_counts(job, proc):
@@ -43,7 +44,7 @@ def test_rows_bigger_than_a_slot_take_the_pipe_among_small_ones_in_slots(make_jo
                     out += [f"{{name}} small {{j}}" for j in range(3)]
             return out
     """
-    job = make_job("big_and_small", script, items=6, batch=1)
+    job = make_job("big_and_small", script, items=6, batch=1, extra=DEBUG)
     proc = job.run(np=2)
     expect_equal(proc.returncode, 0, "exit code", proc)
     want = []
@@ -74,7 +75,7 @@ def test_a_python_process_killed_in_run_loses_no_held_rows(make_job):
                     os.kill(os.getpid(), 9)
             return [os.path.basename(p) + " row" for p in mini_batch]
     """
-    job = make_job("killed", script, items=40, batch=1, retries=1)
+    job = make_job("killed", script, items=40, batch=1, retries=1, extra=DEBUG)
     proc = job.run(np=2)
     expect_equal(proc.returncode, 0, "exit code", proc)
     expect_equal(sorted(job.rows()), [f"{item} row" for item in job.items], "every row exactly once", proc)
@@ -99,7 +100,7 @@ def test_a_process_killed_past_its_timeout_loses_no_held_rows(make_job):
                     ctypes.CDLL(None).sleep(60)
             return [os.path.basename(p) + f" row {j}" for p in mini_batch for j in range(2)]
     """
-    job = make_job("stuck", script, items=8, batch=1, retries=1, timeout=1)
+    job = make_job("stuck", script, items=8, batch=1, retries=1, timeout=1, extra=DEBUG)
     proc = job.run(np=2, timeout=120)
     expect_equal(proc.returncode, 0, "exit code", proc)
     expect_equal(sorted(job.rows()), sorted(f"{item} row {j}" for item in job.items for j in range(2)),
@@ -118,7 +119,7 @@ def test_many_small_mini_batches_held_ahead_of_commit_fill_the_slots_and_use_the
         def run(mini_batch):
             return [os.path.basename(p) + f" {j}" for p in mini_batch for j in range(3)]
     """
-    job = make_job("deep", script, items=400, batch=1)
+    job = make_job("deep", script, items=400, batch=1, extra=DEBUG)
     proc = job.run(np=3, timeout=200)
     expect_equal(proc.returncode, 0, "exit code", proc)
     expect_equal(sorted(job.rows()), sorted(f"{item} {j}" for item in job.items for j in range(3)),
@@ -161,7 +162,7 @@ def test_a_prestarted_process_gets_the_region_it_was_started_with(make_job):
                     os.kill(os.getpid(), 9)
             return [os.path.basename(p) + " row" for p in mini_batch]
     """
-    job = make_job("prestarted", script, items=6, batch=1, retries=1, extra="logging_level: DEBUG\n")
+    job = make_job("prestarted", script, items=6, batch=1, retries=1, extra=DEBUG)
     proc = job.run(np=2, env={"PRS_PRESTART": "on"})
     expect_equal(proc.returncode, 0, "exit code", proc)
     expect_equal(sorted(job.rows()), [f"{item} row" for item in job.items], "every row exactly once", proc)

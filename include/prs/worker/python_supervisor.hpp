@@ -110,7 +110,7 @@ class PythonSupervisor {
   void on_outcome(LinkFrame& frame, std::vector<PythonEvent>& events);
 
   SupervisorSettings s_;
-  std::shared_ptr<RowRegion> region_;  // made at the first start (or the prestarted one's), kept for every process
+  std::shared_ptr<RowRegion> region_;  // made at the first start (or the prestarted one's; none if refused), kept
   PythonProcess process_;
   bool ready_ = false;       // init() done in the current process
   PythonPipeline handed_;    // the tasks the process holds, the oldest running

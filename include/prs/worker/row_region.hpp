@@ -27,13 +27,15 @@ namespace prs {
 // The descriptor every Python process finds the region on, next to the link's kLinkInFd and kLinkOutFd.
 constexpr int kRowRegionFd = 5;
 
-// Slots of a rank's region. 8: the deepest queue a Python process is handed (PythonSupervisor's ceiling), and the
-// attempts a rank holds waiting for commit are fewer than that while rows are MB-sized (the commit is one round trip).
+// Slots of a rank's region. 8: the deepest queue a Python process is handed (PythonSupervisor's ceiling). A Python
+// process that formats faster than its rank writes still fills them (benchmarks/README.md, Output bandwidth: 3-23%
+// of 4 MiB mini-batches then took the pipe, which holds it back); more would only hold more rows behind the writes.
 constexpr std::uint32_t kRowSlots = 8;
 
 // Bytes of a slot. 4 MiB: a mini-batch of the output benchmark (benchmarks/output_bandwidth.py) fits, and the region
-// stays at 32 MiB a worker; a memfd's pages are touched only when rows are put there (100 rows of 100 B use one
-// page), so a job with small mini-batches pays a few pages, not 32 MiB. Bigger rows take the pipe.
+// stays at 32 MiB a worker. A memfd's pages exist only once rows were put there (40 rows of 100 B use one page) and
+// then stay until the worker ends, so a job with small mini-batches pays a few pages, one with MB-sized ones at most
+// the 32 MiB. Bigger rows take the pipe.
 constexpr std::uint64_t kRowSlotBytes = std::uint64_t{4} << 20;
 
 // Most slots a region may have (its header holds their states in one page).
@@ -85,6 +87,9 @@ class RowRegion : public std::enable_shared_from_this<RowRegion> {
  public:
   // A fresh region (kRowSlots of kRowSlotBytes unless told). Throws prs::Fatal.
   static std::shared_ptr<RowRegion> create(std::uint32_t slots = kRowSlots, std::uint64_t slot_bytes = kRowSlotBytes);
+  // A fresh region of the default layout, or none where the system refuses one (no memfd_create, no memory): the
+  // rows then all take the pipe.
+  static std::shared_ptr<RowRegion> create_or_none() noexcept;
   // The memfd every Python process gets on kRowRegionFd.
   int fd() const { return map_.fd(); }
   // Slots of the region.
