@@ -80,7 +80,7 @@ class RegionMapping {
   std::uint64_t slot_bytes_ = 0;
 };
 
-class RowLease;
+class RowLease;  // below: the rank's hold on one slot
 
 // The rank's side of its region: which slots it leased. Lives as long as the rank's worker (and its leases).
 class RowRegion : public std::enable_shared_from_this<RowRegion> {
