@@ -21,7 +21,11 @@ and the CRC-32 of every block's rows against the expected rows. Afterwards it ti
 in isolation, per GB: the Python formatting of the rows, a 64 kB pipe hop (dd | dd), MPI_File_write_at from 2
 ranks (mpi4py), and the CRC-32C pass is hardware (SSE 4.2). Writes benchmarks/results/output_bandwidth.{json,png}.
 
-Usage: benchmarks/output_bandwidth.py [--build DIR] [--size 1G] [--rows 100,100000] [--runs 3] [--dir DIR]
+With --baseline DIR (the build of an earlier commit) each run of --build is paired with one of the baseline on the
+same job (the baseline first every other run), so both see the same machine; the table adds the baseline's MB/s and the ratio of the medians.
+
+Usage: benchmarks/output_bandwidth.py [--build DIR] [--baseline DIR] [--size 1G] [--rows 100,100000] [--runs 3]
+                                      [--dir DIR]
 """
 import argparse
 import json
@@ -205,14 +209,17 @@ def plot(results, path):
         return False
     labels, values, colors = [], [], []
     for r in results:
-        for key, color in (("dd_cache", "gray"), ("prs_cache", "C0"), ("dd_disk", "silver"), ("prs_disk", "C1")):
+        for key, color in (("dd_cache", "gray"), ("prs_cache", "C0"), ("base_cache", "C2"), ("dd_disk", "silver"),
+                           ("prs_disk", "C1"), ("base_disk", "C3")):
+            if key not in r:
+                continue
             labels.append(f"{r['row_label']}\n{key.replace('_', ' ')}")
             values.append(mmm(r[key])[1])
             colors.append(color)
-    fig, ax = plt.subplots(figsize=(11, 4.2))
+    fig, ax = plt.subplots(figsize=(max(11, 1.1 * len(values)), 4.2))
     ax.bar(range(len(values)), values, color=colors)
     ax.set_xticks(range(len(values)))
-    ax.set_xticklabels(labels, fontsize=8)
+    ax.set_xticklabels(labels, fontsize=8 if len(values) <= 8 else 7)
     ax.set_ylabel("MB/s (median)")
     ax.set_title("append_row vs dd bs=1M to the same disk (cache: no flush; disk: fdatasync)")
     ax.grid(alpha=0.3, axis="y")
@@ -223,6 +230,7 @@ def plot(results, path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=os.path.join(ROOT, "build"), help="the build folder (default build/)")
+    ap.add_argument("--baseline", help="the build folder of an earlier commit, run alternately with --build")
     ap.add_argument("--size", default="1G", help="bytes of rows per run (default 1G; e.g. 256M for a quick look)")
     ap.add_argument("--rows", default="100,100000", help="row sizes in bytes, newline included (default 100,100000)")
     ap.add_argument("--batch-bytes", default="4M", help="rows per mini-batch, in bytes (default 4M)")
@@ -231,6 +239,7 @@ def main():
     ap.add_argument("--dir", default=None, help="where the files go (default a new folder in $TMPDIR)")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
+    builds = [("prs", build)] + ([("base", os.path.abspath(args.baseline))] if args.baseline else [])
     total, batch_bytes = parse_size(args.size), parse_size(args.batch_bytes)
     work = tempfile.mkdtemp(prefix="prs_output_bw_", dir=args.dir)
     info = machine()
@@ -246,15 +255,18 @@ def main():
             mib = max(nbytes >> 20, 1)
             make_job(os.path.join(work, "job"), batches, row, rows)
             r = {"row": row, "row_label": f"{row:,} B rows", "rows_per_batch": rows, "batches": batches,
-                 "bytes": nbytes, "dd_cache": [], "dd_disk": [], "prs_cache": [], "prs_disk": [], "prs_wall": [],
-                 "prs_python_share": []}
-            for _ in range(args.runs):
+                 "bytes": nbytes, "dd_cache": [], "dd_disk": []}
+            for key, _ in builds:
+                for what in ("cache", "disk", "wall", "python_share"):
+                    r[f"{key}_{what}"] = []
+            for i in range(args.runs):
                 r["dd_cache"].append((mib << 20) / 1e6 / run_dd(os.path.join(work, "dd.bin"), mib, False))
-                cache, disk, wall, s = run_prs(build, os.path.join(work, "job"), args.workers, batches, row, rows)
-                r["prs_python_share"].append(s["run_seconds"] / args.workers / s["dispatch_seconds"])
-                r["prs_cache"].append(nbytes / 1e6 / cache)
-                r["prs_disk"].append(nbytes / 1e6 / disk)
-                r["prs_wall"].append(wall)
+                for key, folder in builds[::-1] if i % 2 else builds:  # the baseline goes first every other run
+                    cache, disk, wall, s = run_prs(folder, os.path.join(work, "job"), args.workers, batches, row, rows)
+                    r[f"{key}_python_share"].append(s["run_seconds"] / args.workers / s["dispatch_seconds"])
+                    r[f"{key}_cache"].append(nbytes / 1e6 / cache)
+                    r[f"{key}_disk"].append(nbytes / 1e6 / disk)
+                    r[f"{key}_wall"].append(wall)
                 r["dd_disk"].append((mib << 20) / 1e6 / run_dd(os.path.join(work, "dd.bin"), mib, True))
                 loads.append(loadavg())
             r["pieces_s_per_gb"] = pieces(work, row, rows, min(nbytes, 512 << 20))
@@ -266,20 +278,30 @@ def main():
     for r in results:
         for kind in ("cache", "disk"):
             ratio = mmm(r[f"prs_{kind}"])[1] / mmm(r[f"dd_{kind}"])[1]
-            rows_out.append([r["row_label"], kind, r["batches"], fmt_mmm(r[f"dd_{kind}"]),
-                             fmt_mmm(r[f"prs_{kind}"]), f"{100 * ratio:.0f}%"])
+            line = [r["row_label"], kind, r["batches"], fmt_mmm(r[f"dd_{kind}"]), fmt_mmm(r[f"prs_{kind}"]),
+                    f"{100 * ratio:.0f}%"]
+            if args.baseline:
+                base = mmm(r[f"base_{kind}"])[1]
+                r[f"ratio_to_baseline_{kind}"] = mmm(r[f"prs_{kind}"])[1] / base
+                line += [fmt_mmm(r[f"base_{kind}"]), f"{100 * base / mmm(r[f'dd_{kind}'])[1]:.0f}%",
+                         f"{r[f'ratio_to_baseline_{kind}']:.2f}x"]
+            rows_out.append(line)
     table(["rows", "flush", "mini-batches", "dd MB/s min / median / max", "prs_mpi MB/s min / median / max",
-           "prs/dd"], rows_out)
+           "prs/dd"] + (["baseline MB/s min / median / max", "base/dd", "prs/base"] if args.baseline else []),
+          rows_out)
     print("\nshare of prs_mpi's dispatch time each worker's Python process spent in run() and formatting the rows "
           "(job_summary.json run_seconds / workers / dispatch_seconds):")
     for r in results:
-        print(f"  {r['row_label']:>14}  {fmt_mmm([100 * x for x in r['prs_python_share']], '.0f')} %")
+        for key, _ in builds:
+            print(f"  {r['row_label']:>14}  {key}  {fmt_mmm([100 * x for x in r[f'{key}_python_share']], '.0f')} %")
     print("\npieces of prs_mpi's path alone, seconds per GB (1 / GB/s):")
     for r in results:
         for name, v in r["pieces_s_per_gb"].items():
             print(f"  {r['row_label']:>14}  {name:<38} {v:.3f} s/GB ({1 / v:.2f} GB/s)")
     print(f"\nload average during the runs: {min(loads):.2f} .. {max(loads):.2f}; every output checked")
-    out = save_json("output_bandwidth", {**info, "load": [min(loads), max(loads)], "results": results})
+    out = save_json("output_bandwidth", {**info, "load": [min(loads), max(loads)], "build": build,
+                                         "baseline": args.baseline and os.path.abspath(args.baseline),
+                                         "results": results})
     print(f"results: {out}")
     png = os.path.join(os.path.dirname(out), "output_bandwidth.png")
     if plot(results, png):

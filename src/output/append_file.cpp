@@ -28,14 +28,14 @@ AppendFile& AppendFile::operator=(AppendFile&& other) noexcept {
 // abort that follows releases it).
 AppendFile::~AppendFile() = default;
 
-void AppendFile::write_at(std::uint64_t offset, const std::string& bytes) {
+void AppendFile::write_at(std::uint64_t offset, std::string_view bytes) {
   // Independent: only this rank writes these bytes.
   if (file_ == MPI_FILE_NULL) open();
   std::size_t done = 0;
   while (done < bytes.size()) {
     int chunk = static_cast<int>(std::min<std::size_t>(bytes.size() - done, std::numeric_limits<int>::max() / 2));
     MPI_Status status;
-    mpi_check(MPI_File_write_at(file_, static_cast<MPI_Offset>(offset + done), bytes.data() + done, chunk, MPI_BYTE,
+    mpi_check(MPI_File_write_at(file_, static_cast<MPI_Offset>(offset + done), const_cast<char*>(bytes.data()) + done, chunk, MPI_BYTE,
                                 &status),
               "cannot write " + std::to_string(chunk) + " bytes at offset " + std::to_string(offset + done) +
                   " of the output " + path_);

@@ -224,7 +224,9 @@ std::optional<PrestartedPython> prestart_python(const JobConfig& config) {
     p.python = interpreter(likely->python_env.python);
     const std::vector<std::string> preload = ahead ? std::vector<std::string>{likely->entry_script, likely->code_dir}
                                                    : std::vector<std::string>{};
-    p.process = PythonProcess::prestart(this_executable(), p.python, env.entries(), preload);
+    p.region = RowRegion::create_or_none();
+    p.process = PythonProcess::prestart(this_executable(), p.python, p.region ? p.region->fd() : -1, env.entries(),
+                                        preload);
     p.startup = startup_entries(env.entries());
     return p;
   } catch (const Fatal&) {

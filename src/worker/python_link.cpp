@@ -47,7 +47,7 @@ bool read_all(int fd, char* data, std::size_t n) {
 }
 
 bool known_kind(std::uint8_t k) {
-  return k >= static_cast<std::uint8_t>(LinkKind::init) && k <= static_cast<std::uint8_t>(LinkKind::adopt);
+  return k >= static_cast<std::uint8_t>(LinkKind::init) && k <= static_cast<std::uint8_t>(LinkKind::slot_outcome);
 }
 
 }  // namespace
@@ -275,6 +275,22 @@ std::pair<std::uint64_t, RunOutcome> decode_outcome(std::string body) {
   body.resize(rows);
   o.rows = std::move(body);
   return {attempt_id, std::move(o)};
+}
+
+// A slot_outcome's body: the slot and the bytes, then an outcome body without rows.
+bool write_slot_outcome(int fd, std::uint64_t attempt_id, const RunOutcome& o, SlotRef rows) {
+  const std::string where = ByteWriter().put(rows.slot).put(rows.bytes).take();
+  return write_frame(fd, LinkKind::slot_outcome, where, outcome_fields(attempt_id, o));
+}
+
+std::pair<std::uint64_t, RunOutcome> decode_slot_outcome(const std::string& body, SlotRef& rows) {
+  constexpr std::size_t kWhere = sizeof rows.slot + sizeof rows.bytes;
+  if (body.size() < kWhere) throw Fatal("python link: truncated message");
+  std::memcpy(&rows.slot, body.data(), sizeof rows.slot);
+  std::memcpy(&rows.bytes, body.data() + sizeof rows.slot, sizeof rows.bytes);
+  auto decoded = decode_outcome(body.substr(kWhere));
+  if (!decoded.second.rows.empty()) throw Fatal("python link: a slot outcome that carries rows too");
+  return decoded;
 }
 
 std::string encode_rows_task(const TaskMsg& task, const std::vector<ColumnBytes>& columns) {

@@ -24,6 +24,7 @@
 #include "prs/worker/prestart.hpp"
 #include "prs/worker/preload.hpp"
 #include "prs/worker/python_runner.hpp"
+#include "prs/worker/row_region.hpp"
 
 namespace py = pybind11;
 
@@ -98,9 +99,15 @@ void mark_start() {
   std::_Exit(code);
 }
 
+// The outcome to the rank: its rows in a free slot of the rows region if they fit one, else in the frame.
+bool send_outcome(SlotWriter& slots, std::uint64_t attempt_id, const RunOutcome& outcome, std::string_view rows) {
+  if (auto slot = slots.put(rows)) return write_slot_outcome(kLinkOutFd, attempt_id, outcome, {*slot, rows.size()});
+  return write_outcome(kLinkOutFd, attempt_id, outcome, rows);
+}
+
 // Serves tasks until shutdown or the rank closes the link. Tasks the rank handed ahead are read in one go with
 // the current one, so this process never waits for the rank between two mini-batches.
-void serve(PythonRunner& runner, pid_t self) {
+void serve(PythonRunner& runner, SlotWriter& slots, pid_t self) {
   FrameBuffer in;
   for (;;) {
     auto frame = in.next();
@@ -124,12 +131,13 @@ void serve(PythonRunner& runner, pid_t self) {
                                          : runner.run_files(task.items);
     if (getpid() != self) std::_Exit(0);  // a child the script forked returned from run(): it is not the worker
     runner.flush_streams();
-    if (!write_outcome(kLinkOutFd, task.attempt_id, outcome, runner.rows())) return;
+    if (!send_outcome(slots, task.attempt_id, outcome, runner.rows())) return;
   }
 }
 
 // init(), then the tasks until shutdown; never returns.
 [[noreturn]] void serve_job(const RunnerSettings& settings) {
+  SlotWriter slots = SlotWriter::attach(kRowRegionFd);  // mapped before the script runs, its fd closed
   PythonRunner runner(settings);
   try {
     runner.init();
@@ -140,8 +148,8 @@ void serve(PythonRunner& runner, pid_t self) {
   const auto returned = std::chrono::steady_clock::now().time_since_epoch();  // the rank reports the init() time
   const std::string when = std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(returned).count());
   if (!write_frame(kLinkOutFd, LinkKind::init_ok, when)) leave(0);
-  runner.keep_rows_in_python();  // written to the pipe from the bytes run() produced
-  serve(runner, getpid());
+  runner.keep_rows_in_python();  // copied into a slot, or written to the pipe, from the bytes run() produced
+  serve(runner, slots, getpid());
   leave(0);
 }
 

@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "prs/error.hpp"
+#include "prs/worker/row_region.hpp"
 
 extern char** environ;
 
@@ -103,14 +104,15 @@ class LogFile {
   int fd_ = -1;
 };
 
-// The child's end of each pipe on the link's fixed descriptors, and its log files on 1 and 2 (or /dev/null on 1
+// The child's end of each pipe on the link's fixed descriptors, the rows region on its own (row_region.hpp), and its log files on 1 and 2 (or /dev/null on 1
 // and 2: a prestarted process, which must write nothing until it is adopted; fd 0 is the rank's either way).
 class SpawnFiles {
  public:
-  SpawnFiles(int in_fd, int out_fd, int stdout_fd, int stderr_fd, bool quiet) {
+  SpawnFiles(int in_fd, int out_fd, int region_fd, int stdout_fd, int stderr_fd, bool quiet) {
     posix_spawn_file_actions_init(&actions_);
     posix_spawn_file_actions_adddup2(&actions_, in_fd, kLinkInFd);
     posix_spawn_file_actions_adddup2(&actions_, out_fd, kLinkOutFd);
+    if (region_fd >= 0) posix_spawn_file_actions_adddup2(&actions_, region_fd, kRowRegionFd);
     if (stdout_fd >= 0) posix_spawn_file_actions_adddup2(&actions_, stdout_fd, STDOUT_FILENO);
     if (stderr_fd >= 0) posix_spawn_file_actions_adddup2(&actions_, stderr_fd, STDERR_FILENO);
     if (quiet)
@@ -147,12 +149,12 @@ std::string this_executable() {
 }
 
 PythonProcess PythonProcess::spawn(const std::string& exe, const std::vector<std::string>& args, char* const envp[],
-                                   int stdout_fd, int stderr_fd, bool quiet) {
+                                   int region_fd, int stdout_fd, int stderr_fd, bool quiet) {
   Pipe to = make_pipe(), from = make_pipe();
   enlarge(to);
   enlarge(from);
   SpawnAttributes attr;
-  SpawnFiles files(to.read, from.write, stdout_fd, stderr_fd, quiet);
+  SpawnFiles files(to.read, from.write, region_fd, stdout_fd, stderr_fd, quiet);
   std::vector<char*> argv{const_cast<char*>(exe.c_str())};
   for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
@@ -170,16 +172,16 @@ PythonProcess PythonProcess::spawn(const std::string& exe, const std::vector<std
   return p;
 }
 
-PythonProcess PythonProcess::start(const std::string& exe, const RunnerSettings& settings,
+PythonProcess PythonProcess::start(const std::string& exe, const RunnerSettings& settings, int region_fd,
                                    const std::string& stdout_file, const std::string& stderr_file) {
   LogFile out(stdout_file), err(stderr_file);
   setenv("PRS_WORKER_PID", std::to_string(getpid()).c_str(), 1);  // the child checks it still has its rank
-  PythonProcess p = spawn(exe, {"--python-process"}, environ, out.fd(), err.fd(), false);
+  PythonProcess p = spawn(exe, {"--python-process"}, environ, region_fd, out.fd(), err.fd(), false);
   p.send(LinkKind::init, encode_settings(settings));  // a process that died at once shows up in try_reap()
   return p;
 }
 
-PythonProcess PythonProcess::prestart(const std::string& exe, const std::string& python,
+PythonProcess PythonProcess::prestart(const std::string& exe, const std::string& python, int region_fd,
                                       const std::vector<std::string>& env, const std::vector<std::string>& preload) {
   std::vector<char*> envp;
   for (const std::string& entry : env) envp.push_back(const_cast<char*>(entry.c_str()));
@@ -189,7 +191,7 @@ PythonProcess PythonProcess::prestart(const std::string& exe, const std::string&
     args.emplace_back("--preload");
     args.insert(args.end(), preload.begin(), preload.end());
   }
-  return spawn(exe, args, envp.data(), -1, -1, true);
+  return spawn(exe, args, envp.data(), region_fd, -1, -1, true);
 }
 
 void PythonProcess::adopt(const RunnerSettings& settings, const std::string& stdout_file,

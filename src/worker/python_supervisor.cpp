@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 #include <thread>
+#include <tuple>
 
 #include "prs/error.hpp"
 #include "prs/logs/process_logs.hpp"
@@ -24,7 +25,7 @@ std::string gib(std::uint64_t bytes) {
 }
 
 PythonEvent failed_outcome(std::uint64_t attempt_id, const std::string& error, bool timed_out, double seconds) {
-  PythonEvent e{PythonEvent::Kind::outcome, attempt_id, {}, {}};
+  PythonEvent e{PythonEvent::Kind::outcome, attempt_id, {}, {}, {}};
   e.outcome.error = error;
   e.outcome.timed_out = timed_out;
   e.outcome.seconds = seconds;
@@ -46,12 +47,14 @@ Clock::time_point init_return_time(const std::string& body) {
 
 void PythonSupervisor::start() {
   started_ = Clock::now();
-  process_ = PythonProcess::start(s_.exe, s_.runner, s_.stdout_file, s_.stderr_file);
+  if (!region_) region_ = RowRegion::create_or_none();
+  process_ = PythonProcess::start(s_.exe, s_.runner, region_ ? region_->fd() : -1, s_.stdout_file, s_.stderr_file);
   begin_process();
 }
 
-void PythonSupervisor::adopt(PythonProcess prestarted) {
+void PythonSupervisor::adopt(PythonProcess prestarted, std::shared_ptr<RowRegion> region) {
   started_ = Clock::now();
+  region_ = std::move(region);  // none: it was started without one, and its rows take the pipe
   process_ = std::move(prestarted);
   process_.adopt(s_.runner, s_.stdout_file, s_.stderr_file, Environment::current().entries());
   begin_process();
@@ -120,23 +123,40 @@ void PythonSupervisor::on_frame(LinkFrame& f, std::vector<PythonEvent>& events) 
       ready_ = true;
       init_deaths_ = 0;
       init_returned_ = init_return_time(f.body);
-      events.push_back({PythonEvent::Kind::ready, 0, {}, {}});
+      events.push_back({PythonEvent::Kind::ready, 0, {}, {}, {}});
       return;
     case LinkKind::init_failed:
       process_.kill_and_reap(std::chrono::seconds(2));
-      events.push_back({PythonEvent::Kind::init_failed, 0, {}, std::move(f.body)});
+      events.push_back({PythonEvent::Kind::init_failed, 0, {}, std::move(f.body), {}});
       return;
-    case LinkKind::outcome: {
-      auto [attempt_id, outcome] = decode_outcome(std::move(f.body));
-      handed_.answered(attempt_id, Clock::now());
-      ++served_;
-      run_times_.add(outcome.seconds);
-      last_failed_ = !outcome.ok;
-      events.push_back({PythonEvent::Kind::outcome, attempt_id, std::move(outcome), {}});
-      return recycle_if_due(events);
-    }
+    case LinkKind::outcome:
+    case LinkKind::slot_outcome:
+      return on_outcome(f, events);
     default: throw Fatal("worker: unexpected frame from the Python process");
   }
+}
+
+// An outcome, its rows in the frame or in a slot of the rows region (leased here, checked first).
+void PythonSupervisor::on_outcome(LinkFrame& f, std::vector<PythonEvent>& events) {
+  PythonEvent e{PythonEvent::Kind::outcome, 0, {}, {}, {}};
+  if (f.kind == LinkKind::slot_outcome) {
+    SlotRef where;
+    std::tie(e.attempt_id, e.outcome) = decode_slot_outcome(f.body, where);
+    const std::string who = "its Python process (pid " + std::to_string(pid()) + ")";
+    if (!region_) throw Fatal("worker: " + who + " says its rows are in slot " + std::to_string(where.slot) +
+                              " of a rows region it was never given");
+    e.rows = region_->lease(where.slot, where.bytes, who);
+    ++rows_in_region_;
+  } else {
+    std::tie(e.attempt_id, e.outcome) = decode_outcome(std::move(f.body));
+    rows_in_pipe_ += !e.outcome.rows.empty();
+  }
+  handed_.answered(e.attempt_id, Clock::now());
+  ++served_;
+  run_times_.add(e.outcome.seconds);
+  last_failed_ = !e.outcome.ok;
+  events.push_back(std::move(e));
+  recycle_if_due(events);
 }
 
 // The process ended by itself: a fresh one takes over; one that keeps dying in init() retires the worker.
@@ -145,7 +165,7 @@ void PythonSupervisor::on_death(const std::string& cause, std::vector<PythonEven
     std::string text = "the entry script's process " + cause + " before init() returned";
     if (++init_deaths_ >= kInitTries) {
       events.push_back({PythonEvent::Kind::init_failed, 0, {},
-                        text + " (" + std::to_string(kInitTries) + " times in a row)\n"});
+                        text + " (" + std::to_string(kInitTries) + " times in a row)\n", {}});
       return;
     }
     return replace(text + "; trying again", "", false, events);
@@ -195,15 +215,16 @@ void PythonSupervisor::recycle_if_due(std::vector<PythonEvent>& events) {
 // it, and starts a fresh process.
 void PythonSupervisor::replace(const std::string& why, const std::string& failure, bool timed_out,
                                std::vector<PythonEvent>& events) {
-  events.push_back({PythonEvent::Kind::restarting, 0, {}, why});
+  events.push_back({PythonEvent::Kind::restarting, 0, {}, why, {}});
   const double seconds = running_seconds();
   const auto handed = handed_.take_all();
   for (std::size_t i = 0; i < handed.size(); ++i) {
     if (i == 0) events.push_back(failed_outcome(handed[0].attempt_id, failure.empty() ? why + "\n" : failure,
                                                 timed_out, seconds));
-    else events.push_back({PythonEvent::Kind::not_started, handed[i].attempt_id, {}, {}});
+    else events.push_back({PythonEvent::Kind::not_started, handed[i].attempt_id, {}, {}, {}});
   }
   process_.kill_and_reap(std::chrono::seconds(2));
+  if (region_) region_->reset_unleased();  // the slots it claimed and never handed over
   start();
 }
 
@@ -238,6 +259,7 @@ void PythonSupervisor::report(const std::string& text) const {
 
 void PythonSupervisor::stop() {
   graceful_stop();
+  if (region_) region_->reset_unleased();
   ready_ = false;
   handed_.take_all();
 }

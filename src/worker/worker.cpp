@@ -45,7 +45,7 @@ class Worker {
   void start(std::optional<PrestartedPython> prestarted, const std::string& note) {
     if (!note.empty()) log_sys(10, note);
     if (idle_) return;
-    if (prestarted) python_.adopt(std::move(prestarted->process));
+    if (prestarted) python_.adopt(std::move(prestarted->process), std::move(prestarted->region));
     else python_.start();
   }
   // The protocol loop, then the final collectives; returns the job's exit code.
@@ -62,7 +62,7 @@ class Worker {
   void on_discard(const AttemptMsg& m) { held_.erase(m.attempt_id); }
   void on_cancel();
   void on_event(PythonEvent& e);
-  void on_outcome(std::uint64_t attempt_id, RunOutcome& o);
+  void on_outcome(std::uint64_t attempt_id, RunOutcome& o, RowLease lease = {});
   void feed_python();
   bool hand_rows(const TaskMsg& t);
   void note_started(const TaskMsg& t);
@@ -72,8 +72,11 @@ class Worker {
   void log_attempt(std::uint64_t attempt_id, const RunOutcome& o);
   void log_sys(int level, const std::string& text);
 
+  // An attempt's rows waiting for commit or discard: in `rows`, or in a slot of the rows region (freed with it).
   struct Held {
     std::string header, rows;
+    RowLease lease;
+    std::string_view bytes() const { return lease ? lease.bytes() : std::string_view(rows); }
   };
   // A task handed to the Python process, as its log lines name it.
   struct Started {
@@ -131,6 +134,8 @@ int Worker::run() {
   for (const TaskMsg& t : queue_) send_cancelled(t.attempt_id);
   queue_.clear();
   python_.stop();
+  log_sys(10, "rows of " + std::to_string(python_.rows_in_region()) + " mini-batches came through the shared rows "
+              "region, of " + std::to_string(python_.rows_in_pipe()) + " through the pipe");
   close_output();  // before finished: once the final collectives are over rank 0 may read the file
   outbox_.send(0, Tag::finished, "");
   outbox_.flush();
@@ -231,9 +236,12 @@ void Worker::on_cancel() {
 void Worker::on_commit(const CommitMsg& m) {
   auto it = held_.find(m.attempt_id);
   if (it == held_.end()) throw Fatal("worker: commit of unknown attempt " + std::to_string(m.attempt_id));
-  std::string bytes = m.with_header ? it->second.header + it->second.rows : std::move(it->second.rows);
+  Held held = std::move(it->second);  // its slot is freed when this ends, after the write
   held_.erase(it);
   if (out_of_work_) return;  // broken already: the master knows
+  std::string joined;
+  std::string_view bytes = held.bytes();  // straight from the rows region's mapping when the rows came there
+  if (m.with_header) bytes = joined = held.header + std::string(bytes);
   try {
     output_.write_at(m.offset, bytes);
   } catch (const Fatal& e) {
@@ -284,20 +292,20 @@ void Worker::on_event(PythonEvent& e) {
       restarting_ = true;
       outbox_.send(0, Tag::restarting, encode(TextMsg{e.text}));
       return on_cancel();  // nothing waits through a fresh init()
-    case PythonEvent::Kind::outcome: return on_outcome(e.attempt_id, e.outcome);
+    case PythonEvent::Kind::outcome: return on_outcome(e.attempt_id, e.outcome, std::move(e.rows));
     case PythonEvent::Kind::not_started:  // it waited behind the attempt that ended the process
       started_.erase(e.attempt_id);
       return send_cancelled(e.attempt_id);
   }
 }
 
-void Worker::on_outcome(std::uint64_t attempt_id, RunOutcome& o) {
+void Worker::on_outcome(std::uint64_t attempt_id, RunOutcome& o, RowLease lease) {
   ResultMsg r;
   r.attempt_id = attempt_id;
   r.status = o.ok ? AttemptStatus::ok : o.timed_out ? AttemptStatus::timed_out : AttemptStatus::failed;
   r.returned = o.returned;
   r.successes = o.successes;
-  r.row_bytes = o.rows.size();
+  r.row_bytes = lease ? lease.bytes().size() : o.rows.size();
   r.header_bytes = o.header.size();
   r.seconds = o.seconds;
   log_attempt(attempt_id, o);
@@ -307,7 +315,8 @@ void Worker::on_outcome(std::uint64_t attempt_id, RunOutcome& o) {
   totals_.attempts_failed += !o.ok;
   totals_.timeouts += o.timed_out;
   totals_.run_micros += static_cast<std::uint64_t>(o.seconds * 1e6);
-  if (!o.rows.empty() || !o.header.empty()) held_[attempt_id] = {std::move(o.header), std::move(o.rows)};
+  if (!o.rows.empty() || !o.header.empty() || lease)
+    held_[attempt_id] = {std::move(o.header), std::move(o.rows), std::move(lease)};
   outbox_.send(0, Tag::result, encode(r));
 }
 

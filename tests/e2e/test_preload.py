@@ -213,6 +213,8 @@ def test_an_environment_other_than_predicted_imports_afresh(make_job, tmp_path):
                  "imported ahead with 4 workers' threads, then afresh with 1 worker's, in the same pid", proc)
     expect_equal(user_log(job, "stdout").count("aheadmod says hello at its import"), 1,
                  "printed once: by the fresh import", proc)
+    expect("rank 1: rows of 2 mini-batches came through the shared rows region, of 0 through the pipe" in sys_log(job),
+           "the re-executed process found the rank's rows region on fd 5", proc)
 
 
 def test_a_refused_job_with_imports_ahead_leaves_no_process_and_no_output(make_job, tmp_path):

@@ -134,7 +134,7 @@ TEST_CASE("prestart_mismatch: adopted only with the same interpreter, startup va
   const std::vector<std::string> env{"HOME=/root", "PATH=/bin", "PYTHONPATH=./lib"};
   PrestartedPython p;
   p.python = "/usr/bin/python3";
-  p.process = PythonProcess::prestart(script, p.python, env);
+  p.process = PythonProcess::prestart(script, p.python, -1, env);
   p.startup = startup_entries(env);
   std::remove(script.c_str());
   CHECK(prestart_mismatch(p, "/usr/bin/python3", {"PATH=/v/bin:/bin", "HOME=/root", "PYTHONPATH=./lib", "PRS_RANK=1"},

@@ -175,8 +175,8 @@ TEST_CASE("read_frame throws on a kind it does not know", "[python_link]") {
     CHECK_FATAL(read_frame(p.read), "python link: frame of unknown kind 0");
   }
   SECTION("one past the last") {
-    p.put(wire(10, ""));
-    CHECK_FATAL(read_frame(p.read), "python link: frame of unknown kind 10");
+    p.put(wire(11, ""));
+    CHECK_FATAL(read_frame(p.read), "python link: frame of unknown kind 11");
   }
   SECTION("255") {
     p.put(wire(255, "ab"));
@@ -335,12 +335,12 @@ TEST_CASE("FrameBuffer at end of file", "[python_link]") {
 TEST_CASE("FrameBuffer throws on a kind it does not know, before its body is there", "[python_link]") {
   Pipe p(true);
   FrameBuffer fb;
-  p.put(wire(LinkKind::task, "ok") + wire(10, "0123456789").substr(0, 9));
+  p.put(wire(LinkKind::task, "ok") + wire(11, "0123456789").substr(0, 9));
   REQUIRE(fb.fill(p.read));
   auto f = fb.next();
   REQUIRE(f);
   CHECK(f->body == "ok");
-  CHECK_FATAL(fb.next(), "python link: frame of unknown kind 10");
+  CHECK_FATAL(fb.next(), "python link: frame of unknown kind 11");
 }
 
 TEST_CASE("settings round-trip every field, odd bytes included", "[python_link]") {
@@ -483,6 +483,33 @@ TEST_CASE("write_frame sends body and tail as one frame; write_outcome sends the
   CHECK(d.ok);
   CHECK(d.rows == "sent rows\n");
   CHECK_FALSE(read_frame(p.read));
+}
+
+TEST_CASE("write_slot_outcome sends where the rows are, not the rows; a torn one is a clear error", "[python_link]") {
+  Pipe p;
+  RunOutcome o;
+  o.rows = "not sent";
+  o.ok = true;
+  o.returned = 2;
+  o.header = "h\n";
+  REQUIRE(write_slot_outcome(p.write, 11, o, {5, 4194304}));
+  p.close_write();
+  auto f = read_frame(p.read);
+  REQUIRE(f);
+  CHECK(f->kind == LinkKind::slot_outcome);
+  SlotRef where;
+  auto [id, d] = decode_slot_outcome(f->body, where);
+  CHECK(id == 11);
+  CHECK(where.slot == 5);
+  CHECK(where.bytes == 4194304);
+  CHECK(d.ok);
+  CHECK(d.returned == 2);
+  CHECK(d.header == "h\n");
+  CHECK(d.rows.empty());
+  CHECK_FATAL(decode_slot_outcome(f->body.substr(0, 11), where), "python link: truncated message");
+  CHECK_FATAL(decode_slot_outcome(f->body.substr(0, 12), where), "python link: truncated message");
+  CHECK_FATAL(decode_slot_outcome(f->body.substr(0, 12) + "rows" + f->body.substr(12), where),
+              "python link: a slot outcome that carries rows too");
 }
 
 TEST_CASE("FrameBuffer reads a big body in place, between small frames, with fill and with read_once",

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace prs {
@@ -31,9 +32,9 @@ class AppendFile {
   // Opens the file (it must exist: rank 0 created it) unless this rank has already; nothing without a path.
   // Independent. Throws prs::Fatal naming the path.
   void open();
-  // Writes bytes at offset, opening the file first if this rank has not yet. Independent. Throws prs::Fatal naming
-  // the path on a failed open, a short or failed write.
-  void write_at(std::uint64_t offset, const std::string& bytes);
+  // Writes bytes (from wherever they are: a string, the rows region's mapping) at offset, opening the file first if
+  // this rank has not yet. Independent. Throws prs::Fatal naming the path on a failed open, a short or failed write.
+  void write_at(std::uint64_t offset, std::string_view bytes);
   // Closes the file if this rank opened it. Independent. Throws prs::Fatal naming the path.
   void close();
   // This rank has the file open.

@@ -46,6 +46,7 @@
 // Every other variable (PRS_*, CUDA_VISIBLE_DEVICES, OMP_NUM_THREADS & co., PATH, VIRTUAL_ENV, the job's other
 // environment_variables) is read when the script or a library asks for it, after the rank set the process's
 // environment (C environ and os.environ alike) to the very entries it would have inherited.
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -53,6 +54,7 @@
 #include "prs/config/config.hpp"
 #include "prs/worker/node_env.hpp"
 #include "prs/worker/python_process.hpp"
+#include "prs/worker/row_region.hpp"
 
 namespace prs {
 
@@ -122,6 +124,7 @@ std::string startup_differences(const std::vector<std::string>& started, const s
 // A prestarted Python process and what it started with.
 struct PrestartedPython {
   PythonProcess process;
+  std::shared_ptr<RowRegion> region;  // the rows region it found on fd 5 (the worker keeps it for every process)
   std::string python;                // its interpreter (sys.executable)
   std::vector<std::string> startup;  // its startup variables (startup_entries)
 };

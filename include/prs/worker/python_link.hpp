@@ -3,7 +3,8 @@
 //
 // rank -> Python:  [adopt(log files, environment): a prestarted process only] init(settings), then task(TaskMsg) or rows_task(TaskMsg, columns)* one at a time, then shutdown.
 // Python -> rank:  init_ok(when init() returned: steady-clock ns, as text) | init_failed(traceback),
-//                  outcome(attempt, RunOutcome: its rows first) per task, shutdown_done(error).
+//                  outcome(attempt, RunOutcome: its rows first) or slot_outcome(slot, bytes, attempt, RunOutcome: its
+//                  rows in the rows region, row_region.hpp) per task, shutdown_done(error).
 // The Python process is not an MPI process: fork and multiprocessing inside run() are safe there, and whatever it
 // does (a segfault, os._exit, an OOM kill, a hang in C) the rank sees it and carries on.
 #include <sys/types.h>
@@ -25,6 +26,7 @@ enum class LinkKind : std::uint8_t {
   init = 1, task, shutdown, init_ok, init_failed, outcome, shutdown_done,
   rows_task,  // a read_hdf5 task with the rows its rank read: the TaskMsg, then the columns' bytes
   adopt,      // to a prestarted process (prestart.hpp): its log files and its environment, before init
+  slot_outcome,  // an outcome whose rows are in a slot of the rows region (row_region.hpp), not in the frame
 };
 
 // One frame.
@@ -99,6 +101,15 @@ std::string encode_outcome(std::uint64_t attempt_id, const RunOutcome& o);
 // Writes an outcome frame whose rows are `rows` (o.rows is not sent), from where they are: no copy in user space.
 bool write_outcome(int fd, std::uint64_t attempt_id, const RunOutcome& o, std::string_view rows);
 std::pair<std::uint64_t, RunOutcome> decode_outcome(std::string body);
+// Where a slot_outcome's rows are.
+struct SlotRef {
+  std::uint32_t slot = 0;   // the slot of the rows region
+  std::uint64_t bytes = 0;  // bytes of rows at its start
+};
+// Writes a slot_outcome frame: the outcome's fields (o.rows is not sent) and where its rows are.
+bool write_slot_outcome(int fd, std::uint64_t attempt_id, const RunOutcome& o, SlotRef rows);
+// A slot_outcome body's attempt, outcome (without rows) and where its rows are. Throws prs::Fatal on a torn body.
+std::pair<std::uint64_t, RunOutcome> decode_slot_outcome(const std::string& body, SlotRef& rows);
 // A rows_task body: the task as the master sent it, then each column's name, dtype, bytes and string ends.
 std::string encode_rows_task(const TaskMsg& task, const std::vector<ColumnBytes>& columns);
 // The task of a rows_task body; columns get views into body, which must outlive them.

@@ -23,15 +23,16 @@ std::string this_executable();
 // The Python process of one worker rank. Move-only; the destructor kills what is left of it and never throws.
 class PythonProcess {
  public:
-  // Starts `exe --python-process` with the link on fds 3 and 4 and sends it the settings; its stdout and stderr
-  // are appended to the two files (created as needed; "" keeps the rank's own). Throws prs::Fatal.
-  static PythonProcess start(const std::string& exe, const RunnerSettings& settings,
+  // Starts `exe --python-process` with the link on fds 3 and 4 (and region_fd, the rows region, on 5 if >= 0) and
+  // sends it the settings; its stdout and stderr are appended to the two files (created as needed; "" keeps the
+  // rank's own). Throws prs::Fatal.
+  static PythonProcess start(const std::string& exe, const RunnerSettings& settings, int region_fd = -1,
                              const std::string& stdout_file = "", const std::string& stderr_file = "");
   // Starts `exe --python-process --prestart python [--preload SCRIPT CODE_DIR]` with env (NAME=VALUE entries) as
-  // its environment, its fds 1 and 2 on /dev/null: it starts the interpreter and the runner (with preload = {script,
+  // its environment, region_fd on fd 5 as start() does, its fds 1 and 2 on /dev/null: it starts the interpreter and the runner (with preload = {script,
   // code folder}, it imports the script's installed imports: preload.hpp) and waits for adopt(). Throws prs::Fatal.
-  static PythonProcess prestart(const std::string& exe, const std::string& python, const std::vector<std::string>& env,
-                                const std::vector<std::string>& preload = {});
+  static PythonProcess prestart(const std::string& exe, const std::string& python, int region_fd,
+                                const std::vector<std::string>& env, const std::vector<std::string>& preload = {});
   // Hands a prestarted process its log files (created here as start() creates them; the process appends to them),
   // its environment (env: what it would have inherited) and its settings. Throws prs::Fatal as start() does.
   void adopt(const RunnerSettings& settings, const std::string& stdout_file, const std::string& stderr_file,
@@ -61,10 +62,10 @@ class PythonProcess {
   std::uint64_t rss_bytes() const;
 
  private:
-  // Spawns exe args with envp, the link on fds 3 and 4, stdout_fd/stderr_fd (>= 0) on 1 and 2, or with quiet
-  // /dev/null on 1 and 2.
+  // Spawns exe args with envp, the link on fds 3 and 4, region_fd (>= 0) on 5, stdout_fd/stderr_fd (>= 0) on 1
+  // and 2, or with quiet /dev/null on 1 and 2.
   static PythonProcess spawn(const std::string& exe, const std::vector<std::string>& args, char* const envp[],
-                             int stdout_fd, int stderr_fd, bool quiet);
+                             int region_fd, int stdout_fd, int stderr_fd, bool quiet);
   void close_pipes();
   pid_t pid_ = -1;
   int to_fd_ = -1;    // rank -> Python

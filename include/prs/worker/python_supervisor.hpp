@@ -6,6 +6,7 @@
 // (worker.cpp) turns the events into messages.
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "prs/worker/python_pipeline.hpp"
 #include "prs/worker/python_process.hpp"
 #include "prs/worker/python_runner.hpp"
+#include "prs/worker/row_region.hpp"
 
 namespace prs {
 
@@ -40,6 +42,7 @@ struct PythonEvent {
   std::uint64_t attempt_id = 0;  // outcome, not_started
   RunOutcome outcome;            // outcome: what run() gave, or the cause of its process's death as the error
   std::string text;              // init_failed: the traceback; restarting: why
+  RowLease rows;                 // outcome: its rows when they came in the rows region (outcome.rows is empty then)
 };
 
 // One worker's Python process, restarted as needed.
@@ -48,9 +51,10 @@ class PythonSupervisor {
   explicit PythonSupervisor(SupervisorSettings settings) : s_(std::move(settings)) {}
   // Starts the first process (init() runs there; a ready or init_failed event follows).
   void start();
-  // Takes a prestarted process (prestart.hpp) as the first one instead: its log files, the rank's environment now
-  // and the settings go to it, and init() runs there as after start(). Throws prs::Fatal as start() does.
-  void adopt(PythonProcess prestarted);
+  // Takes a prestarted process (prestart.hpp) and the rows region it was started with as the first one instead: its
+  // log files, the rank's environment now and the settings go to it, and init() runs there as after start(). Throws
+  // prs::Fatal as start() does.
+  void adopt(PythonProcess prestarted, std::shared_ptr<RowRegion> region);
   // Tasks the process may hold at once now, the running one included: up to 8 while run() takes well under a
   // millisecond, else 1; 1 after a failed run(), 1 with max_memory_per_child (it is recycled between tasks), and
   // never past max_tasks_per_child.
@@ -84,6 +88,10 @@ class PythonSupervisor {
   void send_offered();
   // Waits up to `wait` for the process and returns what happened, in the order to report it.
   std::vector<PythonEvent> poll(std::chrono::microseconds wait);
+  // Mini-batches whose rows came through the rows region so far.
+  std::uint64_t rows_in_region() const { return rows_in_region_; }
+  // Mini-batches whose rows (not empty) came through the pipe so far.
+  std::uint64_t rows_in_pipe() const { return rows_in_pipe_; }
   // The end of the job: shutdown() within the patience (if init() was done and nothing runs), then the process
   // and whatever it started are killed.
   void stop();
@@ -99,7 +107,10 @@ class PythonSupervisor {
   void report(const std::string& text) const;
   std::string running_text() const;
 
+  void on_outcome(LinkFrame& frame, std::vector<PythonEvent>& events);
+
   SupervisorSettings s_;
+  std::shared_ptr<RowRegion> region_;  // made at the first start (or the prestarted one's; none if refused), kept
   PythonProcess process_;
   bool ready_ = false;       // init() done in the current process
   PythonPipeline handed_;    // the tasks the process holds, the oldest running
@@ -112,6 +123,8 @@ class PythonSupervisor {
   int served_ = 0;       // mini-batches the current process ran
   int init_deaths_ = 0;  // processes in a row that died before init() returned
   int generation_ = 0;   // processes started so far: frames read from one are never taken for the next
+  std::uint64_t rows_in_region_ = 0;
+  std::uint64_t rows_in_pipe_ = 0;
   static constexpr int kInitTries = 3;
   static constexpr int kAheadCeiling = 8;         // tasks a process holds at most
   static constexpr double kAheadCover = 0.001;    // seconds of run() the tasks waiting in its pipe may add up to
