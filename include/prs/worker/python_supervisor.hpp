@@ -10,7 +10,6 @@
 #include <string>
 #include <vector>
 
-#include "prs/input/hdf5_table.hpp"
 #include "prs/mpi/prefetch.hpp"
 #include "prs/mpi/protocol.hpp"
 #include "prs/worker/python_pipeline.hpp"
@@ -74,9 +73,11 @@ class PythonSupervisor {
   const RunTimeAverage& run_times() const { return run_times_; }
   // Hands a task to the process if it can take one now (init() done, fewer than depth() handed and their frames
   // within the pipe's budget); returns whether it did. The frames go out together at send_offered().
-  // With columns, a read_hdf5 task and the rows its rank read: handed only to a process that holds no task (its
-  // frame is large; see can_take_rows).
-  bool offer(const TaskMsg& task, const std::vector<ColumnBytes>* columns = nullptr);
+  bool offer(const TaskMsg& task);
+  // Hands a read_hdf5 task with the rows its rank read (body: encode_rows_task's) to a process that holds no task
+  // (see can_take_rows), written at once from where body is (its frame is large: no copy into a frame buffer);
+  // returns whether it did.
+  bool offer_rows(const TaskMsg& task, const std::string& body);
   // A read_hdf5 task would be handed now: init() done and the process holds no task (so the rank reads the
   // rows only when they can go at once).
   bool can_take_rows() const { return ready_ && handed_.empty(); }
