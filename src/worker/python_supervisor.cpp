@@ -84,10 +84,11 @@ bool PythonSupervisor::offer(const TaskMsg& task) {
   return true;
 }
 
-bool PythonSupervisor::offer_rows(const TaskMsg& task, const std::string& body) {
+bool PythonSupervisor::offer_rows(const TaskMsg& task, std::string body) {
   if (!can_take_rows() || !offered_.empty()) return false;
   handed_.handed({task.attempt_id, task.batch_id, task.attempt, body.size() + kFrameHeadBytes}, Clock::now());
-  process_.send(LinkKind::rows_task, body);  // a process that died meanwhile shows up in poll()
+  lent_rows_ = std::move(body);  // the last one's pages were read: the process answered it or is gone
+  process_.lend(LinkKind::rows_task, lent_rows_);  // a process that died meanwhile shows up in poll()
   return true;
 }
 

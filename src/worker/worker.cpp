@@ -214,7 +214,7 @@ bool Worker::hand_rows(const TaskMsg& t) {
     on_outcome(attempt_id, failed);
     return false;
   }
-  if (!python_.offer_rows(t, body)) throw Fatal("worker: an idle Python process refused a read_hdf5 task");
+  if (!python_.offer_rows(t, std::move(body))) throw Fatal("worker: an idle Python process refused a read_hdf5 task");
   return true;
 }
 

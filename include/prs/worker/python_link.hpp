@@ -44,6 +44,12 @@ constexpr int kLinkOutFd = 4;  // frames to the rank
 // reader is gone (EPIPE and the like).
 bool write_frame(int fd, LinkKind kind, std::string_view body, std::string_view tail = {});
 
+// Writes one whole frame as write_frame does, but lends body's pages to a pipe (vmsplice(2)) instead of copying
+// them in: the reader copies them out once, and the writer is done as soon as the pipe holds them. body must stay
+// allocated and unchanged until the reader has read all of it. A fd that is not a pipe gets the bytes written.
+// false if the reader is gone.
+bool lend_frame(int fd, LinkKind kind, std::string_view body);
+
 // Appends one whole frame to `out`, to be written with others in one go (write_frames).
 void append_frame(std::string& out, LinkKind kind, const std::string& body);
 
