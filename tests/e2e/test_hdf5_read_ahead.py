@@ -10,6 +10,7 @@ from prs_e2e import expect, expect_equal
 from test_hdf5_input import ROW, ROWS_SCRIPT, compound_rows, expected_lines, make_table, py_value
 
 import h5py
+import numpy as np
 
 PATTERN = "paths:\n  - pattern: ./*.h5\ntransformations:\n  - read_hdf5:\n      dataset: /t\n"
 DEBUG = "logging_level: DEBUG\n"
@@ -139,3 +140,29 @@ def test_a_quarantined_worker_drops_its_rows_read_ahead_and_the_rows_go_elsewher
     expect_equal(s["workers"]["quarantined"], 1, "the bad worker quarantined", proc)
     expect(len(read_ahead(job, 1)) >= 1, f"the bad worker read rows ahead: {read_ahead(job, 1)}", proc)
     expect_equal([st for _, _, st in attempt_lines(job, 1) if st != "failed"], [], "the bad worker ran none", proc)
+
+
+# Each value's repr, fixed and variable-length strings: the ASCII mini-batches are decoded in one go, the others
+# value by value (UTF-8, surrogateescape); both give the same str values as h5py's bytes decoded.
+STRINGS_SCRIPT = """
+    def run(mini_batch):
+        return [f"{c!r} {l!r}" for c, l in zip(mini_batch["code"], mini_batch["label"])]
+"""
+
+
+def test_ascii_and_other_strings_decode_as_before(make_job):
+    codes = [b"a\0b", b"x\0", b"", b"plain", b"\xc3\xa9t\xc3\xa9", b"\xff!", b"ok"]  # S8: NUL padded, trailing dropped
+    labels = ["l0", "", "l2 long", "m3", "été ☃", "", "x6"]
+
+    def write(f):
+        f.create_dataset("code", data=np.array(codes, dtype="S8"))
+        f.create_dataset("label", data=labels, dtype=h5py.string_dtype())
+    job = make_table(make_job, "strings_ahead", "paths:\n  - file: ./s.h5\ntransformations:\n  - read_hdf5:\n"
+                     "      columns: [/code, /label]\n", {"s.h5": write}, "mini_batch_row_size: 2",
+                     script=STRINGS_SCRIPT)
+    proc = job.run(np=2)
+    expect_equal(proc.returncode, 0, "exit code", proc)
+    decoded = [c.rstrip(b"\0").decode("utf-8", "surrogateescape") for c in codes]
+    expected = [f"{c!r} {label!r}" for c, label in zip(decoded, labels)]
+    expect_equal(sorted(job.rows()), sorted(expected), "every value as h5py's bytes decoded", proc)
+    expect("'été' 'été ☃'" in job.rows() and "'\\udcff!' ''" in job.rows(), f"non-ASCII values: {job.rows()}", proc)
