@@ -10,8 +10,8 @@ std::string RowsAhead::frame(const TaskMsg& task) {
   return encode_rows_task(task, reader_.read(rows.path, rows.offset, rows.length));
 }
 
-void RowsAhead::read_ahead(const TaskMsg& task) {
-  if (holds(task.attempt_id)) return;
+bool RowsAhead::read_ahead(const TaskMsg& task) {
+  if (holds(task.attempt_id)) return !held_->error;
   held_.reset();  // its memory goes before the next mini-batch's is read
   Held h;
   h.attempt_id = task.attempt_id;
@@ -20,7 +20,9 @@ void RowsAhead::read_ahead(const TaskMsg& task) {
   } catch (const Error& e) {
     h.error = e.what();
   }
+  const bool read = !h.error;
   held_ = std::move(h);
+  return read;
 }
 
 std::string RowsAhead::take(const TaskMsg& task) {

@@ -192,10 +192,10 @@ void Worker::feed_python() {
 void Worker::read_ahead() {
   if (!rows_ || queue_.empty() || !python_.running() || rows_->holds(queue_.front().attempt_id)) return;
   const TaskMsg& t = queue_.front();
-  rows_->read_ahead(t);
+  const bool read = rows_->read_ahead(t);
   if (level_ <= 10)
     log_sys(10, "mini-batch " + std::to_string(t.batch_id) + " attempt " + std::to_string(t.attempt) +
-                    ": rows read ahead");
+                    (read ? ": rows read ahead" : ": rows read ahead failed; the attempt fails at its turn"));
 }
 
 // A read_hdf5 task: its rows (read ahead, or read now) go with it to the (idle) Python process. false: they could

@@ -82,7 +82,8 @@ def test_a_read_ahead_that_fails_fails_its_attempt_at_its_turn_as_today(make_job
                 if "attempt 1 failed" in line]
     expect_equal(failures, [f"{d}/c.h5: rows {r}: {d}/MLTable:5: read_hdf5.dataset: cannot read {d}/c.h5: "
                             "No such file or directory" for r in ("0..2", "2..4")], "the two failed attempts", proc)
-    expect((3, 1) in read_ahead(job), f"c.h5's first mini-batch was read ahead: {read_ahead(job)}", proc)
+    expect("mini-batch 3 attempt 1: rows read ahead failed; the attempt fails at its turn" in sys_log(job, 1),
+           f"c.h5's first mini-batch was read ahead: {read_ahead(job)}", proc)
     expect_equal(attempt_lines(job), [(0, 1, "ok"), (1, 1, "ok"), (2, 1, "ok"), (3, 1, "failed"), (4, 1, "failed")],
                  "the attempts in input order, the failed ones after the last of a.h5", proc)
     expect_equal(job.summary()["mini_batches"], {"total": 5, "succeeded": 3, "failed": 2}, "mini-batches")
@@ -93,7 +94,7 @@ def test_a_python_process_killed_with_rows_read_ahead_loses_and_duplicates_nothi
     script = """
         import os, time
         def run(mini_batch):
-            time.sleep(0.05)
+            time.sleep(0.1)
             marker = os.path.join(os.path.dirname(os.environ["AZUREML_BI_OUTPUT_PATH"]), "killed")
             if mini_batch["id"].iloc[0] == 300 and not os.path.exists(marker):
                 open(marker, "w").close()

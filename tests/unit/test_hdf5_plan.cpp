@@ -279,17 +279,18 @@ TEST_CASE("a worker reads one mini-batch ahead: rows held for their attempt, err
   prs::RowsAhead ahead(dataset_reader("/t"));
   const prs::TaskMsg first = rows_task(1, dir / "a.h5", 0, 4), second = rows_task(2, dir / "a.h5", 4, 4);
   CHECK(column_a(ahead.take(first), 1) == std::vector<std::int32_t>{0, 1, 2, 3});  // none ahead: read now
-  ahead.read_ahead(second);
+  CHECK(ahead.read_ahead(second));
   CHECK(ahead.holds(2));
   CHECK_FALSE(ahead.holds(1));
-  ahead.read_ahead(second);  // held already: kept
+  CHECK(ahead.read_ahead(second));  // held already: kept
   CHECK(column_a(ahead.take(second), 2) == std::vector<std::int32_t>{4, 5, 6, 7});
   CHECK_FALSE(ahead.holds(2));
   const std::string gone = dir / "b.h5" + ": rows 8..10: /d/MLTable:4: read_hdf5.dataset: cannot read " +
                            dir / "b.h5" + ": No such file or directory";
   const prs::TaskMsg third = rows_task(3, dir / "b.h5", 8, 2);
   CHECK_THROWS_WITH(ahead.take(third), gone);  // read now
-  ahead.read_ahead(third);                      // the failed read is held, thrown at its turn with the same text
+  CHECK_FALSE(ahead.read_ahead(third));  // the failed read is held, thrown at its turn with the same text
+  CHECK_FALSE(ahead.read_ahead(third));  // held already
   CHECK(ahead.holds(3));
   CHECK_THROWS_WITH(ahead.take(third), gone);
   CHECK_FALSE(ahead.holds(3));
@@ -302,7 +303,7 @@ TEST_CASE("a worker reads one mini-batch ahead: rows held for their attempt, err
   CHECK_FALSE(ahead.holds(4));
   CHECK(column_a(ahead.take(fourth), 4) == std::vector<std::int32_t>{6, 7});  // dropped: read at its turn
   const prs::TaskMsg past_end = rows_task(5, dir / "a.h5", 8, 4);
-  ahead.read_ahead(past_end);
+  CHECK_FALSE(ahead.read_ahead(past_end));
   CHECK_THROWS_WITH(ahead.take(past_end),
                     dir / "a.h5" + ": rows 8..12: the table has 10 rows now: it changed since the job was planned");
 }

@@ -19,8 +19,8 @@ class RowsAhead {
   // Reads the table read_hdf5 names (reader.format is hdf5); opens nothing yet.
   explicit RowsAhead(TableReader reader) : reader_(std::move(reader)) {}
   // Reads task's rows now, before its turn, unless they (or their error) are held already; what was held for
-  // another task is dropped first: one mini-batch ahead at most.
-  void read_ahead(const TaskMsg& task);
+  // another task is dropped first: one mini-batch ahead at most. false: the read failed (its error is held).
+  bool read_ahead(const TaskMsg& task);
   // The rows (or the error of reading them) of this attempt are held.
   bool holds(std::uint64_t attempt_id) const { return held_ && held_->attempt_id == attempt_id; }
   // The rows_task frame body of task (python_link.hpp), read ahead or, when none was, read now; nothing is held
