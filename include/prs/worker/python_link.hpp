@@ -2,6 +2,7 @@
 // The link between a worker rank and its Python process: frames over two pipes, [u64 body length][u8 kind][body].
 //
 // rank -> Python:  [adopt(log files, environment): a prestarted process only] init(settings), then task(TaskMsg) or rows_task(TaskMsg, columns)* one at a time, then shutdown.
+//                  A rows_task's body is lent to the pipe (lend_frame: vmsplice), not copied in.
 // Python -> rank:  init_ok(when init() returned: steady-clock ns, as text) | init_failed(traceback),
 //                  outcome(attempt, RunOutcome: its rows first) per task, shutdown_done(error).
 // The Python process is not an MPI process: fork and multiprocessing inside run() are safe there, and whatever it

@@ -34,12 +34,12 @@ class RowsAhead {
   std::string frame(const TaskMsg& task);  // reads and frames task's rows; throws prs::Error
   // A task's rows as a frame body, or the error of reading them.
   struct Held {
-    std::uint64_t attempt_id = 0;
-    std::string body;
-    std::optional<std::string> error;
+    std::uint64_t attempt_id = 0;       // whose rows
+    std::string body;                   // encode_rows_task's, when read
+    std::optional<std::string> error;   // the read's prs::Error text, when it failed
   };
-  Hdf5RowReader reader_;
-  std::optional<Held> held_;
+  Hdf5RowReader reader_;      // keeps the file it read last open
+  std::optional<Held> held_;  // at most one task's
 };
 
 }  // namespace prs
