@@ -93,7 +93,7 @@ class Worker {
   std::optional<ProcessLogs> logs_;  // sys/node/... and user/error/... of this worker; none when idle
   int level_;                        // logging_level as a number: the sys lines below it are left out
   ResourceMonitor monitor_;  // logs/sys/perf/<node>/processNNN.csv every resource_monitor_interval seconds
-  std::optional<RowsAhead> rows_;  // read_hdf5: this rank reads each mini-batch's rows, one ahead, for its Python process
+  std::optional<RowsAhead> rows_;  // read_hdf5: the rank reads each mini-batch's rows, one ahead, for Python
   std::unordered_map<std::uint64_t, Started> started_;  // by attempt id, until its outcome
   bool restarting_ = false;  // said restarting, not yet ready again: tasks that cross it go straight back
   bool out_of_work_ = false;  // retired (init failed) or broken (fatal): takes no task

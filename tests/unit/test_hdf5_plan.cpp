@@ -1,7 +1,8 @@
 // read_hdf5 planning: row ranges per file, rows per mini-batch, the MLTable options, and the shapes and types rank 0
 // reads (files written here with the HDF5 C API), with one exact line for each table that cannot be read. Also the
-// worker's hyperslab reads (one mini-batch read ahead: RowsAhead), and a missing module. prs_core reads through the module prs_h5.so, which ctest names in
-// $PRS_H5_MODULE (tests/CMakeLists.txt); run by hand, set it to build/prs_h5.so.
+// worker's hyperslab reads (one mini-batch read ahead: RowsAhead), and a missing module. prs_core reads through the
+// module prs_h5.so, which ctest names in $PRS_H5_MODULE (tests/CMakeLists.txt); run by hand, set it to
+// build/prs_h5.so.
 #include <catch2/catch.hpp>
 #include <hdf5.h>
 
