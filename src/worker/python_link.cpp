@@ -1,6 +1,7 @@
 #include "prs/worker/python_link.hpp"
 
 #include <malloc.h>
+#include <fcntl.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -78,6 +79,26 @@ bool write_frame(int fd, LinkKind kind, std::string_view body, std::string_view 
       next->iov_base = static_cast<char*>(next->iov_base) + done;
       next->iov_len -= done;
     }
+  }
+  return true;
+}
+
+bool lend_frame(int fd, LinkKind kind, std::string_view body) {
+  char head[kFrameHead];
+  std::uint64_t n = body.size();
+  std::memcpy(head, &n, sizeof n);
+  head[sizeof n] = static_cast<char>(kind);
+  if (!write_all(fd, head, sizeof head)) return false;  // copied: head is gone when this returns
+  const char* data = body.data();
+  std::size_t left = body.size();
+  while (left > 0) {
+    iovec part{const_cast<char*>(data), left};
+    ssize_t w = ::vmsplice(fd, &part, 1, 0);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && (errno == EBADF || errno == EINVAL || errno == ENOSYS)) return write_all(fd, data, left);  // no pipe
+    if (w <= 0) return false;
+    data += w;
+    left -= static_cast<std::size_t>(w);
   }
   return true;
 }

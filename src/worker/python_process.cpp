@@ -237,6 +237,10 @@ bool PythonProcess::send(LinkKind kind, const std::string& body) {
   return to_fd_ >= 0 && write_frame(to_fd_, kind, body);
 }
 
+bool PythonProcess::lend(LinkKind kind, std::string_view body) {
+  return to_fd_ >= 0 && lend_frame(to_fd_, kind, body);
+}
+
 bool PythonProcess::send_frames(const std::string& frames) {
   return to_fd_ >= 0 && write_frames(to_fd_, frames);
 }

@@ -77,14 +77,21 @@ int PythonSupervisor::depth() const {
   return std::max(depth, 1);
 }
 
-bool PythonSupervisor::offer(const TaskMsg& task, const std::vector<ColumnBytes>* columns) {
+bool PythonSupervisor::offer(const TaskMsg& task) {
   if (!ready_ || (!handed_.empty() && handed_.size() >= static_cast<std::size_t>(depth()))) return false;
-  if (columns != nullptr && !handed_.empty()) return false;
-  std::string body = columns != nullptr ? encode_rows_task(task, *columns) : encode(task);
+  std::string body = encode(task);
   const std::size_t bytes = body.size() + kFrameHeadBytes;
   if (!handed_.can_take(bytes, depth())) return false;
   handed_.handed({task.attempt_id, task.batch_id, task.attempt, bytes}, Clock::now());
-  append_frame(offered_, columns != nullptr ? LinkKind::rows_task : LinkKind::task, body);
+  append_frame(offered_, LinkKind::task, body);
+  return true;
+}
+
+bool PythonSupervisor::offer_rows(const TaskMsg& task, std::string body) {
+  if (!can_take_rows() || !offered_.empty()) return false;
+  handed_.handed({task.attempt_id, task.batch_id, task.attempt, body.size() + kFrameHeadBytes}, Clock::now());
+  lent_rows_ = std::move(body);  // the last one's pages were read: the process answered it or is gone
+  process_.lend(LinkKind::rows_task, lent_rows_);  // a process that died meanwhile shows up in poll()
   return true;
 }
 

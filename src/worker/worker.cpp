@@ -15,7 +15,6 @@
 #include "prs/error.hpp"
 #include "prs/logs/process_logs.hpp"
 #include "prs/logs/resource_monitor.hpp"
-#include "prs/input/hdf5_table.hpp"
 #include "prs/input/index_pass.hpp"
 #include "prs/input/mltable.hpp"
 #include "prs/mpi/job_end.hpp"
@@ -23,6 +22,7 @@
 #include "prs/worker/node_env.hpp"
 #include "prs/worker/prestart.hpp"
 #include "prs/worker/python_supervisor.hpp"
+#include "prs/worker/rows_ahead.hpp"
 
 namespace prs {
 
@@ -37,7 +37,7 @@ class Worker {
          std::optional<ProcessLogs> logs, int level, ResourceMonitor monitor)
       : python_(std::move(settings)), output_(output), host_(std::move(host)), rank_(rank), idle_(idle),
         logs_(std::move(logs)), level_(level), monitor_(std::move(monitor)) {
-    if (python_.settings().runner.table.format == TableFormat::hdf5) hdf5_.emplace(python_.settings().runner.table);
+    if (python_.settings().runner.table.format == TableFormat::hdf5) rows_.emplace(python_.settings().runner.table);
   }
 
   // Starts the Python process, or adopts the prestarted one (init() runs there while rank 0 still lists the
@@ -65,6 +65,7 @@ class Worker {
   void on_outcome(std::uint64_t attempt_id, RunOutcome& o, RowLease lease = {});
   void feed_python();
   bool hand_rows(const TaskMsg& t);
+  void read_ahead();
   void note_started(const TaskMsg& t);
   void send_cancelled(std::uint64_t attempt_id);
   void report_fatal(const std::string& what);
@@ -95,7 +96,7 @@ class Worker {
   std::optional<ProcessLogs> logs_;  // sys/node/... and user/error/... of this worker; none when idle
   int level_;                        // logging_level as a number: the sys lines below it are left out
   ResourceMonitor monitor_;  // logs/sys/perf/<node>/processNNN.csv every resource_monitor_interval seconds
-  std::optional<Hdf5RowReader> hdf5_;  // read_hdf5: this rank reads each mini-batch's rows for its Python process
+  std::optional<RowsAhead> rows_;  // read_hdf5: the rank reads each mini-batch's rows, one ahead, for Python
   std::unordered_map<std::uint64_t, Started> started_;  // by attempt id, until its outcome
   bool restarting_ = false;  // said restarting, not yet ready again: tasks that cross it go straight back
   bool out_of_work_ = false;  // retired (init failed) or broken (fatal): takes no task
@@ -131,8 +132,7 @@ int Worker::run() {
     outbox_.progress();
     monitor_.sample_if_due(python_.pid());
   }
-  for (const TaskMsg& t : queue_) send_cancelled(t.attempt_id);
-  queue_.clear();
+  on_cancel();  // the queued tasks and the rows read ahead go
   python_.stop();
   log_sys(10, "rows of " + std::to_string(python_.rows_in_region()) + " mini-batches came through the shared rows "
               "region, of " + std::to_string(python_.rows_in_pipe()) + " through the pipe");
@@ -179,7 +179,7 @@ void Worker::on_task(TaskMsg t) {
 void Worker::feed_python() {
   while (!queue_.empty()) {
     const TaskMsg& t = queue_.front();
-    if (hdf5_) {
+    if (rows_) {
       if (!python_.can_take_rows()) break;
       if (!hand_rows(t)) continue;  // its rows could not be read: that attempt failed, the next one is tried
     } else if (!python_.offer(t)) {
@@ -189,16 +189,27 @@ void Worker::feed_python() {
     queue_.pop_front();
   }
   python_.send_offered();
+  read_ahead();
 }
 
-// A read_hdf5 task: the rank reads its rows and hands them with it to the (idle) Python process. false: they could
+// While the Python process runs a read_hdf5 mini-batch, the next queued task's rows are read (and framed) here, so
+// they are handed the moment run() returns; one mini-batch ahead at most (rows_ahead.hpp).
+void Worker::read_ahead() {
+  if (!rows_ || queue_.empty() || !python_.running() || rows_->holds(queue_.front().attempt_id)) return;
+  const TaskMsg& t = queue_.front();
+  const bool read = rows_->read_ahead(t);
+  if (level_ <= 10)
+    log_sys(10, "mini-batch " + std::to_string(t.batch_id) + " attempt " + std::to_string(t.attempt) +
+                    (read ? ": rows read ahead" : ": rows read ahead failed; the attempt fails at its turn"));
+}
+
+// A read_hdf5 task: its rows (read ahead, or read now) go with it to the (idle) Python process. false: they could
 // not be read (the file changed or vanished since planning): that attempt failed and is off the queue; the worker
 // goes on.
 bool Worker::hand_rows(const TaskMsg& t) {
-  std::vector<ColumnBytes> columns;
+  std::string body;
   try {
-    const TableRange& rows = t.table.ranges.at(0);  // a read_hdf5 mini-batch is one row range of one file
-    columns = hdf5_->read(rows.path, rows.offset, rows.length);
+    body = rows_->take(t);
   } catch (const Error& e) {
     RunOutcome failed;
     failed.error = std::string(e.what()) + "\n";
@@ -208,7 +219,7 @@ bool Worker::hand_rows(const TaskMsg& t) {
     on_outcome(attempt_id, failed);
     return false;
   }
-  if (!python_.offer(t, &columns)) throw Fatal("worker: an idle Python process refused a read_hdf5 task");
+  if (!python_.offer_rows(t, std::move(body))) throw Fatal("worker: an idle Python process refused a read_hdf5 task");
   return true;
 }
 
@@ -229,6 +240,7 @@ void Worker::send_cancelled(std::uint64_t attempt_id) {
 void Worker::on_cancel() {
   for (const TaskMsg& t : queue_) send_cancelled(t.attempt_id);
   queue_.clear();
+  if (rows_) rows_->drop();  // they were the front task's
 }
 
 // The rows go where the master said; a failed write (disk full, a dead mount) makes this rank useless, and the

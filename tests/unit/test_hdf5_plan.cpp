@@ -1,7 +1,8 @@
 // read_hdf5 planning: row ranges per file, rows per mini-batch, the MLTable options, and the shapes and types rank 0
 // reads (files written here with the HDF5 C API), with one exact line for each table that cannot be read. Also the
-// worker's hyperslab reads, and a missing module. prs_core reads through the module prs_h5.so, which ctest names in
-// $PRS_H5_MODULE (tests/CMakeLists.txt); run by hand, set it to build/prs_h5.so.
+// worker's hyperslab reads (one mini-batch read ahead: RowsAhead), and a missing module. prs_core reads through the
+// module prs_h5.so, which ctest names in $PRS_H5_MODULE (tests/CMakeLists.txt); run by hand, set it to
+// build/prs_h5.so.
 #include <catch2/catch.hpp>
 #include <hdf5.h>
 
@@ -11,6 +12,8 @@
 #include "config_support.hpp"
 #include "prs/error.hpp"
 #include "prs/input/hdf5_table.hpp"
+#include "prs/worker/python_link.hpp"
+#include "prs/worker/rows_ahead.hpp"
 
 using prs::TableCut;
 using prs_test::TempJobDir;
@@ -242,6 +245,68 @@ TEST_CASE("a worker reads its hyperslab of a compound table column by column", "
   CHECK(cols[2].data == std::string("r3__r4__r5__r6__"));
   CHECK_THROWS_WITH(reader.read(dir / "c.h5", 8, 4),
                     dir / "c.h5" + ": rows 8..12: the table has 10 rows now: it changed since the job was planned");
+}
+
+namespace {
+
+// A read_hdf5 task: attempt `attempt_id` on rows [first, first + count) of path.
+prs::TaskMsg rows_task(std::uint64_t attempt_id, const std::string& path, std::uint64_t first, std::uint64_t count) {
+  prs::TaskMsg t;
+  t.batch_id = attempt_id + 100;
+  t.attempt_id = attempt_id;
+  t.attempt = 1;
+  t.is_table = true;
+  t.table.ranges.push_back({path, first, count, "", 0, 0});
+  return t;
+}
+
+// Column a (int32) of a rows_task body, after checking the task it names.
+std::vector<std::int32_t> column_a(const std::string& body, std::uint64_t attempt_id) {
+  std::vector<prs::ColumnView> cols;
+  const prs::TaskMsg t = prs::decode_rows_task(body, cols);
+  CHECK(t.attempt_id == attempt_id);
+  REQUIRE(cols.size() == 3);
+  REQUIRE(cols[0].name == "a");
+  std::vector<std::int32_t> a(cols[0].data.size() / sizeof(std::int32_t));
+  std::memcpy(a.data(), cols[0].data.data(), cols[0].data.size());
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("a worker reads one mini-batch ahead: rows held for their attempt, errors at their turn", "[hdf5_plan]") {
+  TempJobDir dir;
+  write_compound(dir / "a.h5", 10);
+  prs::RowsAhead ahead(dataset_reader("/t"));
+  const prs::TaskMsg first = rows_task(1, dir / "a.h5", 0, 4), second = rows_task(2, dir / "a.h5", 4, 4);
+  CHECK(column_a(ahead.take(first), 1) == std::vector<std::int32_t>{0, 1, 2, 3});  // none ahead: read now
+  CHECK(ahead.read_ahead(second));
+  CHECK(ahead.holds(2));
+  CHECK_FALSE(ahead.holds(1));
+  CHECK(ahead.read_ahead(second));  // held already: kept
+  CHECK(column_a(ahead.take(second), 2) == std::vector<std::int32_t>{4, 5, 6, 7});
+  CHECK_FALSE(ahead.holds(2));
+  const std::string gone = dir / "b.h5" + ": rows 8..10: /d/MLTable:4: read_hdf5.dataset: cannot read " +
+                           dir / "b.h5" + ": No such file or directory";
+  const prs::TaskMsg third = rows_task(3, dir / "b.h5", 8, 2);
+  CHECK_THROWS_WITH(ahead.take(third), gone);  // read now
+  CHECK_FALSE(ahead.read_ahead(third));  // the failed read is held, thrown at its turn with the same text
+  CHECK_FALSE(ahead.read_ahead(third));  // held already
+  CHECK(ahead.holds(3));
+  CHECK_THROWS_WITH(ahead.take(third), gone);
+  CHECK_FALSE(ahead.holds(3));
+  const prs::TaskMsg fourth = rows_task(4, dir / "a.h5", 6, 2);
+  ahead.read_ahead(third);
+  ahead.read_ahead(fourth);  // another task: the one held is dropped, one mini-batch ahead at most
+  CHECK_FALSE(ahead.holds(3));
+  CHECK(ahead.holds(4));
+  ahead.drop();
+  CHECK_FALSE(ahead.holds(4));
+  CHECK(column_a(ahead.take(fourth), 4) == std::vector<std::int32_t>{6, 7});  // dropped: read at its turn
+  const prs::TaskMsg past_end = rows_task(5, dir / "a.h5", 8, 4);
+  CHECK_FALSE(ahead.read_ahead(past_end));
+  CHECK_THROWS_WITH(ahead.take(past_end),
+                    dir / "a.h5" + ": rows 8..12: the table has 10 rows now: it changed since the job was planned");
 }
 
 TEST_CASE("a worker reads variable-length strings, h5py's bools and a 2-D dataset's rows", "[hdf5_plan]") {

@@ -141,6 +141,48 @@ TEST_CASE("a body of several MB goes through the 64 KiB pipe while it is read", 
   CHECK_FALSE(third);
 }
 
+TEST_CASE("lend_frame lends a body of several MB to the pipe, or writes it to a file, and reads back whole",
+          "[python_link]") {
+  const std::string big = pattern(5u << 20, 3);
+  {
+    Pipe p;
+    const std::string small("a\0b", 3);  // lent, not copied: it must outlive the reads
+    bool lent_big = false, lent_small = false;
+    std::thread writer([&] {
+      lent_big = lend_frame(p.write, LinkKind::rows_task, big);
+      lent_small = lend_frame(p.write, LinkKind::task, small);
+      p.close_write();
+    });
+    auto first = read_frame(p.read);
+    auto second = read_frame(p.read);
+    auto third = read_frame(p.read);
+    writer.join();
+    CHECK(lent_big);
+    CHECK(lent_small);
+    REQUIRE(first);
+    CHECK(first->kind == LinkKind::rows_task);
+    CHECK(first->body == big);
+    REQUIRE(second);
+    CHECK(second->body == small);
+    CHECK_FALSE(third);
+  }
+  char path[] = "/tmp/prs_lend_frame_XXXXXX";
+  const int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  ::unlink(path);
+  CHECK(lend_frame(fd, LinkKind::rows_task, big));  // not a pipe: written
+  REQUIRE(::lseek(fd, 0, SEEK_SET) == 0);
+  auto back = read_frame(fd);
+  ::close(fd);
+  REQUIRE(back);
+  CHECK(back->kind == LinkKind::rows_task);
+  CHECK(back->body == big);
+  IgnoreSigpipe ignore;
+  Pipe gone;
+  gone.close_read();
+  CHECK_FALSE(lend_frame(gone.write, LinkKind::rows_task, big));  // the reader is gone
+}
+
 TEST_CASE("read_frame throws on a torn frame", "[python_link]") {
   Pipe p;
   SECTION("end of file after the head") {

@@ -2,6 +2,7 @@
 // The link between a worker rank and its Python process: frames over two pipes, [u64 body length][u8 kind][body].
 //
 // rank -> Python:  [adopt(log files, environment): a prestarted process only] init(settings), then task(TaskMsg) or rows_task(TaskMsg, columns)* one at a time, then shutdown.
+//                  A rows_task's body is lent to the pipe (lend_frame: vmsplice), not copied in.
 // Python -> rank:  init_ok(when init() returned: steady-clock ns, as text) | init_failed(traceback),
 //                  outcome(attempt, RunOutcome: its rows first) or slot_outcome(slot, bytes, attempt, RunOutcome: its
 //                  rows in the rows region, row_region.hpp) per task, shutdown_done(error).
@@ -45,6 +46,12 @@ constexpr int kLinkOutFd = 4;  // frames to the rank
 // Writes one whole frame whose body is body then tail, from where they are (blocking, EINTR retried); false if the
 // reader is gone (EPIPE and the like).
 bool write_frame(int fd, LinkKind kind, std::string_view body, std::string_view tail = {});
+
+// Writes one whole frame as write_frame does, but lends body's pages to a pipe (vmsplice(2)) instead of copying
+// them in: the reader copies them out once, and the writer is done as soon as the pipe holds them. body must stay
+// allocated and unchanged until the reader has read all of it. A fd that is not a pipe gets the bytes written.
+// false if the reader is gone.
+bool lend_frame(int fd, LinkKind kind, std::string_view body);
 
 // Appends one whole frame to `out`, to be written with others in one go (write_frames).
 void append_frame(std::string& out, LinkKind kind, const std::string& body);

@@ -50,6 +50,9 @@ class PythonProcess {
   pid_t pid() const { return pid_; }
   // Sends a frame; false if the process is gone.
   bool send(LinkKind kind, const std::string& body);
+  // Sends a frame whose body's pages are lent to the pipe (lend_frame): body stays unchanged until the process
+  // has read it; false if the process is gone.
+  bool lend(LinkKind kind, std::string_view body);
   // Sends frames made by append_frame in one write; false if the process is gone.
   bool send_frames(const std::string& frames);
   // Waits up to `wait` for frames and returns the complete ones; closed becomes true at end of file.

@@ -11,7 +11,6 @@
 #include <string>
 #include <vector>
 
-#include "prs/input/hdf5_table.hpp"
 #include "prs/mpi/prefetch.hpp"
 #include "prs/mpi/protocol.hpp"
 #include "prs/worker/python_pipeline.hpp"
@@ -78,9 +77,11 @@ class PythonSupervisor {
   const RunTimeAverage& run_times() const { return run_times_; }
   // Hands a task to the process if it can take one now (init() done, fewer than depth() handed and their frames
   // within the pipe's budget); returns whether it did. The frames go out together at send_offered().
-  // With columns, a read_hdf5 task and the rows its rank read: handed only to a process that holds no task (its
-  // frame is large; see can_take_rows).
-  bool offer(const TaskMsg& task, const std::vector<ColumnBytes>* columns = nullptr);
+  bool offer(const TaskMsg& task);
+  // Hands a read_hdf5 task with the rows its rank read (body: encode_rows_task's) to a process that holds no task
+  // (see can_take_rows), at once, its pages lent to the pipe (no copy on this side; kept until the next one);
+  // returns whether it did.
+  bool offer_rows(const TaskMsg& task, std::string body);
   // A read_hdf5 task would be handed now: init() done and the process holds no task (so the rank reads the
   // rows only when they can go at once).
   bool can_take_rows() const { return ready_ && handed_.empty(); }
@@ -115,6 +116,10 @@ class PythonSupervisor {
   bool ready_ = false;       // init() done in the current process
   PythonPipeline handed_;    // the tasks the process holds, the oldest running
   std::string offered_;      // their frames not yet written
+  // The body of the last rows_task frame, lent to the pipe (vmsplice): unchanged until the process has read it,
+  // which it has when the next one is handed (its outcome came, or the process was replaced). With the one read
+  // ahead (rows_ahead.hpp), the rank holds two mini-batches' rows at most.
+  std::string lent_rows_;
   RunTimeAverage run_times_;  // of its run() calls: how many tasks it is handed ahead
   bool last_failed_ = false;  // its last run() failed: one task at a time (no attempts queued behind failures)
   std::chrono::steady_clock::time_point started_;  // when the current process was started
