@@ -49,7 +49,7 @@ def test_every_row_reaches_run_once_and_in_full_with_read_ahead(make_job):
         rows = [tuple(py_value(row[c]) for c in ROW.names) for row in data]
         frames.append((ROW.names, ["int64", "float32", "bool", "uint16", "object", "object"], rows))
     expect_equal(sorted(job.rows()), expected_lines(frames, 50), "every row once, its values and dtypes", proc)
-    expect_equal(job.summary()["mini_batches"], {"total": 35, "succeeded": 35, "failed": 0}, "mini-batches")
+    expect_equal(job.summary()["mini_batches"], {"total": 35, "succeeded": 35, "failed": 0, "unconfirmed": 0}, "mini-batches")
     ahead = read_ahead(job)
     expect(len(ahead) == len(set(ahead)) and len(ahead) >= 17, f"most mini-batches read ahead, each once: {ahead}")
     expect(all(a == 1 and 0 < b < 35 for b, a in ahead), f"only first attempts, never the first handed: {ahead}")
@@ -86,7 +86,7 @@ def test_a_read_ahead_that_fails_fails_its_attempt_at_its_turn_as_today(make_job
            f"c.h5's first mini-batch was read ahead: {read_ahead(job)}", proc)
     expect_equal(attempt_lines(job), [(0, 1, "ok"), (1, 1, "ok"), (2, 1, "ok"), (3, 1, "failed"), (4, 1, "failed")],
                  "the attempts in input order, the failed ones after the last of a.h5", proc)
-    expect_equal(job.summary()["mini_batches"], {"total": 5, "succeeded": 3, "failed": 2}, "mini-batches")
+    expect_equal(job.summary()["mini_batches"], {"total": 5, "succeeded": 3, "failed": 2, "unconfirmed": 0}, "mini-batches")
     expect_equal(job.summary()["workers"]["python_restarts"], 0, "the worker went on")
 
 
@@ -109,7 +109,7 @@ def test_a_python_process_killed_with_rows_read_ahead_loses_and_duplicates_nothi
     expect_equal(proc.returncode, 0, "exit code", proc)
     expect_equal(sorted(job.rows(), key=int), [str(i) for i in range(1000)], "every row once", proc)
     s = job.summary()
-    expect_equal(s["mini_batches"], {"total": 10, "succeeded": 10, "failed": 0}, "mini-batches", proc)
+    expect_equal(s["mini_batches"], {"total": 10, "succeeded": 10, "failed": 0, "unconfirmed": 0}, "mini-batches", proc)
     expect_equal(s["workers"]["python_restarts"], 1, "one Python process killed", proc)
     expect((4, 1) in read_ahead(job), f"the mini-batch after the killed one was read ahead: {read_ahead(job)}", proc)
     lines = attempt_lines(job)
@@ -137,7 +137,7 @@ def test_a_quarantined_worker_drops_its_rows_read_ahead_and_the_rows_go_elsewher
     expect_equal(proc.returncode, 0, "exit code", proc)
     expect_equal(sorted(job.rows(), key=int), [str(i) for i in range(200)], "every row once, from the others", proc)
     s = job.summary()
-    expect_equal(s["mini_batches"], {"total": 40, "succeeded": 40, "failed": 0}, "mini-batches", proc)
+    expect_equal(s["mini_batches"], {"total": 40, "succeeded": 40, "failed": 0, "unconfirmed": 0}, "mini-batches", proc)
     expect_equal(s["workers"]["quarantined"], 1, "the bad worker quarantined", proc)
     expect(len(read_ahead(job, 1)) >= 1, f"the bad worker read rows ahead: {read_ahead(job, 1)}", proc)
     expect_equal([st for _, _, st in attempt_lines(job, 1) if st != "failed"], [], "the bad worker ran none", proc)
