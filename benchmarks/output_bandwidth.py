@@ -24,8 +24,11 @@ ranks (mpi4py), and the CRC-32C pass is hardware (SSE 4.2). Writes benchmarks/re
 With --baseline DIR (the build of an earlier commit) each run of --build is paired with one of the baseline on the
 same job (the baseline first every other run), so both see the same machine; the table adds the baseline's MB/s and the ratio of the medians.
 
-Usage: benchmarks/output_bandwidth.py [--build DIR] [--baseline DIR] [--size 1G] [--rows 100,100000] [--runs 3]
-                                      [--dir DIR]
+With --baseline-env VAR=VALUE,... the baseline's runs get those variables; without --baseline the baseline is --build
+itself (--baseline-env PRS_ROWS_REGION=off: the rows region against the pipe, one build).
+
+Usage: benchmarks/output_bandwidth.py [--build DIR] [--baseline DIR] [--baseline-env VAR=VALUE,...] [--size 1G]
+                                      [--rows 100,100000] [--runs 3] [--dir DIR]
 """
 import argparse
 import json
@@ -131,13 +134,13 @@ def check_output(path, batches, row, rows):
         fail(f"{path}: {newlines} rows, expected {batches * rows}, or a block is missing")
 
 
-def run_prs(build, work, workers, batches, row, rows):
+def run_prs(build, work, workers, batches, row, rows, env=None):
     out = os.path.join(work, "out")
     shutil.rmtree(out, ignore_errors=True)
     sync()
     t0 = time.perf_counter()
     p = subprocess.run(["mpiexec", "-np", str(workers + 1), os.path.join(build, "prs_mpi"), "job.yml"], cwd=work,
-                       env=ENV, capture_output=True, text=True)
+                       env=dict(ENV, **(env or {})), capture_output=True, text=True)
     wall = time.perf_counter() - t0
     if p.returncode != 0:
         fail(f"prs_mpi exited {p.returncode}: {p.stderr[-2000:]}")
@@ -231,6 +234,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=os.path.join(ROOT, "build"), help="the build folder (default build/)")
     ap.add_argument("--baseline", help="the build folder of an earlier commit, run alternately with --build")
+    ap.add_argument("--baseline-env", default="",
+                    help='variables for the baseline\'s runs, "VAR=VALUE,..."; without --baseline the baseline is '
+                         '--build itself with them (e.g. PRS_ROWS_REGION=off: the rows region against the pipe)')
     ap.add_argument("--size", default="1G", help="bytes of rows per run (default 1G; e.g. 256M for a quick look)")
     ap.add_argument("--rows", default="100,100000", help="row sizes in bytes, newline included (default 100,100000)")
     ap.add_argument("--batch-bytes", default="4M", help="rows per mini-batch, in bytes (default 4M)")
@@ -239,6 +245,9 @@ def main():
     ap.add_argument("--dir", default=None, help="where the files go (default a new folder in $TMPDIR)")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
+    base_env = dict(pair.split("=", 1) for pair in args.baseline_env.split(",") if pair)
+    if base_env and not args.baseline:
+        args.baseline = build
     builds = [("prs", build)] + ([("base", os.path.abspath(args.baseline))] if args.baseline else [])
     total, batch_bytes = parse_size(args.size), parse_size(args.batch_bytes)
     work = tempfile.mkdtemp(prefix="prs_output_bw_", dir=args.dir)
@@ -262,7 +271,8 @@ def main():
             for i in range(args.runs):
                 r["dd_cache"].append((mib << 20) / 1e6 / run_dd(os.path.join(work, "dd.bin"), mib, False))
                 for key, folder in builds[::-1] if i % 2 else builds:  # the baseline goes first every other run
-                    cache, disk, wall, s = run_prs(folder, os.path.join(work, "job"), args.workers, batches, row, rows)
+                    cache, disk, wall, s = run_prs(folder, os.path.join(work, "job"), args.workers, batches, row, rows,
+                                                   base_env if key == "base" else None)
                     r[f"{key}_python_share"].append(s["run_seconds"] / args.workers / s["dispatch_seconds"])
                     r[f"{key}_cache"].append(nbytes / 1e6 / cache)
                     r[f"{key}_disk"].append(nbytes / 1e6 / disk)
@@ -301,6 +311,7 @@ def main():
     print(f"\nload average during the runs: {min(loads):.2f} .. {max(loads):.2f}; every output checked")
     out = save_json("output_bandwidth", {**info, "load": [min(loads), max(loads)], "build": build,
                                          "baseline": args.baseline and os.path.abspath(args.baseline),
+                                         "baseline_env": base_env,
                                          "results": results})
     print(f"results: {out}")
     png = os.path.join(os.path.dirname(out), "output_bandwidth.png")

@@ -171,3 +171,16 @@ def test_a_prestarted_process_gets_the_region_it_was_started_with(make_job):
            proc)
     expect_equal(job.summary()["workers"]["python_restarts"], 1, "one fresh Python process", proc)
     expect_equal(handover_counts(job, proc), (6, 0), "6 mini-batches, never more than 8 slots held", proc)
+
+
+def test_rows_region_off_sends_every_mini_batch_by_the_pipe(make_job):
+    script = """
+        import os
+        def run(mini_batch):
+            return [os.path.basename(p) + " row" for p in mini_batch]
+    """
+    job = make_job("region_off", script, items=5, batch=1, extra=DEBUG)
+    proc = job.run(np=2, env={"PRS_ROWS_REGION": "off"})
+    expect_equal(proc.returncode, 0, "exit code", proc)
+    expect_equal(sorted(job.rows()), [f"{item} row" for item in job.items], "every row exactly once", proc)
+    expect_equal(handover_counts(job, proc), (0, 5), "no region: every mini-batch's rows by the pipe", proc)

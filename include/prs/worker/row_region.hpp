@@ -87,8 +87,8 @@ class RowRegion : public std::enable_shared_from_this<RowRegion> {
  public:
   // A fresh region (kRowSlots of kRowSlotBytes unless told). Throws prs::Fatal.
   static std::shared_ptr<RowRegion> create(std::uint32_t slots = kRowSlots, std::uint64_t slot_bytes = kRowSlotBytes);
-  // A fresh region of the default layout, or none where the system refuses one (no memfd_create, no memory): the
-  // rows then all take the pipe.
+  // A fresh region of the default layout, or none where the system refuses one (no memfd_create, no memory) or
+  // PRS_ROWS_REGION=off is in the environment: the rows then all take the pipe.
   static std::shared_ptr<RowRegion> create_or_none() noexcept;
   // The memfd every Python process gets on kRowRegionFd.
   int fd() const { return map_.fd(); }
