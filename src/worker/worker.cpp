@@ -1,111 +1,15 @@
-#include "prs/worker/worker.hpp"
+#include "worker_loop.hpp"
 
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <climits>
-#include <ctime>
-#include <deque>
 #include <iostream>
-#include <optional>
-#include <unordered_map>
 
 #include "prs/error.hpp"
-#include "prs/logs/process_logs.hpp"
-#include "prs/logs/resource_monitor.hpp"
-#include "prs/input/index_pass.hpp"
-#include "prs/input/mltable.hpp"
-#include "prs/mpi/job_end.hpp"
 #include "prs/output/checksum.hpp"
-#include "prs/worker/node_env.hpp"
-#include "prs/worker/prestart.hpp"
-#include "prs/worker/python_supervisor.hpp"
-#include "prs/worker/rows_ahead.hpp"
 
-namespace prs {
-
-namespace {
-
-constexpr int kMaxSkippedProbes = 3;  // passes in a row without an MPI probe while the Python process answers
-
-// The worker loop: messages from the master on one side, the Python process's events on the other.
-class Worker {
- public:
-  Worker(SupervisorSettings settings, AppendFile& output, std::string host, int rank, bool idle,
-         std::optional<ProcessLogs> logs, int level, ResourceMonitor monitor)
-      : python_(std::move(settings)), output_(output), host_(std::move(host)), rank_(rank), idle_(idle),
-        logs_(std::move(logs)), level_(level), monitor_(std::move(monitor)) {
-    if (python_.settings().runner.table.format == TableFormat::hdf5) rows_.emplace(python_.settings().runner.table);
-  }
-
-  // Starts the Python process, or adopts the prestarted one (init() runs there while rank 0 still lists the
-  // input); idle workers start none. note: what became of a prestarted process, for the sys log.
-  void start(std::optional<PrestartedPython> prestarted, const std::string& note) {
-    if (!note.empty()) log_sys(10, note);
-    if (idle_) return;
-    if (prestarted) python_.adopt(std::move(prestarted->process), std::move(prestarted->region));
-    else python_.start();
-  }
-  // The protocol loop, then the final collectives; returns the job's exit code.
-  int run();
-  // The job ends before its first mini-batch (rank 0 found bad input while listing it): the Python process is
-  // ended as at the end of a job (shutdown() if init() returned, else killed).
-  void end_before_start();
-
- private:
-  bool receive_messages();
-  void handle(const Message& m);
-  void on_task(TaskMsg t);
-  void on_commit(const CommitMsg& m);
-  void on_discard(const AttemptMsg& m) { held_.erase(m.attempt_id); }
-  void on_cancel();
-  void on_event(PythonEvent& e);
-  void on_outcome(std::uint64_t attempt_id, RunOutcome& o, RowLease lease = {});
-  void feed_python();
-  bool hand_rows(const TaskMsg& t);
-  void read_ahead();
-  void note_started(const TaskMsg& t);
-  void send_cancelled(std::uint64_t attempt_id);
-  void report_fatal(const std::string& what);
-  void close_output();
-  void log_attempt(std::uint64_t attempt_id, const RunOutcome& o);
-  void log_sys(int level, const std::string& text);
-
-  // An attempt's rows waiting for commit or discard: in `rows`, or in a slot of the rows region (freed with it).
-  struct Held {
-    std::string header, rows;
-    RowLease lease;
-    std::string_view bytes() const { return lease ? lease.bytes() : std::string_view(rows); }
-  };
-  // A task handed to the Python process, as its log lines name it.
-  struct Started {
-    std::uint64_t batch_id = 0;
-    std::uint32_t attempt = 0;
-    std::uint64_t items = 0;
-    std::vector<std::string> first_items;  // the few an error record names
-    std::time_t start = 0;
-    std::chrono::steady_clock::time_point since;
-  };
-  PythonSupervisor python_;
-  AppendFile& output_;
-  std::string host_;
-  int rank_;
-  bool idle_;
-  std::optional<ProcessLogs> logs_;  // sys/node/... and user/error/... of this worker; none when idle
-  int level_;                        // logging_level as a number: the sys lines below it are left out
-  ResourceMonitor monitor_;  // logs/sys/perf/<node>/processNNN.csv every resource_monitor_interval seconds
-  std::optional<RowsAhead> rows_;  // read_hdf5: the rank reads each mini-batch's rows, one ahead, for Python
-  std::unordered_map<std::uint64_t, Started> started_;  // by attempt id, until its outcome
-  bool restarting_ = false;  // said restarting, not yet ready again: tasks that cross it go straight back
-  bool out_of_work_ = false;  // retired (init failed) or broken (fatal): takes no task
-  bool stopped_ = false;
-  std::deque<TaskMsg> queue_;  // tasks waiting for the Python process
-  Outbox outbox_;
-  std::unordered_map<std::uint64_t, Held> held_;  // rows of attempts waiting for commit or discard
-  WorkerTotals totals_;
-};
+namespace prs::worker_detail {
 
 int Worker::run() {
   if (idle_) outbox_.send(0, Tag::ready, encode(ReadyMsg{host_, true, getpid()}));
@@ -334,7 +238,8 @@ void Worker::on_outcome(std::uint64_t attempt_id, RunOutcome& o, RowLease lease)
 
 // A line of sys/node/<node>/processNNN.txt at a logging level (10 DEBUG .. 40 ERROR), kept if logging_level allows.
 void Worker::log_sys(int level, const std::string& text) {
-  if (logs_ && level >= level_) logs_->sys_line(log_time(std::time(nullptr)) + " rank " + std::to_string(rank_) + ": " + text);
+  if (logs_ && level >= level_)
+    logs_->sys_line(log_time(std::time(nullptr)) + " rank " + std::to_string(rank_) + ": " + text);
 }
 
 // One line in sys/node/<node>/processNNN.txt; a failed or short attempt's traceback in user/error/<node>/...
@@ -361,85 +266,4 @@ void Worker::log_attempt(std::uint64_t attempt_id, const RunOutcome& o) {
                                                      std::to_string(r.items) + " items\n"));
 }
 
-RunnerSettings runner_settings(const JobConfig& config) {
-  RunnerSettings s;
-  s.entry_script = config.entry_script;
-  s.code_dir = config.code_dir;
-  s.argv.push_back(config.entry_script);
-  s.argv.insert(s.argv.end(), config.program_arguments.begin(), config.program_arguments.end());
-  s.timeout_seconds = config.timeout;
-  s.format_rows = config.output_action == OutputAction::append_row;
-  s.dataframe_header = config.append_row_dataframe_header && config.h5_file.empty();
-  s.row_records = !config.h5_file.empty();
-  s.module_dir = PRS_PYTHON_MODULES;
-  s.logging_level = config.logging_level;
-  s.python = config.python_env.python;
-  if (config.input_kind == InputKind::mltable) s.table = read_mltable(config.input_path, false).reader;
-  return s;
-}
-
-// The worker's log files; without them (a logs folder it cannot write) the script's output stays on the console.
-std::optional<ProcessLogs> open_process_logs(const JobConfig& config, const NodeInfo& node, int rank) {
-  try {
-    return ProcessLogs(process_log_paths(config.log_dir, node.host, rank));
-  } catch (const Error& e) {
-    std::cerr << "prs_mpi: warning: rank " << rank << " (" << node.host << "): " << e.what()
-              << "; the entry script's output goes to the console\n";
-    return std::nullopt;
-  }
-}
-
-// Keeps the prestarted process if it fits the job as this worker set it up (and returns what the sys log says of
-// it), else ends it: the worker then starts a fresh one, as without it.
-std::string keep_if_fits(std::optional<PrestartedPython>& prestarted, const SupervisorSettings& s, bool idle) {
-  if (!prestarted) return "";
-  const std::string why = idle ? "an idle worker runs no Python" :
-      prestart_mismatch(*prestarted, s.runner.python, Environment::current().entries(), !s.stdout_file.empty());
-  if (why.empty()) return "adopted the Python process started before MPI_Init (pid " +
-                          std::to_string(prestarted->process.pid()) + ")";
-  end_prestarted(prestarted);
-  return "the Python process started before MPI_Init was ended (" + why + ")" +
-         (idle ? "" : "; a fresh one starts");
-}
-
-}  // namespace
-
-int run_worker(const JobConfig& config, const NodeInfo& node, int rank, std::optional<PrestartedPython> prestarted) {
-  signal(SIGPIPE, SIG_IGN);  // a Python process that died is seen by waitpid, not by a signal to this rank
-  keep_freed_buffers();      // the rows of each mini-batch pass through here in buffers of MB
-  bool idle = node.worker_slot >= active_workers_on_node(config, node);
-  SupervisorSettings s;
-  s.where = "rank " + std::to_string(rank) + " (" + node.host + ")";
-  std::optional<ProcessLogs> logs;
-  if (!idle) {
-    logs = open_process_logs(config, node, rank);
-    if (logs) {
-      s.stdout_file = logs->paths().stdout_file;
-      s.stderr_file = logs->paths().stderr_file;
-      s.error_file = logs->paths().error_file;
-    }
-    set_worker_environment(config, node, rank);
-    s.exe = this_executable();
-    s.runner = runner_settings(config);
-    s.hard_timeout = hard_timeout(config);
-    s.shutdown_patience = hard_timeout(config);
-    s.max_tasks = config.max_tasks_per_child;
-    s.max_memory = config.max_memory_per_child;
-  }
-  const std::string perf = config.log_dir + "/sys/perf/" + node.host + "/" + process_name(rank) + ".csv";
-  ResourceMonitor monitor(perf, config.log_dir, rank, idle ? 0 : config.resource_monitor_interval);
-  // Opened by this rank alone at its first commit (append_file.hpp).
-  AppendFile output(config.output_action == OutputAction::append_row ? config.append_row_file : "");
-  const std::string note = keep_if_fits(prestarted, s, idle);
-  {
-    Worker worker(std::move(s), output, node.host, rank, idle, std::move(logs),
-                  log_level_number(config.logging_level), std::move(monitor));
-    worker.start(std::move(prestarted), note);
-    run_index_pass(std::nullopt, nullptr);  // rank 0's plan may need this rank to scan a share of the table
-    if (broadcast_verdict(StartVerdict::go) == StartVerdict::go) return worker.run();
-    worker.end_before_start();
-  }  // its log files are closed: rank 0 may remove the folders it created for this job
-  return end_job_collectively({}, 0).exit_code;
-}
-
-}  // namespace prs
+}  // namespace prs::worker_detail
