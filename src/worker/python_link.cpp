@@ -304,12 +304,13 @@ bool write_slot_outcome(int fd, std::uint64_t attempt_id, const RunOutcome& o, S
   return write_frame(fd, LinkKind::slot_outcome, where, outcome_fields(attempt_id, o));
 }
 
-std::pair<std::uint64_t, RunOutcome> decode_slot_outcome(const std::string& body, SlotRef& rows) {
+std::pair<std::uint64_t, RunOutcome> decode_slot_outcome(std::string body, SlotRef& rows) {
   constexpr std::size_t kWhere = sizeof rows.slot + sizeof rows.bytes;
   if (body.size() < kWhere) throw Fatal("python link: truncated message");
   std::memcpy(&rows.slot, body.data(), sizeof rows.slot);
   std::memcpy(&rows.bytes, body.data() + sizeof rows.slot, sizeof rows.bytes);
-  auto decoded = decode_outcome(body.substr(kWhere));
+  body.erase(0, kWhere);  // in place: the outcome's fields follow
+  auto decoded = decode_outcome(std::move(body));
   if (!decoded.second.rows.empty()) throw Fatal("python link: a slot outcome that carries rows too");
   return decoded;
 }

@@ -62,6 +62,7 @@ void PythonSupervisor::adopt(PythonProcess prestarted, std::shared_ptr<RowRegion
 
 void PythonSupervisor::begin_process() {
   ++generation_;
+  who_ = "its Python process (pid " + std::to_string(process_.pid()) + ")";  // named once, not per outcome
   ready_ = false;
   handed_.take_all();
   offered_.clear();
@@ -148,11 +149,10 @@ void PythonSupervisor::on_outcome(LinkFrame& f, std::vector<PythonEvent>& events
   PythonEvent e{PythonEvent::Kind::outcome, 0, {}, {}, {}};
   if (f.kind == LinkKind::slot_outcome) {
     SlotRef where;
-    std::tie(e.attempt_id, e.outcome) = decode_slot_outcome(f.body, where);
-    const std::string who = "its Python process (pid " + std::to_string(pid()) + ")";
-    if (!region_) throw Fatal("worker: " + who + " says its rows are in slot " + std::to_string(where.slot) +
+    std::tie(e.attempt_id, e.outcome) = decode_slot_outcome(std::move(f.body), where);
+    if (!region_) throw Fatal("worker: " + who_ + " says its rows are in slot " + std::to_string(where.slot) +
                               " of a rows region it was never given");
-    e.rows = region_->lease(where.slot, where.bytes, who);
+    e.rows = region_->lease(where.slot, where.bytes, who_);
     ++rows_in_region_;
   } else {
     std::tie(e.attempt_id, e.outcome) = decode_outcome(std::move(f.body));

@@ -29,6 +29,19 @@ def handover_counts(job, proc):
     return region, pipe
 
 
+def killed_once_at(item):
+    """An entry script whose process kills itself (SIGKILL) at item, the first time only; rows "<item> row"."""
+    return f"""
+        import os
+        def run(mini_batch):
+            for p in mini_batch:
+                if p.endswith("{item}") and not os.path.exists(p + ".seen"):
+                    open(p + ".seen", "w").close()
+                    os.kill(os.getpid(), 9)
+            return [os.path.basename(p) + " row" for p in mini_batch]
+    """
+
+
 def test_rows_bigger_than_a_slot_take_the_pipe_among_small_ones_in_slots(make_job):
     # Odd items return 5 MB of rows (more than a slot), even ones a few rows; one worker, so the counts are exact.
     script = f"""
@@ -66,15 +79,7 @@ def test_rows_bigger_than_a_slot_take_the_pipe_among_small_ones_in_slots(make_jo
 
 def test_a_python_process_killed_in_run_loses_no_held_rows(make_job):
     # Short run()s (handed ahead, rows held waiting for commit) and a SIGKILL of the process in one of them, once.
-    script = """
-        import os
-        def run(mini_batch):
-            for p in mini_batch:
-                if p.endswith("item_013.txt") and not os.path.exists(p + ".seen"):
-                    open(p + ".seen", "w").close()
-                    os.kill(os.getpid(), 9)
-            return [os.path.basename(p) + " row" for p in mini_batch]
-    """
+    script = killed_once_at("item_013.txt")
     job = make_job("killed", script, items=40, batch=1, retries=1, extra=DEBUG)
     proc = job.run(np=2)
     expect_equal(proc.returncode, 0, "exit code", proc)
@@ -153,15 +158,7 @@ def test_an_outcome_naming_a_slot_that_does_not_exist_ends_the_job_clearly(make_
 def test_a_prestarted_process_gets_the_region_it_was_started_with(make_job):
     # PRS_PRESTART=on: the process is started before MPI_Init with the region on fd 5, adopted, and its rows come
     # through slots; killed once, its fresh replacement gets the same region.
-    script = """
-        import os
-        def run(mini_batch):
-            for p in mini_batch:
-                if p.endswith("item_004.txt") and not os.path.exists(p + ".seen"):
-                    open(p + ".seen", "w").close()
-                    os.kill(os.getpid(), 9)
-            return [os.path.basename(p) + " row" for p in mini_batch]
-    """
+    script = killed_once_at("item_004.txt")
     job = make_job("prestarted", script, items=6, batch=1, retries=1, extra=DEBUG)
     proc = job.run(np=2, env={"PRS_PRESTART": "on"})
     expect_equal(proc.returncode, 0, "exit code", proc)

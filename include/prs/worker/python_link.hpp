@@ -116,7 +116,7 @@ struct SlotRef {
 // Writes a slot_outcome frame: the outcome's fields (o.rows is not sent) and where its rows are.
 bool write_slot_outcome(int fd, std::uint64_t attempt_id, const RunOutcome& o, SlotRef rows);
 // A slot_outcome body's attempt, outcome (without rows) and where its rows are. Throws prs::Fatal on a torn body.
-std::pair<std::uint64_t, RunOutcome> decode_slot_outcome(const std::string& body, SlotRef& rows);
+std::pair<std::uint64_t, RunOutcome> decode_slot_outcome(std::string body, SlotRef& rows);
 // A rows_task body: the task as the master sent it, then each column's name, dtype, bytes and string ends.
 std::string encode_rows_task(const TaskMsg& task, const std::vector<ColumnBytes>& columns);
 // The task of a rows_task body; columns get views into body, which must outlive them.

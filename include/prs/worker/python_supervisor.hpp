@@ -128,6 +128,7 @@ class PythonSupervisor {
   int served_ = 0;       // mini-batches the current process ran
   int init_deaths_ = 0;  // processes in a row that died before init() returned
   int generation_ = 0;   // processes started so far: frames read from one are never taken for the next
+  std::string who_;  // "its Python process (pid N)": the current process, as a bad slot outcome's error names it
   std::uint64_t rows_in_region_ = 0;
   std::uint64_t rows_in_pipe_ = 0;
   static constexpr int kInitTries = 3;
