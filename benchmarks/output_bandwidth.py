@@ -24,11 +24,18 @@ ranks (mpi4py), and the CRC-32C pass is hardware (SSE 4.2). Writes benchmarks/re
 With --baseline DIR (the build of an earlier commit) each run of --build is paired with one of the baseline on the
 same job (the baseline first every other run), so both see the same machine; the table adds the baseline's MB/s and the ratio of the medians.
 
+With --settle SECONDS every measured run (dd's and prs_mpi's) starts that long after the previous file was removed.
+On a VM whose balloon reports free memory to its host (virtio-balloon free page reporting: /sys/module/
+page_reporting), memory freed a few seconds ago is no longer backed by the host, and a write into the page cache
+faults it in again there; run back to back (0, the default), a run writes partly into pages the previous run just
+freed, partly into handed-back ones, and its speed swings with that share (dd 1.6-5.3 GB/s within a minute here).
+--settle 5 puts every run in the same state: all free memory handed back.
+
 With --baseline-env VAR=VALUE,... the baseline's runs get those variables; without --baseline the baseline is --build
 itself (--baseline-env PRS_ROWS_REGION=off: the rows region against the pipe, one build).
 
 Usage: benchmarks/output_bandwidth.py [--build DIR] [--baseline DIR] [--baseline-env VAR=VALUE,...] [--size 1G]
-                                      [--rows 100,100000] [--runs 3] [--dir DIR]
+                                      [--rows 100,100000] [--runs 3] [--settle SECONDS] [--dir DIR]
 """
 import argparse
 import json
@@ -83,8 +90,12 @@ def parse_size(text):
     return int(float(text[:-1]) * units[text[-1]]) if text[-1] in units else int(text)
 
 
+SETTLE = 0.0  # --settle: seconds between removing the previous file and the next measured run
+
+
 def sync():
     subprocess.run(["sync"], check=True)
+    time.sleep(SETTLE)
 
 
 def fdatasync_seconds(path):
@@ -243,7 +254,12 @@ def main():
     ap.add_argument("--workers", type=int, default=2, help="workers (default 2)")
     ap.add_argument("--runs", type=int, default=3, help="runs of each (default 3)")
     ap.add_argument("--dir", default=None, help="where the files go (default a new folder in $TMPDIR)")
+    ap.add_argument("--settle", type=float, default=0.0,
+                    help="seconds to wait after removing the previous file before each measured run (default 0; 5 "
+                         "on a VM with free page reporting: every run then writes into memory handed back to the host)")
     args = ap.parse_args()
+    global SETTLE
+    SETTLE = args.settle
     build = os.path.abspath(args.build)
     base_env = dict(pair.split("=", 1) for pair in args.baseline_env.split(",") if pair)
     if base_env and not args.baseline:
@@ -254,7 +270,8 @@ def main():
     info = machine()
     loads = [loadavg()]
     print(f"{info['host']}: {info['cores']} cores; {total / 1e9:.2f} GB of rows in {work}; {args.workers} workers; "
-          f"load average {loads[0]:.2f} at the start")
+          f"load average {loads[0]:.2f} at the start"
+          + (f"; {args.settle:g} s settle before each run" if args.settle else ""))
     results = []
     try:
         for row in (int(x) for x in args.rows.split(",")):
@@ -310,6 +327,7 @@ def main():
             print(f"  {r['row_label']:>14}  {name:<38} {v:.3f} s/GB ({1 / v:.2f} GB/s)")
     print(f"\nload average during the runs: {min(loads):.2f} .. {max(loads):.2f}; every output checked")
     out = save_json("output_bandwidth", {**info, "load": [min(loads), max(loads)], "build": build,
+                                         "settle": args.settle,
                                          "baseline": args.baseline and os.path.abspath(args.baseline),
                                          "baseline_env": base_env,
                                          "results": results})

@@ -1,6 +1,6 @@
 #include "prs/output/append_file.hpp"
 
-#include <limits>
+#include <algorithm>
 #include <utility>
 
 #include "prs/error.hpp"
@@ -33,7 +33,7 @@ void AppendFile::write_at(std::uint64_t offset, std::string_view bytes) {
   if (file_ == MPI_FILE_NULL) open();
   std::size_t done = 0;
   while (done < bytes.size()) {
-    int chunk = static_cast<int>(std::min<std::size_t>(bytes.size() - done, std::numeric_limits<int>::max() / 2));
+    int chunk = static_cast<int>(std::min(bytes.size() - done, kWritePiece));
     MPI_Status status;
     mpi_check(MPI_File_write_at(file_, static_cast<MPI_Offset>(offset + done), const_cast<char*>(bytes.data()) + done, chunk, MPI_BYTE,
                                 &status),
