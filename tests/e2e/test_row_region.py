@@ -77,6 +77,42 @@ def test_rows_bigger_than_a_slot_take_the_pipe_among_small_ones_in_slots(make_jo
         expect_equal(got, [r for r in want if r.startswith(item)], f"the rows of {item} in order", proc)
 
 
+def test_the_sums_of_slot_and_pipe_rows_match_the_file_and_resume_redoes_a_changed_one_of_each(make_job):
+    # The rank sums (CRC-32C, for the journal) what it writes, from the slot's mapping or from the pipe's bytes.
+    # --resume reads every committed range back against its sum: an untouched output has none lost; a byte changed
+    # in a slot mini-batch and one in a pipe mini-batch lose exactly those two (so the four others matched their
+    # sums), which run again.
+    script = """
+        import os
+        def run(mini_batch):
+            name = os.path.basename(mini_batch[0])
+            if int(name[5:8]) % 2:
+                return [f"{name} big {j} " + "x" * 99_980 for j in range(50)]
+            return [f"{name} small {j}" for j in range(3)]
+    """
+    job = make_job("sums", script, items=6, batch=1, extra=DEBUG)
+    proc = job.run(np=2)
+    expect_equal(proc.returncode, 0, "exit code", proc)
+    expect_equal(handover_counts(job, proc), (3, 3), "small rows through slots, big ones through the pipe", proc)
+    output = job.path("out/predictions.txt")
+    first = job.read("out/predictions.txt")
+    again = job.run(np=2, args=["--resume"])
+    expect_equal(again.returncode, 0, "exit code of the resume", again)
+    expect("nothing to resume: every mini-batch of this job already ended" in again.stdout, "nothing to do", again)
+    expect("lost the rows" not in again.stdout, "no range lost", again)
+    with open(output, "r+b") as f:  # one byte of item_002's small rows (a slot) and one of item_003's (the pipe)
+        for marker in (b"item_002.txt small 1", b"item_003.txt big 7 "):
+            at = first.encode().index(marker) + len(marker) - 1
+            f.seek(at)
+            f.write(b"#")
+    redo = job.run(np=2, args=["--resume"])
+    expect_equal(redo.returncode, 0, "exit code of the second resume", redo)
+    expect("prs_mpi: the output lost the rows of 2 committed mini-batches (missing or changed since they were "
+           "written); they run again" in redo.stdout.splitlines(), "exactly the two changed ones", redo)
+    expect_equal(sorted(job.rows()), sorted(first.split("\n")[:-1]), "every row once, as the first run wrote it",
+                 redo)
+
+
 def test_a_python_process_killed_in_run_loses_no_held_rows(make_job):
     # Short run()s (handed ahead, rows held waiting for commit) and a SIGKILL of the process in one of them, once.
     script = killed_once_at("item_013.txt")
