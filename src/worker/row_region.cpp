@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <thread>
 #include <utility>
 
 #include "prs/error.hpp"
@@ -188,17 +189,34 @@ SlotWriter SlotWriter::attach(int fd) {
   return map ? SlotWriter(std::move(*map)) : SlotWriter();
 }
 
-std::optional<std::uint32_t> SlotWriter::put(std::string_view rows) {
-  if (rows.empty() || rows.size() > map_.slot_bytes()) return std::nullopt;
+std::optional<std::uint32_t> SlotWriter::claim() {
   for (std::uint32_t k = 0; k < map_.slots(); ++k) {
     auto expected = static_cast<std::uint32_t>(SlotState::free);
-    if (!map_.state(k).compare_exchange_strong(expected, static_cast<std::uint32_t>(SlotState::busy),
-                                                std::memory_order_acquire))
-      continue;
-    std::memcpy(map_.slot(k), rows.data(), rows.size());
-    return k;
+    if (map_.state(k).compare_exchange_strong(expected, static_cast<std::uint32_t>(SlotState::busy),
+                                              std::memory_order_acquire))
+      return k;
   }
   return std::nullopt;
+}
+
+std::optional<std::uint32_t> SlotWriter::wait_for_slot(std::chrono::milliseconds patience) {
+  const auto until = std::chrono::steady_clock::now() + patience;
+  while (std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::microseconds(50));  // ~80 us on a VM; a write of 4 MiB takes ~1 ms
+    if (auto k = claim()) return k;
+  }
+  patient_ = false;
+  return std::nullopt;
+}
+
+std::optional<std::uint32_t> SlotWriter::put(std::string_view rows, std::chrono::milliseconds patience) {
+  if (rows.empty() || rows.size() > map_.slot_bytes()) return std::nullopt;
+  std::optional<std::uint32_t> k = claim();
+  if (k) patient_ = true;
+  else if (patient_ && rows.size() >= kSlotWaitBytes) k = wait_for_slot(patience);
+  if (!k) return std::nullopt;
+  std::memcpy(map_.slot(*k), rows.data(), rows.size());
+  return k;
 }
 
 }  // namespace prs

@@ -3,8 +3,10 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdio>
 #include <string>
+#include <thread>
 
 #include "prs/error.hpp"
 #include "prs/worker/row_region.hpp"
@@ -68,6 +70,43 @@ TEST_CASE("row region: all slots busy, rows bigger than a slot or none: nothing 
   CHECK(region->free_slots() == 1);
   CHECK(w.put("e\n") == 1u);
   CHECK(region->lease(1, 2, kWho).bytes() == "e\n");
+}
+
+TEST_CASE("row region: big rows wait for a slot the rank frees; a wait that runs out makes the next ones go at once",
+          "[row_region]") {
+  using namespace std::chrono_literals;
+  auto region = RowRegion::create(2, kSlotWaitBytes);
+  SlotWriter w = writer_of(*region);
+  const std::string big(kSlotWaitBytes, 'b');
+  REQUIRE(w.put(big) == 0u);
+  REQUIRE(w.put(big) == 1u);
+  RowLease first = region->lease(0, big.size(), kWho);
+  std::thread rank([&] {
+    std::this_thread::sleep_for(5ms);
+    first.release();  // the rank wrote slot 0
+  });
+  CHECK(w.put(big, 60s) == 0u);  // waited for it (no timing asserted: without the wait it would be nullopt)
+  rank.join();
+  // Smaller rows never wait: the pipe costs them less than a commit's wait.
+  RowLease zero = region->lease(0, big.size(), kWho);
+  std::thread later([&] {
+    std::this_thread::sleep_for(1s);
+    zero.release();
+  });
+  CHECK(w.put(std::string(kSlotWaitBytes - 1, 's'), 60s) == std::nullopt);
+  later.join();
+  REQUIRE(region->free_slots() == 1);
+  REQUIRE(w.put(big) == 0u);
+  CHECK(w.put(big, 1ms) == std::nullopt);  // nobody frees a slot: the wait runs out
+  RowLease again = region->lease(0, big.size(), kWho);
+  std::thread late([&] {
+    std::this_thread::sleep_for(1s);
+    again.release();
+  });
+  CHECK(w.put(big, 60s) == std::nullopt);  // after a wait ran out, rows that find no slot free go at once
+  late.join();
+  CHECK(w.put(big) == 0u);  // a slot was free: patient again
+  CHECK(w.put(big, 1ms) == std::nullopt);
 }
 
 TEST_CASE("row region: a dead process's claims are freed, the rank's leases kept", "[row_region]") {

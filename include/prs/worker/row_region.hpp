@@ -9,13 +9,14 @@
 // fixed size. The Python process claims a free slot (free -> busy, compare-and-swap), copies a mini-batch's rows in
 // and sends "rows in slot k, n bytes" in its outcome frame; the rank checks k and n, leases the slot (RowLease: it
 // holds the rows until the master's commit or discard) and writes and sums them straight from the mapping; the
-// lease's end frees the slot. Rows that do not fit a slot, or no free slot, go through the pipe as before: the
-// Python process never waits for the rank. When a Python process dies or is replaced, the rank frees the slots it
+// lease's end frees the slot. Rows that do not fit a slot, or find no free slot, go through the pipe as before; only
+// rows of kSlotWaitBytes or more first wait for a slot, and never longer than kSlotPatience. When a Python process dies or is replaced, the rank frees the slots it
 // claimed and never handed over (reset_unleased); the slots the rank leased stay its own.
 #include <sys/types.h>
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -29,7 +30,8 @@ constexpr int kRowRegionFd = 5;
 
 // Slots of a rank's region. 8: the deepest queue a Python process is handed (PythonSupervisor's ceiling). A Python
 // process that formats faster than its rank writes still fills them (benchmarks/README.md, Output bandwidth: 3-23%
-// of 4 MiB mini-batches then took the pipe, which holds it back); more would only hold more rows behind the writes.
+// of 4 MiB mini-batches then took the pipe; now they wait for a slot, kSlotWaitBytes); more would only hold more
+// rows behind the writes.
 constexpr std::uint32_t kRowSlots = 8;
 
 // Bytes of a slot. 4 MiB: a mini-batch of the output benchmark (benchmarks/output_bandwidth.py) fits, and the region
@@ -37,6 +39,15 @@ constexpr std::uint32_t kRowSlots = 8;
 // then stay until the worker ends, so a job with small mini-batches pays a few pages, one with MB-sized ones at most
 // the 32 MiB. Bigger rows take the pipe.
 constexpr std::uint64_t kRowSlotBytes = std::uint64_t{4} << 20;
+
+// Rows of at least this many bytes wait for a slot when every slot is busy (the rank frees one with each write),
+// rather than go through the pipe: there they cost the rank, which is then the slower side, two more copies (the
+// pipe's) of every byte. Smaller rows take the pipe at once, as its copies cost less than a wait for a commit.
+constexpr std::uint64_t kSlotWaitBytes = std::uint64_t{256} << 10;
+
+// The longest such a wait. A wait that runs out (the master is slow to commit, say) sends the rows by the pipe, and
+// the next rows wait again only once a slot was free when they came: one wait at most per such stall.
+constexpr std::chrono::milliseconds kSlotPatience{20};
 
 // Most slots a region may have (its header holds their states in one page).
 constexpr std::uint32_t kMaxRowSlots = 256;
@@ -148,14 +159,20 @@ class SlotWriter {
   static SlotWriter attach(int fd = kRowRegionFd);
   SlotWriter() = default;
   // Claims a free slot and copies rows into it; the slot, or nullopt (nothing claimed) when there is no region, the
-  // rows are empty or bigger than a slot, or every slot is busy.
-  std::optional<std::uint32_t> put(std::string_view rows);
+  // rows are empty or bigger than a slot, or every slot is busy (rows of kSlotWaitBytes or more first wait up to
+  // `patience` for one, see kSlotPatience).
+  std::optional<std::uint32_t> put(std::string_view rows, std::chrono::milliseconds patience = kSlotPatience);
   // A region was found.
   bool attached() const { return map_.slots() > 0; }
 
  private:
   explicit SlotWriter(RegionMapping map) : map_(std::move(map)) {}
+  // A free slot claimed (free -> busy), or nullopt.
+  std::optional<std::uint32_t> claim();
+  // claim() until a slot comes free or patience runs out.
+  std::optional<std::uint32_t> wait_for_slot(std::chrono::milliseconds patience);
   RegionMapping map_;
+  bool patient_ = true;  // false after a wait ran out, until rows find a slot free again
 };
 
 }  // namespace prs
