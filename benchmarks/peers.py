@@ -21,7 +21,11 @@ runs of its settings in the same round robin ("prestart off:PRS_PRESTART=off", "
 prs_mpi row the table also shows its start-up and end (wall time minus dispatch), median.
 
 Prints wall time min/median/max and efficiency = serial median / (workers x median); writes benchmarks/results/
-peers.json and, with matplotlib, peers.png. The data and model are generated once into a cache folder.
+peers.json and, with matplotlib, peers.png. Each round also times a worker's start alone (`peers_tools.py load`:
+python3, pandas, unpickling the model, which imports scikit-learn): the serial loop pays it once, a tool whose
+workers each start on their own pays it once per worker at the least, so serial / (serial + start) is the most
+efficiency such a tool can reach here even with no other cost (a Pool forks a parent that imported pandas: its
+workers pay only the model). The data and model are generated once into a cache folder.
 Usage: benchmarks/peers.py [--files 2000] [--rows 500] [--runs 3] [--build DIR] [--skip parallel,...]
                           [--prs-variant LABEL:VAR=VALUE,...]...
 """
@@ -133,6 +137,10 @@ class Bench:
     def serial(self):
         return self.tool("serial")
 
+    def start(self):
+        """A worker's start alone, as every worker of a tool without a shared parent pays it: its wall time."""
+        return self.run([PY, os.path.join(HERE, "peers_tools.py"), "load", self.model])
+
     def multiprocessing(self):
         return self.tool("pool")
 
@@ -240,6 +248,7 @@ def main():
              f"{os.cpu_count()} cores")
     print(f"{title}; {args.runs} runs each, round robin")
     walls = {name: [] for name, _ in tools}
+    starts = []  # a worker's start alone, once a round
     loads = [os.getloadavg()[0]]  # 1-minute load average at the start, after each run
     expected = None
     try:
@@ -269,6 +278,7 @@ def main():
                              f"{bench.prs_run[name][-1]:.2f} s summed; load average {loads[-1]:.1f})")
                 print(f"  run {run + 1} {name:<22} {wall:7.2f} s, {len(rows)} rows equal to the serial loop's{extra}",
                       flush=True)
+            starts.append(bench.start())
     finally:
         shutil.rmtree(bench.work, ignore_errors=True)
     print(f"load average (1 min) during the runs: {min(loads):.1f}-{max(loads):.1f}")
@@ -287,12 +297,18 @@ def main():
             table[-1]["env"] = variants.get(name, {})
             ends = f"{statistics.median(a - b for a, b in zip(walls[name], bench.prs_dispatch[name])):>24.2f} s"
         print(f"{name:<22} {w['min']:>9.2f} / {w['median']:6.2f} / {w['max']:6.2f} {eff:>10.2f} {ends}")
+    start = spread(starts)
+    ceiling = serial / (serial + start["median"])
+    print(f"a worker's start alone (python3, pandas, the model): {start['min']:.2f} / {start['median']:.2f} / "
+          f"{start['max']:.2f} s; the most efficiency a tool whose workers each start on their own can reach: "
+          f"serial / (serial + start) = {ceiling:.2f}")
     out_dir = os.path.join(ROOT, "benchmarks", "results")
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "peers.json"), "w") as f:
         json.dump({"date": time.strftime("%Y-%m-%d %H:%M"), "machine": platform.node(), "cores": os.cpu_count(),
                    "files": args.files, "rows": args.rows, "runs": args.runs, "mini_batch_files": 10,
-                   "workers": WORKERS, "load_average": {"min": min(loads), "max": max(loads)}, "table": table},
+                   "workers": WORKERS, "load_average": {"min": min(loads), "max": max(loads)}, "table": table,
+                   "worker_start_seconds": starts, "ceiling_one_start_per_worker": ceiling},
                   f, indent=2)
     if plot(table, title, os.path.join(out_dir, "peers.png")):
         print(f"plot: {os.path.join(out_dir, 'peers.png')}")

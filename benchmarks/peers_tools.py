@@ -6,6 +6,7 @@
   peers_tools.py dask     MODEL LIST OUT       Dask distributed LocalCluster, 2 single-threaded worker processes
   mpirun -np 3 python3 -m mpi4py.futures peers_tools.py mpi4py MODEL LIST OUT
   peers_tools.py batch    MODEL FILE...        one mini-batch to stdout (GNU parallel runs one process per batch)
+  peers_tools.py load     MODEL                a worker's start alone: the interpreter, pandas, the model
 
 LIST is a text file of input paths, one a line, in mini-batch order; OUT gets the rows. peers_score must be
 importable (PYTHONPATH).
@@ -60,6 +61,9 @@ def mpi4py(model, work):
 
 def main():
     mode, model = sys.argv[1], sys.argv[2]
+    if mode == "load":
+        peers_score.load_model(model)
+        return 0
     if mode == "batch":
         peers_score.load_model(model)
         sys.stdout.write(peers_score.score_text(sys.argv[3:]))
