@@ -10,8 +10,9 @@
 // and sends "rows in slot k, n bytes" in its outcome frame; the rank checks k and n, leases the slot (RowLease: it
 // holds the rows until the master's commit or discard) and writes and sums them straight from the mapping; the
 // lease's end frees the slot. Rows that do not fit a slot, or find no free slot, go through the pipe as before; only
-// rows of kSlotWaitBytes or more first wait for a slot, and never longer than kSlotPatience. When a Python process dies or is replaced, the rank frees the slots it
-// claimed and never handed over (reset_unleased); the slots the rank leased stay its own.
+// rows of kSlotWaitBytes or more first wait for a slot, and never longer than kSlotPatience. When a Python process
+// dies or is replaced, the rank frees the slots it claimed and never handed over (reset_unleased); the slots the
+// rank leased stay its own.
 #include <sys/types.h>
 
 #include <array>
