@@ -29,7 +29,7 @@ On a VM whose balloon reports free memory to its host (virtio-balloon free page 
 page_reporting), memory freed a few seconds ago is no longer backed by the host, and a write into the page cache
 faults it in again there; run back to back (0, the default), a run writes partly into pages the previous run just
 freed, partly into handed-back ones, and its speed swings with that share (dd 1.6-5.3 GB/s within a minute here).
---settle 5 puts every run in the same state: all free memory handed back.
+--settle 5 starts every run from one state: the memory freed before it handed back.
 
 With --baseline-env VAR=VALUE,... the baseline's runs get those variables; without --baseline the baseline is --build
 itself (--baseline-env PRS_ROWS_REGION=off: the rows region against the pipe, one build).

@@ -13,11 +13,14 @@ With --baseline DIR (the build of an earlier commit) the two builds alternate ru
 noisy machine, and the ratios of the medians are printed. Writes benchmarks/results/smoke_dispatch.json and, when
 matplotlib is installed, smoke_dispatch.png (smoke_dispatch_all_ready.* with --all-ready).
 
+With --interleave the worker counts take turns round by round (1, 3, 7, 1, 3, 7, ...) instead of one count's rounds
+after the other's, so that the machine's drift falls on each count alike (the target "7 workers no slower than 3").
+
 With --all-ready, init() waits until every worker's init() has started (as in scaling.py), so the dispatch seconds
 hold no other worker's start-up (on 2 cores a Python start-up takes a core for ~0.1 s).
 
 Usage: benchmarks/smoke_dispatch.py [--build DIR] [--baseline DIR] [--batches N] [--workers 1,3,7] [--runs N]
-                                    [--all-ready]
+                                    [--all-ready] [--interleave]
 """
 import argparse
 import json
@@ -211,36 +214,62 @@ def fmt(s, scale=1.0, digits=0):
     return " / ".join(f"{v * scale:,.{digits}f}" for v in (s["min"], s["median"], s["max"]))
 
 
-def measure(builds, w, batches, runs, all_ready):
+class Rounds:
     """The rounds of one worker count: each build (and mpi4py.futures) once per round, in turn."""
-    ready = w if all_ready else 0
-    work, small = make_job(batches, 0, ready), make_job(4 * w, 0, ready)
-    samples = {k: {"rate": [], "master_us": [], "all_us": [], "journal": []} for k in builds}
-    other = []
+
+    def __init__(self, builds, w, batches, all_ready):
+        ready = w if all_ready else 0
+        self.builds, self.w, self.batches = builds, w, batches
+        self.work, self.small = make_job(batches, 0, ready), make_job(4 * w, 0, ready)
+        self.samples = {k: {"rate": [], "master_us": [], "all_us": [], "journal": []} for k in builds}
+        self.other = []
+
+    def round(self, i):
+        order = list(self.builds.items())
+        for key, prs in order[i % len(order):] + order[:i % len(order)]:
+            s = run_in(prs, self.w, self.work)
+            fixed = run_in(prs, self.w, self.small)["all_cpu_seconds"]
+            n = s["mini_batches"]["total"]
+            self.samples[key]["rate"].append(n / s["dispatch_seconds"])
+            self.samples[key]["master_us"].append(1e6 * s["master_cpu_seconds"] / n)
+            self.samples[key]["all_us"].append(1e6 * (s["all_cpu_seconds"] - fixed) / (n - 4 * self.w))
+            self.samples[key]["journal"].append(s["journal_seconds"] / s["dispatch_seconds"])
+        self.other.append(run_mpi4py(self.w, self.batches))
+
+    def close(self):
+        shutil.rmtree(self.work, ignore_errors=True)
+        shutil.rmtree(self.small, ignore_errors=True)
+
+    def entry(self):
+        entry = {"workers": self.w}
+        for key, prs in self.builds.items():
+            entry[key] = {name: spread(v) for name, v in self.samples[key].items()}
+            sleepy = run_prs(prs, self.w, 4 * self.w, 1.0)  # every worker asleep in run() for ~4 s
+            entry[key]["master_cpu_share_while_sleeping"] = sleepy["master_cpu_seconds"] / sleepy["seconds"]
+            entry[key]["rank_cpu_share_while_sleeping"] = spread(sleepy["rank_shares_while_sleeping"])
+        rate = spread(self.other)
+        entry["mpi4py"] = {"rate": rate} if rate else None
+        return entry
+
+
+def measure(builds, counts, batches, runs, all_ready, interleave):
+    """The entry of each worker count: all rounds of one count before the next, or (interleave) round i of every
+    count before round i + 1 of any, so that a drift of the machine's speed falls on every count alike."""
+    rounds = []
     try:
-        for i in range(runs):
-            order = list(builds.items())
-            for key, prs in order[i % len(order):] + order[:i % len(order)]:
-                s = run_in(prs, w, work)
-                fixed = run_in(prs, w, small)["all_cpu_seconds"]
-                n = s["mini_batches"]["total"]
-                samples[key]["rate"].append(n / s["dispatch_seconds"])
-                samples[key]["master_us"].append(1e6 * s["master_cpu_seconds"] / n)
-                samples[key]["all_us"].append(1e6 * (s["all_cpu_seconds"] - fixed) / (n - 4 * w))
-                samples[key]["journal"].append(s["journal_seconds"] / s["dispatch_seconds"])
-            other.append(run_mpi4py(w, batches))
+        for w in counts:
+            rounds.append(Rounds(builds, w, batches, all_ready))
+            if not interleave:
+                for i in range(runs):
+                    rounds[-1].round(i)
+        if interleave:
+            for i in range(runs):
+                for r in rounds:
+                    r.round(i)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
-        shutil.rmtree(small, ignore_errors=True)
-    entry = {"workers": w}
-    for key, prs in builds.items():
-        entry[key] = {name: spread(v) for name, v in samples[key].items()}
-        sleepy = run_prs(prs, w, 4 * w, 1.0)  # every worker asleep in run() for ~4 s
-        entry[key]["master_cpu_share_while_sleeping"] = sleepy["master_cpu_seconds"] / sleepy["seconds"]
-        entry[key]["rank_cpu_share_while_sleeping"] = spread(sleepy["rank_shares_while_sleeping"])
-    rate = spread(other)
-    entry["mpi4py"] = {"rate": rate} if rate else None
-    return entry
+        for r in rounds:
+            r.close()
+    return [r.entry() for r in rounds]
 
 
 def main():
@@ -250,6 +279,8 @@ def main():
     ap.add_argument("--batches", type=int, default=3000)
     ap.add_argument("--workers", default="1,3,7")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--interleave", action="store_true",
+                    help="round i of every worker count before round i + 1 of any (for comparing worker counts)")
     ap.add_argument("--all-ready", action="store_true",
                     help="init() waits until every worker has started: dispatch without the start-up of the others")
     args = ap.parse_args()
@@ -259,8 +290,9 @@ def main():
     print(f"{os.cpu_count()} cores; {args.batches} no-op mini-batches of 1 item; {args.runs} runs each; "
           f"oversubscribed where needed; min / median / max{'; dispatch with every worker up' if args.all_ready else ''}")
     results = []
-    for w in (int(x) for x in args.workers.split(",")):
-        entry = measure(builds, w, args.batches, args.runs, args.all_ready)
+    counts = [int(x) for x in args.workers.split(",")]
+    for entry in measure(builds, counts, args.batches, args.runs, args.all_ready, args.interleave):
+        w = entry["workers"]
         for key in builds:
             e = entry[key]
             print(f"{w} workers {key:>8}: {fmt(e['rate'])} mini-batches/s; master {fmt(e['master_us'], 1, 2)} us "
@@ -279,7 +311,7 @@ def main():
     name = "smoke_dispatch_all_ready" if args.all_ready else "smoke_dispatch"
     with open(os.path.join(out_dir, name + ".json"), "w") as f:
         json.dump({"date": time.strftime("%Y-%m-%d %H:%M"), "cores": os.cpu_count(), "batches": args.batches,
-                   "all_ready": args.all_ready,
+                   "all_ready": args.all_ready, "interleave": args.interleave,
                    "runs": args.runs, "load_average": os.getloadavg(), "results": results}, f, indent=2)
     if plot(results, os.path.join(out_dir, name + ".png")):
         print(f"plot: {os.path.join(out_dir, name + '.png')}")
